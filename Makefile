@@ -1,0 +1,44 @@
+# `make synth` and `make test` each set up everything they need on a fresh machine
+# (Python 3.10+ and Node present): a virtualenv with the library, and the pinned cdk8s CLI.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Node 20 is past its end of life for jsii, which prints a banner on every start.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup synth test lint unit bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Synthesize every example through the official cdk8s CLI (app: in cdk8s.yaml) into dist/.
+synth: setup
+	rm -rf dist
+	node_modules/.bin/cdk8s synth --no-check-upgrade
+	@ls dist
+
+lint: setup
+	$(PY) -m ruff check constructs_lib examples tests bench
+	$(PY) -m ruff format --check constructs_lib examples tests bench
+	$(PY) -m mypy
+
+# The whole suite: lint, types, unit, golden, validation and integration tests with real programs.
+test: lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules dist .pytest_cache .mypy_cache .ruff_cache

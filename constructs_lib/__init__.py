@@ -1,0 +1,29 @@
+"""cdk8s constructs for the Kubernetes multi-container design patterns.
+
+Attach a pattern to a cdk8s-plus-27 ``Deployment`` in one line::
+
+    SidecarGitSync(chart, "site", deployment=web, repo="https://github.com/example/site.git")
+"""
+
+from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
+from ._git_sync import (
+    GitAuth,
+    GitSubmodules,
+    GitSyncExechook,
+    GitSyncWebhook,
+    SidecarGitSync,
+)
+from ._pod import container_resources
+
+__all__ = [
+    "CollisionError",
+    "ConstructsLibError",
+    "GitAuth",
+    "GitSubmodules",
+    "GitSyncExechook",
+    "GitSyncWebhook",
+    "MainContainerError",
+    "PropsError",
+    "SidecarGitSync",
+    "container_resources",
+]

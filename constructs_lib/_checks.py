@@ -1,0 +1,101 @@
+"""Small prop checks shared by every pattern; each raises PropsError with the fix."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+import cdk8s
+
+from ._errors import PropsError
+
+# DNS-1123 label: what the API server accepts for container and volume names
+# (k8s.io/apimachinery/pkg/util/validation IsDNS1123Label).
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# IANA_SVC_NAME: what the API server accepts for a container port name
+# (validation.IsValidPortName: at most 15 characters, a-z0-9 and '-', at least one letter,
+# no leading/trailing/double hyphen).
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+
+def dns_label(where: str, prop: str, value: str) -> str:
+    """A container or volume name: a DNS-1123 label of at most 63 characters."""
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+        raise PropsError(
+            where, prop, value, "not a DNS-1123 label (the API server rejects it)",
+            "use at most 63 characters of a-z, 0-9 and '-', starting and ending alphanumeric",
+        )
+    return value
+
+
+def port_name(where: str, prop: str, value: str) -> str:
+    """A container port name: an IANA service name of at most 15 characters."""
+    ok = (
+        isinstance(value, str)
+        and 0 < len(value) <= 15
+        and _PORT_NAME.match(value) is not None
+        and "--" not in value
+        and re.search(r"[a-z]", value) is not None
+    )
+    if not ok:
+        raise PropsError(
+            where, prop, value, "not a valid port name (IANA_SVC_NAME)",
+            "use at most 15 characters of a-z, 0-9 and single '-', with at least one letter",
+        )
+    return value
+
+
+def env_name(where: str, prop: str, value: str) -> str:
+    """An environment variable name a shell and Kubernetes' $(VAR) expansion both accept."""
+    if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+        raise PropsError(where, prop, value, "not an environment variable name", "use e.g. 'CONTENT_ROOT'")
+    return value
+
+
+def port_number(where: str, prop: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise PropsError(where, prop, value, "not a TCP/UDP port number", "use an integer from 1 to 65535")
+    return value
+
+
+def absolute_path(where: str, prop: str, value: str) -> str:
+    """An absolute, normalised container path (no '..', no trailing slash)."""
+    if not isinstance(value, str) or not value.startswith("/") or value == "/":
+        raise PropsError(where, prop, value, "not an absolute path below '/'", "use a path such as '/srv/git'")
+    if posixpath.normpath(value) != value or ".." in value.split("/"):
+        raise PropsError(
+            where, prop, value, "not a normalised path", f"use {posixpath.normpath(value)!r}"
+        )
+    return value
+
+
+def relative_dir(where: str, prop: str, value: str) -> str:
+    """A sub-directory inside a checkout: relative, normalised, never escaping it."""
+    norm = posixpath.normpath(value) if isinstance(value, str) and value else ""
+    if not norm or value.startswith("/") or norm == "." or norm.startswith("..") or norm != value.strip("/"):
+        raise PropsError(
+            where, prop, value, "not a relative directory inside the repository",
+            "use a path such as 'public' or 'site/html' (no leading '/', no '..')",
+        )
+    return norm
+
+
+def non_negative_int(where: str, prop: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PropsError(where, prop, value, "must be an integer >= 0", "use 0 or a positive integer")
+    return value
+
+
+def duration_at_least(where: str, prop: str, value: cdk8s.Duration, minimum_ms: int, fix: str) -> int:
+    """Return the duration in whole milliseconds, or raise when below ``minimum_ms``."""
+    if not isinstance(value, cdk8s.Duration):
+        raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
+    ms = int(value.to_milliseconds())
+    if ms < minimum_ms:
+        raise PropsError(where, prop, f"{ms}ms", f"must be at least {minimum_ms}ms", fix)
+    return ms
+
+
+def go_duration(ms: int) -> str:
+    """Render milliseconds as a Go time.ParseDuration string ('30s', '1500ms')."""
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"

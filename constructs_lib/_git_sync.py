@@ -1,0 +1,494 @@
+"""Sidecar pattern: git-sync keeps a shared volume in sync with a git repository.
+
+The main container mounts the volume read-only and serves ``content_path``; it knows
+nothing about git. Flags and defaults follow git-sync v4's manual
+(github.com/kubernetes/git-sync, README "Manual" and main.go).
+"""
+
+from __future__ import annotations
+
+import enum
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import constructs
+
+from . import _checks
+from ._errors import PropsError
+from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+
+# Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
+DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
+# The image's own user and group (Dockerfile.in: USER 65533:65533).
+GIT_SYNC_UID = 65533
+# Where git-sync keeps the checkout inside its container (the image sets GITSYNC_ROOT=/git).
+_ROOT = "/git"
+_SECRET_DIR = "/etc/git-secret"  # git-sync's default for --ssh-key-file / --ssh-known-hosts-file
+_CONFIG_DIR = "/etc/git-sync"
+# --period and --sync-timeout "must be at least 10ms" (main.go flag validation).
+_MIN_PERIOD_MS = 10
+# Webhook/exechook --*-timeout and --*-backoff must be at least 1s (main.go).
+_MIN_HOOK_MS = 1000
+
+_LINK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)\S+$")
+
+
+class GitSubmodules(enum.Enum):
+    """git-sync ``--submodules``: how submodules are checked out (upstream default: recursive)."""
+
+    RECURSIVE = "recursive"
+    SHALLOW = "shallow"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class GitAuth:
+    """How git-sync authenticates. Build it with :meth:`none`, :meth:`https` or :meth:`ssh`.
+
+    Credentials only ever come from Kubernetes Secrets, mounted as files with mode 0400.
+    """
+
+    kind: Literal["none", "https", "ssh"]
+    username: str | None = None
+    password: kplus.SecretValue | None = None
+    secret: kplus.ISecret | None = None
+    ssh_key: str = "ssh"
+    known_hosts_key: str | None = "known_hosts"
+
+    @classmethod
+    def none(cls) -> GitAuth:
+        """A public repository (the default)."""
+        return cls(kind="none")
+
+    @classmethod
+    def https(cls, *, username: str, password: kplus.SecretValue) -> GitAuth:
+        """HTTPS basic auth; ``password`` (or token) is a key of a Secret, passed via ``--password-file``."""
+        return cls(kind="https", username=username, password=password)
+
+    @classmethod
+    def ssh(cls, *, secret: kplus.ISecret, key: str = "ssh", known_hosts_key: str | None = "known_hosts") -> GitAuth:
+        """SSH with a private key and known_hosts from ``secret`` (git-sync's documented keys).
+
+        ``known_hosts_key=None`` turns host-key checking off (``--ssh-known-hosts=false``);
+        do that only for throw-away environments.
+        """
+        return cls(kind="ssh", secret=secret, ssh_key=key, known_hosts_key=known_hosts_key)
+
+
+@dataclass(frozen=True)
+class GitSyncWebhook:
+    """Call an HTTP endpoint after every sync (git-sync ``--webhook-*``).
+
+    Attributes:
+        url: usually the app on localhost, e.g. ``http://127.0.0.1:8080/-/reload``.
+        method: HTTP method. Default ``POST``.
+        success_status: status that counts as success; 0 means fire-and-forget. Default 200.
+        timeout: request timeout, at least 1s. Default git-sync's (1s).
+        backoff: wait before a retry, at least 1s. Default git-sync's (3s).
+    """
+
+    url: str
+    method: str = "POST"
+    success_status: int = 200
+    timeout: cdk8s.Duration | None = None
+    backoff: cdk8s.Duration | None = None
+
+
+@dataclass(frozen=True)
+class GitSyncExechook:
+    """Run a command in the git-sync container after every sync (``--exechook-*``).
+
+    git-sync executes ``command`` directly (no shell, no arguments) with the new worktree
+    as working directory and ``$GITSYNC_HASH`` set. Hooks re-fire when git-sync starts,
+    so the command must be idempotent.
+
+    Attributes:
+        command: absolute path of an executable available in the git-sync container.
+        timeout: at least 1s. Default git-sync's (30s).
+        backoff: at least 1s. Default git-sync's (3s).
+    """
+
+    command: str
+    timeout: cdk8s.Duration | None = None
+    backoff: cdk8s.Duration | None = None
+
+
+class SidecarGitSync(constructs.Construct):
+    """Keep a git repository checked out in a volume that the main container serves read-only.
+
+    The content exists before the main container starts: by default a one-shot
+    ``git-sync --one-time`` init container does the first sync and a looping sidecar keeps
+    it fresh (works on Kubernetes 1.27). With ``native_sidecar=True`` one native sidecar
+    (an init container with ``restartPolicy: Always``, Kubernetes >= 1.29) does both, and
+    its startup probe on git-sync's ``/`` holds the main container back until the first
+    sync is done.
+
+    Later pushes appear without a restart: git-sync swaps the ``link`` symlink atomically.
+    The volume is mounted whole (never with ``subPath``, which would pin the old target).
+
+    Args:
+        scope: construct scope.
+        id: construct id.
+        deployment: the Deployment to attach to.
+        repo: ``https://...``, ``ssh://...``, ``user@host:path`` or ``file://...`` URL.
+        ref: branch, tag or full commit SHA. Default ``HEAD`` (the remote's default branch).
+        period: time between syncs, at least 10ms. Default 10s.
+        depth: commits of history to fetch; 0 means full history. Default 1.
+        link: name of the symlink below ``mount_path`` that points at the current checkout.
+            Default: the last part of the repo URL without ``.git`` (git-sync's default).
+        mount_path: where the main container sees the volume. Default ``/srv/git``.
+        serve_dir: sub-directory of the repository that holds the content to serve.
+            Default: the repository root.
+        submodules: submodule handling. Default git-sync's (recursive).
+        sparse_checkout: git sparse-checkout patterns (rendered to a ConfigMap and passed
+            with ``--sparse-checkout-file``). Default: full checkout.
+        max_failures: consecutive failed syncs tolerated before git-sync exits; negative
+            retries forever. Default git-sync's (0: exit on the first failure, the kubelet
+            restarts the container).
+        sync_timeout: limit for one sync, at least 10ms. Default git-sync's (120s).
+        webhook: HTTP call after each sync (sidecar only: the app is not running during the
+            initial sync). Default none.
+        exechook: command after each sync (also in the initial sync, so the content is
+            complete before the app starts). Default none.
+        auth: credentials. Default :meth:`GitAuth.none`.
+        http_port: port of git-sync's health (and metrics) endpoint. Default 2020.
+        metrics: serve Prometheus metrics at ``/metrics`` on ``http_port``. Default True.
+        native_sidecar: one native sidecar instead of init container + sidecar
+            (Kubernetes >= 1.29). Default False.
+        startup_timeout: how long the first sync of the looping or native sidecar may take
+            before the kubelet restarts it. Default 5 minutes.
+        content_env: name of an env variable to set to ``content_path`` in the main
+            container (use it as ``$(NAME)`` in the container's args). Default none.
+        name: prefix of everything added to the pod: containers ``<name>`` and
+            ``<name>-init``, volumes ``<name>-root``, ``<name>-tmp`` (and ``<name>-auth``,
+            ``<name>-config``), port ``<name>`` (at most 15 characters). Default ``git-sync``;
+            set it when attaching two.
+        container_name: the main container. Default: the Deployment's only container.
+        image: git-sync image. Default :data:`DEFAULT_IMAGE`.
+        resources: git-sync's requests/limits. Default 10m/64Mi requests, 500m/256Mi limits.
+        run_as_user: uid of git-sync. Default 65533 (the image's user); SSH needs it.
+        extra_args: further git-sync flags (``--flag=value``) for options not modelled here.
+    """
+
+    def __init__(
+        self,
+        scope: constructs.Construct,
+        id: str,
+        *,
+        deployment: kplus.Deployment,
+        repo: str,
+        ref: str = "HEAD",
+        period: cdk8s.Duration | None = None,
+        depth: int = 1,
+        link: str | None = None,
+        mount_path: str = "/srv/git",
+        serve_dir: str | None = None,
+        submodules: GitSubmodules | None = None,
+        sparse_checkout: Sequence[str] | None = None,
+        max_failures: int | None = None,
+        sync_timeout: cdk8s.Duration | None = None,
+        webhook: GitSyncWebhook | None = None,
+        exechook: GitSyncExechook | None = None,
+        auth: GitAuth | None = None,
+        http_port: int = 2020,
+        metrics: bool = True,
+        native_sidecar: bool = False,
+        startup_timeout: cdk8s.Duration | None = None,
+        content_env: str | None = None,
+        name: str = "git-sync",
+        container_name: str | None = None,
+        image: str = DEFAULT_IMAGE,
+        resources: kplus.ContainerResources | None = None,
+        run_as_user: int = GIT_SYNC_UID,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        where = self.node.path
+        # --- resolve and check every prop before touching the pod ---
+        auth = auth or GitAuth.none()
+        self.repo = _check_repo(where, repo, auth)
+        self.link = _check_link(where, link if link is not None else _default_link(repo), given=link is not None)
+        self.mount_path = _checks.absolute_path(where, "mount_path", mount_path)
+        self.content_path = posixpath.join(self.mount_path, self.link)
+        if serve_dir is not None:
+            self.content_path = posixpath.join(self.content_path, _checks.relative_dir(where, "serve_dir", serve_dir))
+        if not isinstance(ref, str) or not ref.strip() or any(c.isspace() for c in ref):
+            raise PropsError(where, "ref", ref, "not a git ref", "use a branch, tag or commit SHA such as 'main'")
+        period_ms = _checks.duration_at_least(
+            where, "period", period or cdk8s.Duration.seconds(10), _MIN_PERIOD_MS,
+            "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
+        )
+        _checks.non_negative_int(where, "depth", depth)
+        self.http_port = _checks.port_number(where, "http_port", http_port)
+        _checks.non_negative_int(where, "run_as_user", run_as_user)
+        if run_as_user == 0:
+            raise PropsError(where, "run_as_user", 0, "git-sync must not run as root", "keep the default 65533")
+        if auth.kind == "ssh" and run_as_user != GIT_SYNC_UID:
+            raise PropsError(
+                where, "run_as_user", run_as_user,
+                "SSH needs the uid in /etc/passwd; git-sync's --add-user cannot write it on a read-only "
+                "root filesystem",
+                f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
+            )
+        self.image = _check_image(where, image)
+        for arg in extra_args:
+            if not isinstance(arg, str) or not arg.startswith("--"):
+                raise PropsError(where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'")
+        startup_ms = _checks.duration_at_least(
+            where, "startup_timeout", startup_timeout or cdk8s.Duration.minutes(5), 10_000, "use at least 10s"
+        )
+        self.name = _checks.dns_label(where, "name", name)
+        self.native_sidecar = native_sidecar
+        self.metrics_enabled = metrics
+
+        common = [
+            f"--repo={self.repo}",
+            f"--ref={ref}",
+            f"--root={_ROOT}",
+            f"--link={self.link}",
+            f"--period={_checks.go_duration(period_ms)}",
+            f"--depth={depth}",
+        ]
+        if submodules is not None:
+            common.append(f"--submodules={GitSubmodules(submodules).value}")
+        if max_failures is not None:
+            if isinstance(max_failures, bool) or not isinstance(max_failures, int):
+                raise PropsError(where, "max_failures", max_failures, "not an integer", "use e.g. 3, or -1 to retry forever")
+            common.append(f"--max-failures={max_failures}")
+        if sync_timeout is not None:
+            ms = _checks.duration_at_least(where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms")
+            common.append(f"--sync-timeout={_checks.go_duration(ms)}")
+        if exechook is not None:
+            common += _exechook_args(where, exechook)
+        auth_args, auth_secret, auth_items = _auth_args(where, auth)
+        common += auth_args
+
+        seam = PodSeam.of(deployment)
+        self.main_container = seam.main_container(container_name, where=where)
+        seam.claim("git-sync link", self.link, where=where, prop="link")
+
+        # --- volumes ---
+        self.volume = seam.add_volume(
+            kplus.Volume.from_empty_dir(self, "root", f"{name}-root"), where=where, prop="name"
+        )
+        # git-sync writes its temp git config below HOME=/tmp (Dockerfile.in); the root
+        # filesystem is read-only, so /tmp is a small emptyDir.
+        tmp = seam.add_volume(
+            kplus.Volume.from_empty_dir(self, "tmp", f"{name}-tmp", size_limit=cdk8s.Size.mebibytes(64)),
+            where=where, prop="name",
+        )
+        mounts = [Mount(_ROOT, self.volume), Mount("/tmp", tmp)]
+        self.config_map: kplus.ConfigMap | None = None
+        if sparse_checkout is not None:
+            text = _sparse_checkout_file(where, sparse_checkout)
+            self.config_map = kplus.ConfigMap(self, "config", data={"sparse-checkout": text})
+            config = seam.add_volume(
+                kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
+                where=where, prop="name",
+            )
+            mounts.append(Mount(_CONFIG_DIR, config, read_only=True))
+            common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
+            seam.annotate_config_hash(name, text)
+        if auth_secret is not None:
+            auth_volume = seam.add_volume(
+                kplus.Volume.from_secret(
+                    self, "auth", auth_secret, name=f"{name}-auth",
+                    items={key: kplus.PathMapping(path=path) for key, path in auth_items.items()},
+                    # 0400 as git-sync's docs ask: ssh refuses group/world-readable keys. The pod's
+                    # fsGroup makes it readable to git-sync (kubelet adds group read).
+                    default_mode=0o400,
+                ),
+                where=where, prop="name",
+            )
+            mounts.append(Mount(_SECRET_DIR, auth_volume, read_only=True))
+        # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
+        self.fs_group = seam.ensure_fs_group(GIT_SYNC_UID)
+
+        http = [f"--http-bind=:{self.http_port}"] + (["--http-metrics"] if metrics else [])
+        hooks = _webhook_args(where, webhook) if webhook is not None else []
+        # "/" answers 503 until the first sync, then 200 (git-sync main.go): a startup probe
+        # with a generous budget, then liveness/readiness.
+        startup = HttpProbe("/", self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000))
+        health = HttpProbe("/", self.http_port, period_seconds=10, failure_threshold=3)
+        spec = ContainerSpec(
+            name=name,
+            image=self.image,
+            # git's pack and index work is bursty; raise these for large repositories.
+            resources=resources or container_resources(10, 500, 64, 256),
+            uid=run_as_user,
+            gid=GIT_SYNC_UID,
+            args=[*common, *http, *hooks, *extra_args],
+            ports=[Port(name, self.http_port)],
+            mounts=mounts,
+            startup=startup,
+            liveness=health,
+            readiness=health,
+        )
+        self.init_container: kplus.Container | None = None
+        if native_sidecar:
+            self.container = seam.add_container(spec, kind="native", where=where)
+        else:
+            init_spec = ContainerSpec(
+                name=f"{name}-init",
+                image=spec.image,
+                resources=spec.resources,
+                uid=spec.uid,
+                gid=spec.gid,
+                args=[*common, "--one-time", *extra_args],
+                mounts=mounts,
+            )
+            self.init_container = seam.add_container(init_spec, kind="init", where=where)
+            self.container = seam.add_container(spec, kind="sidecar", where=where)
+        seam.mount(self.main_container, Mount(self.mount_path, self.volume, read_only=True), where=where, prop="mount_path")
+        if content_env is not None:
+            _checks.env_name(where, "content_env", content_env)
+            seam.add_env(
+                self.main_container, content_env, kplus.EnvValue.from_value(self.content_path),
+                where=where, prop="content_env",
+            )
+
+    @property
+    def metrics_port_name(self) -> str | None:
+        """Name of the container port serving ``/metrics``, or None when metrics are off."""
+        return self.name if self.metrics_enabled else None
+
+
+def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
+    if not isinstance(repo, str) or not repo or any(c.isspace() for c in repo):
+        raise PropsError(where, "repo", repo, "not a repository URL", "use https://, ssh://, git@host:path or file://")
+    if repo.startswith("https://"):
+        scheme = "https"
+        hostpart = repo[len("https://"):].split("/", 1)[0]
+        if "@" in hostpart:
+            raise PropsError(
+                where, "repo", repo, "credentials in the URL would put them in the manifest",
+                "remove them from the URL and pass auth=GitAuth.https(username=..., password=SecretValue(...))",
+            )
+    elif repo.startswith("ssh://") or _SCP_LIKE.match(repo):
+        scheme = "ssh"
+    elif repo.startswith("file://"):
+        scheme = "file"
+    else:
+        raise PropsError(
+            where, "repo", repo, "neither an https, ssh nor file URL",
+            "use https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git or file:///path",
+        )
+    if auth.kind == "https" and scheme != "https":
+        raise PropsError(where, "auth", "GitAuth.https", f"a {scheme} repository cannot use HTTPS credentials",
+                         "use GitAuth.ssh(...) for ssh repositories, or an https:// URL")
+    if auth.kind == "ssh" and scheme != "ssh":
+        raise PropsError(where, "auth", "GitAuth.ssh", f"a {scheme} repository cannot use an SSH key",
+                         "use an ssh:// or git@host:path URL, or GitAuth.https(...)")
+    if scheme == "ssh" and auth.kind != "ssh":
+        raise PropsError(where, "auth", auth.kind, "an SSH repository needs a private key",
+                         "pass auth=GitAuth.ssh(secret=...) with keys 'ssh' and 'known_hosts'")
+    return repo
+
+
+def _default_link(repo: str) -> str:
+    tail = repo.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    tail = tail[:-4] if tail.endswith(".git") else tail
+    return re.sub(r"[^A-Za-z0-9._-]", "-", tail).lstrip(".-") or "repo"
+
+
+def _check_link(where: str, link: str, *, given: bool) -> str:
+    if not isinstance(link, str) or not _LINK.match(link) or link in (".", ".."):
+        prop_value = link if given else f"{link} (derived from repo)"
+        raise PropsError(
+            where, "link", prop_value, "not a plain file name (no '/', not hidden)",
+            "pass link= a name such as 'current' made of letters, digits, '.', '_' and '-'",
+        )
+    return link
+
+
+def _check_image(where: str, image: str) -> str:
+    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+        raise PropsError(where, "image", image, "not an image reference", f"use e.g. {DEFAULT_IMAGE!r}")
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last and "@" not in last:
+        raise PropsError(where, "image", image, "the image is not pinned to a tag or digest",
+                         f"pin it, e.g. {DEFAULT_IMAGE!r}")
+    return image
+
+
+def _sparse_checkout_file(where: str, patterns: Sequence[str]) -> str:
+    if isinstance(patterns, str) or not patterns:
+        raise PropsError(where, "sparse_checkout", patterns, "not a non-empty list of patterns",
+                         "pass e.g. ['/public/', '!/public/drafts/']")
+    for p in patterns:
+        if not isinstance(p, str) or not p.strip() or "\n" in p:
+            raise PropsError(where, "sparse_checkout", p, "not a single-line git sparse-checkout pattern",
+                             "pass one pattern per list item, e.g. '/public/'")
+    return "".join(f"{p}\n" for p in patterns)
+
+
+def _hook_timing(where: str, prefix: str, timeout: cdk8s.Duration | None, backoff: cdk8s.Duration | None) -> list[str]:
+    args = []
+    for label, value in (("timeout", timeout), ("backoff", backoff)):
+        if value is not None:
+            ms = _checks.duration_at_least(where, f"{prefix}.{label}", value, _MIN_HOOK_MS, "use at least 1s")
+            args.append(f"--{prefix}-{label}={_checks.go_duration(ms)}")
+    return args
+
+
+def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
+    if not isinstance(hook.url, str) or not re.match(r"^https?://\S+$", hook.url):
+        raise PropsError(where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'")
+    if not re.match(r"^[A-Z]+$", hook.method or ""):
+        raise PropsError(where, "webhook.method", hook.method, "not an HTTP method", "use e.g. 'POST'")
+    status = hook.success_status
+    if isinstance(status, bool) or not isinstance(status, int) or not (status == 0 or 100 <= status <= 599):
+        raise PropsError(where, "webhook.success_status", status, "not an HTTP status",
+                         "use e.g. 200, or 0 for fire-and-forget")
+    return [
+        f"--webhook-url={hook.url}",
+        f"--webhook-method={hook.method}",
+        f"--webhook-success-status={status}",
+        *_hook_timing(where, "webhook", hook.timeout, hook.backoff),
+    ]
+
+
+def _exechook_args(where: str, hook: GitSyncExechook) -> list[str]:
+    cmd = hook.command
+    if not isinstance(cmd, str) or not cmd.startswith("/") or any(c.isspace() for c in cmd):
+        raise PropsError(where, "exechook.command", cmd,
+                         "git-sync runs the hook without a shell or arguments, so it must be one absolute path",
+                         "point at an executable script, e.g. '/hooks/build.sh'")
+    return [f"--exechook-command={cmd}", *_hook_timing(where, "exechook", hook.timeout, hook.backoff)]
+
+
+def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | None, dict[str, str]]:
+    """git-sync flags for ``auth``, and the Secret and keys to mount below /etc/git-secret."""
+    if auth.kind == "none":
+        return [], None, {}
+    if auth.kind == "https":
+        if not isinstance(auth.password, kplus.SecretValue):
+            raise PropsError(
+                where, "auth.password", "<literal>" if isinstance(auth.password, str) else auth.password,
+                "a password must come from a Kubernetes Secret, never a literal",
+                "pass password=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
+            )
+        if not isinstance(auth.username, str) or not auth.username or ":" in auth.username:
+            raise PropsError(where, "auth.username", auth.username, "not a user name", "pass the account name")
+        # --password-file (the --password flag is deprecated and would put it in the manifest).
+        args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
+        return args, auth.password.secret, {auth.password.key: "password"}
+    if auth.kind == "ssh":
+        if auth.secret is None or isinstance(auth.secret, str):
+            raise PropsError(where, "auth.secret", auth.secret, "not a Secret",
+                             "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')")
+        args = [f"--ssh-key-file={_SECRET_DIR}/ssh"]
+        items = {auth.ssh_key: "ssh"}
+        if auth.known_hosts_key is None:
+            args.append("--ssh-known-hosts=false")
+        else:
+            args.append(f"--ssh-known-hosts-file={_SECRET_DIR}/known_hosts")
+            items[auth.known_hosts_key] = "known_hosts"
+        return args, auth.secret, items
+    raise PropsError(where, "auth", auth.kind, "unknown auth kind", "use GitAuth.none(), .https() or .ssh()")

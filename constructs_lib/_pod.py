@@ -1,0 +1,376 @@
+"""THE seam between a pattern and a workload's pod template.
+
+Every edit a pattern makes to a pod goes through :class:`PodSeam`: adding a sidecar,
+init or native-sidecar container with the library's secure defaults, adding a volume,
+mounting it, adding env to the main container, annotating the pod with a config hash,
+and setting the pod's ``fsGroup``. The seam owns the collision checks (container names,
+port numbers and names, volume names, mount paths, env names), so a pattern never has
+to look at another pattern's containers.
+
+cdk8s-plus-27 verbs are used wherever they can express the field. Four fields it
+cannot express are written at the output level, in one place (:class:`_PodOutput`):
+
+* ``restartPolicy: Always`` and probes on an init container (native sidecars,
+  Kubernetes >= 1.29; cdk8s-plus-27 rejects probes on init containers),
+* ``capabilities.drop: [ALL]`` (cdk8s-plus-27's ``Capability`` enum has no ``ALL``),
+* ``seccompProfile: RuntimeDefault`` (not in cdk8s-plus-27's security context),
+* the pod's ``fsGroup`` once the workload exists (its security context is read-only).
+
+Why a replacement ApiObject and not a JSON patch: ``KubeDeployment.toJson()`` rebuilds
+the object from the typed 1.27 model *after* applying patches, which silently drops an
+init container's ``restartPolicy`` (see REFERENCE.md, section 2). The seam therefore
+swaps the workload's default child for a Python ApiObject that renders the original and
+then applies the recorded edits, matching containers by name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import constructs
+
+from . import _checks
+from ._errors import CollisionError, MainContainerError
+
+ContainerKind = Literal["sidecar", "init", "native"]
+
+
+@dataclass(frozen=True)
+class HttpProbe:
+    """An HTTP GET probe, renderable through cdk8s-plus or as raw Kubernetes JSON."""
+
+    path: str
+    port: int
+    initial_delay_seconds: int = 0
+    period_seconds: int = 10
+    timeout_seconds: int = 1
+    failure_threshold: int = 3
+
+    def to_kplus(self) -> kplus.Probe:
+        return kplus.Probe.from_http_get(
+            self.path,
+            port=self.port,
+            initial_delay_seconds=cdk8s.Duration.seconds(self.initial_delay_seconds),
+            period_seconds=cdk8s.Duration.seconds(self.period_seconds),
+            timeout_seconds=cdk8s.Duration.seconds(self.timeout_seconds),
+            failure_threshold=self.failure_threshold,
+        )
+
+    def to_k8s(self) -> dict[str, Any]:
+        return {
+            "failureThreshold": self.failure_threshold,
+            "httpGet": {"path": self.path, "port": self.port, "scheme": "HTTP"},
+            "initialDelaySeconds": self.initial_delay_seconds,
+            "periodSeconds": self.period_seconds,
+            "timeoutSeconds": self.timeout_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Port:
+    """A named container port."""
+
+    name: str
+    number: int
+    protocol: kplus.Protocol = kplus.Protocol.TCP
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume mounted into a container."""
+
+    path: str
+    volume: kplus.Volume
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What a pattern asks the seam to add; the seam supplies the secure defaults."""
+
+    name: str
+    image: str
+    resources: kplus.ContainerResources
+    uid: int
+    gid: int
+    args: Sequence[str] = ()
+    command: Sequence[str] | None = None
+    ports: Sequence[Port] = ()
+    mounts: Sequence[Mount] = ()
+    env: Mapping[str, kplus.EnvValue] = field(default_factory=dict)
+    liveness: HttpProbe | None = None
+    readiness: HttpProbe | None = None
+    startup: HttpProbe | None = None
+
+
+def container_resources(cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int) -> kplus.ContainerResources:
+    """Explicit CPU (millicores) and memory (MiB) requests and limits."""
+    return kplus.ContainerResources(
+        cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_request_m), limit=kplus.Cpu.millis(cpu_limit_m)),
+        memory=kplus.MemoryResources(
+            request=cdk8s.Size.mebibytes(mem_request_mi), limit=cdk8s.Size.mebibytes(mem_limit_mi)
+        ),
+    )
+
+
+# Hardening that cdk8s-plus-27 cannot express; applied to every container the seam adds.
+_HARDENING: dict[str, Any] = {
+    "securityContext": {
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+}
+
+
+class PodSeam(constructs.Construct):
+    """The one place where patterns edit a workload's pod. Get it with :meth:`of`."""
+
+    _ID = "ConstructsLibPod"
+
+    @classmethod
+    def of(cls, workload: kplus.Deployment) -> PodSeam:
+        """The seam of ``workload``, created on first use (one per workload)."""
+        found = workload.node.try_find_child(cls._ID)
+        if isinstance(found, PodSeam):
+            return found
+        return cls(workload)
+
+    def __init__(self, workload: kplus.Deployment) -> None:
+        super().__init__(workload, self._ID)
+        self.workload = workload
+        self._own_containers: set[str] = set()
+        self._container_edits: dict[str, dict[str, Any]] = {}
+        self._pod_edits: dict[str, Any] = {}
+        self._annotations: set[str] = set()
+        self._claims: dict[tuple[str, str], str] = {}
+        _PodOutput.install(workload, self)
+
+    # --- containers ---------------------------------------------------------------
+
+    def main_container(self, name: str | None, *, where: str, prop: str = "container_name") -> kplus.Container:
+        """The application container: the only one the user added, or the one named ``name``."""
+        candidates = [c for c in self.workload.containers if c.name not in self._own_containers]
+        names = sorted(c.name for c in candidates)
+        if name is not None:
+            for c in candidates:
+                if c.name == name:
+                    return c
+            raise MainContainerError(
+                where, prop, name, f"the Deployment has no application container of that name (it has {names})",
+                f"use one of {names}",
+            )
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise MainContainerError(
+                where, prop, None, "the Deployment has no application container",
+                "add the application container to the Deployment before attaching patterns",
+            )
+        raise MainContainerError(
+            where, prop, None, f"the Deployment has several containers {names}; which one is the app is ambiguous",
+            f"pass {prop}= one of {names}",
+        )
+
+    def add_container(self, spec: ContainerSpec, *, kind: ContainerKind, where: str, prop: str = "name") -> kplus.Container:
+        """Add a sidecar, one-shot init container or native sidecar with secure defaults.
+
+        Defaults: numeric non-root uid/gid, read-only root filesystem, no privilege
+        escalation, every capability dropped, RuntimeDefault seccomp, IfNotPresent pulls
+        (images are pinned), the resources and probes of ``spec``.
+        """
+        _checks.dns_label(where, prop, spec.name)
+        taken = {c.name for c in (*self.workload.containers, *self.workload.init_containers)}
+        if spec.name in taken:
+            raise CollisionError(
+                where, prop, spec.name, "a container of that name already exists in the pod",
+                f"pass another {prop}= (names taken: {sorted(taken)})",
+            )
+        for port in spec.ports:
+            self._check_port(port, where)
+        probes: dict[str, kplus.Probe] = {}
+        if kind == "sidecar":
+            probes = {k: p.to_kplus() for k, p in self._probes(spec).items()}
+        props: dict[str, Any] = dict(
+            name=spec.name,
+            image=spec.image,
+            args=list(spec.args) or None,
+            command=list(spec.command) if spec.command is not None else None,
+            ports=[kplus.ContainerPort(number=p.number, name=p.name, protocol=p.protocol) for p in spec.ports]
+            or None,
+            resources=spec.resources,
+            image_pull_policy=kplus.ImagePullPolicy.IF_NOT_PRESENT,
+            security_context=kplus.ContainerSecurityContextProps(
+                ensure_non_root=True,
+                user=spec.uid,
+                group=spec.gid,
+                read_only_root_filesystem=True,
+                allow_privilege_escalation=False,
+                privileged=False,
+            ),
+            env_variables=dict(spec.env) or None,
+            **probes,
+        )
+        container = (
+            self.workload.add_container(**props)
+            if kind == "sidecar"
+            else self.workload.add_init_container(**props)
+        )
+        self._own_containers.add(spec.name)
+        edits = _deep_merge({}, _HARDENING)
+        if kind == "native":
+            # Native sidecar (KEP-753, Kubernetes >= 1.29): an init container that keeps running.
+            edits["restartPolicy"] = "Always"
+            edits.update({f"{k}Probe": p.to_k8s() for k, p in self._probes(spec).items()})
+        self._container_edits[spec.name] = edits
+        for m in spec.mounts:
+            self.mount(container, m, where=where, prop="mounts")
+        return container
+
+    @staticmethod
+    def _probes(spec: ContainerSpec) -> dict[str, HttpProbe]:
+        found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def _check_port(self, port: Port, where: str) -> None:
+        _checks.port_name(where, "port name", port.name)
+        _checks.port_number(where, "port", port.number)
+        for c in (*self.workload.containers, *self.workload.init_containers):
+            for p in c.ports:
+                proto = p.protocol or kplus.Protocol.TCP
+                if p.number == port.number and proto == port.protocol:
+                    raise CollisionError(
+                        where, "port", port.number,
+                        f"container {c.name!r} already uses {proto.value} port {p.number} in this pod",
+                        "choose another port (all containers of a pod share one network namespace)",
+                    )
+                if p.name is not None and p.name == port.name:
+                    raise CollisionError(
+                        where, "port name", port.name, f"container {c.name!r} already has a port of that name",
+                        "choose another port name (port names are unique in a pod)",
+                    )
+
+    # --- volumes, mounts, env -----------------------------------------------------
+
+    def add_volume(self, volume: kplus.Volume, *, where: str, prop: str = "name") -> kplus.Volume:
+        taken = {v.name for v in self.workload.volumes}
+        for c in (*self.workload.containers, *self.workload.init_containers):
+            taken.update(m.volume.name for m in c.mounts)
+        if volume.name in taken:
+            raise CollisionError(
+                where, prop, volume.name, "a volume of that name already exists in the pod",
+                f"pass another {prop}= (volumes taken: {sorted(taken)})",
+            )
+        self.workload.add_volume(volume)
+        return volume
+
+    def mount(self, container: kplus.Container, mount: Mount, *, where: str, prop: str) -> None:
+        _checks.absolute_path(where, prop, mount.path)
+        for existing in container.mounts:
+            if existing.path == mount.path:
+                raise CollisionError(
+                    where, prop, mount.path,
+                    f"container {container.name!r} already mounts volume {existing.volume.name!r} there",
+                    "choose another mount path",
+                )
+        container.mount(mount.path, mount.volume, read_only=mount.read_only)
+
+    def add_env(self, container: kplus.Container, name: str, value: kplus.EnvValue, *, where: str, prop: str) -> None:
+        if name in container.env.variables:
+            raise CollisionError(
+                where, prop, name, f"container {container.name!r} already has an env variable of that name",
+                f"pass another {prop}=",
+            )
+        container.env.add_variable(name, value)
+
+    def claim(self, what: str, value: str, *, where: str, prop: str) -> None:
+        """Reserve a pattern-level name (a git-sync link...) that must be unique per pod."""
+        owner = self._claims.setdefault((what, value), where)
+        if owner != where:
+            raise CollisionError(
+                where, prop, value, f"{owner} already uses this {what} on the same Deployment",
+                f"pass another {prop}=",
+            )
+
+    # --- pod-level -----------------------------------------------------------------
+
+    def annotate_config_hash(self, name: str, *texts: str) -> str:
+        """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
+        key = f"checksum/{name}"
+        if key in self._annotations:
+            raise CollisionError(self.node.path, "annotation", key, "already set by another pattern", "rename")
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+        self.workload.pod_metadata.add_annotation(key, digest)
+        self._annotations.add(key)
+        return digest
+
+    def ensure_fs_group(self, gid: int) -> int:
+        """Give the pod an ``fsGroup`` unless it has one; return the effective group."""
+        existing = self.workload.security_context.fs_group
+        if existing is not None:
+            return int(existing)
+        current = self._pod_edits.setdefault("securityContext", {})
+        return int(current.setdefault("fsGroup", gid))
+
+    # --- output-level edits (called by _PodOutput at synth time) -------------------
+
+    def apply_edits(self, doc: dict[str, Any]) -> dict[str, Any]:
+        pod = doc["spec"]["template"]["spec"]
+        _deep_merge(pod, self._pod_edits)
+        for key in ("initContainers", "containers"):
+            for i, c in enumerate(pod.get(key, [])):
+                edits = self._container_edits.get(c["name"])
+                if edits:
+                    pod[key][i] = _sorted(_deep_merge(c, edits))
+        doc["spec"]["template"]["spec"] = _sorted(pod)
+        return doc
+
+
+class _PodOutput(cdk8s.ApiObject):
+    """Stands in for a workload's ApiObject: renders it, then applies the seam's edits."""
+
+    @classmethod
+    def install(cls, workload: kplus.Deployment, seam: PodSeam) -> None:
+        original = cdk8s.ApiObject.of(workload)
+        child_id = original.node.id
+        workload.node.try_remove_child(child_id)
+        cls(workload, child_id, original, seam)
+
+    def __init__(self, scope: constructs.Construct, id: str, original: cdk8s.ApiObject, seam: PodSeam) -> None:
+        super().__init__(
+            scope, id, api_version=original.api_version, kind=original.kind,
+            metadata=cdk8s.ApiObjectMetadata(name=original.name),
+        )
+        self._original = original
+        self._seam = seam
+
+    def to_json(self) -> Any:
+        return self._seam.apply_edits(self._original.to_json())
+
+    def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
+        # Patches made through cdk8s.ApiObject.of(deployment) keep working.
+        self._original.add_json_patch(*ops)
+
+
+def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:
+    for k, v in edits.items():
+        if isinstance(v, Mapping) and isinstance(target.get(k), dict):
+            _deep_merge(target[k], v)
+        elif isinstance(v, Mapping):
+            target[k] = _deep_merge({}, v)
+        else:
+            target[k] = list(v) if isinstance(v, list) else v
+    return target
+
+
+def _sorted(obj: Any) -> Any:
+    """Sort mapping keys recursively, as cdk8s does, so output stays byte-identical."""
+    if isinstance(obj, dict):
+        return {k: _sorted(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [_sorted(x) for x in obj]
+    return obj

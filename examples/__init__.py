@@ -1,0 +1,18 @@
+"""Runnable cdk8s apps, one module per pattern; `python -m examples` synthesizes them all."""
+
+from collections.abc import Callable
+
+import cdk8s
+
+from . import git_sync_native, git_sync_nginx, git_sync_ssh
+
+#: Every example, as a function that adds its chart to an app.
+EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
+    "git-sync-nginx": git_sync_nginx.build,
+    "git-sync-ssh": git_sync_ssh.build,
+    "git-sync-native": git_sync_native.build,
+}
+
+
+def build_all(app: cdk8s.App) -> list[cdk8s.Chart]:
+    return [build(app) for build in EXAMPLES.values()]

@@ -1,0 +1,80 @@
+"""Sidecar: an unprivileged nginx serves a public git repository, push-to-deploy.
+
+git-sync keeps the repository in a shared volume; nginx's server config (a ConfigMap)
+points its root at the synced content. nginx knows nothing about git.
+"""
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+
+from constructs_lib import SidecarGitSync
+
+NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs as uid 101
+NGINX_UID = 101  # the image's nginx user
+
+
+def nginx_server_config(root: str) -> str:
+    """conf.d/default.conf: serve ``root``; /healthz for the kubelet's probes."""
+    return (
+        "server {\n"
+        "    listen 8080;\n"
+        "    server_name _;\n"
+        f"    root {root};\n"
+        "    location / {\n"
+        "        try_files $uri $uri/ =404;\n"
+        "    }\n"
+        "    location = /healthz {\n"
+        "        access_log off;\n"
+        "        return 200 'ok';\n"
+        "    }\n"
+        "}\n"
+    )
+
+
+def add_nginx(chart: cdk8s.Chart, root: str | None = None) -> kplus.Deployment:
+    """An unprivileged nginx Deployment, hardened, with writable /tmp (pid and temp files)."""
+    web = kplus.Deployment(chart, "web", replicas=2)
+    nginx = web.add_container(
+        name="nginx",
+        image=NGINX_IMAGE,
+        ports=[kplus.ContainerPort(number=8080, name="http")],
+        security_context=kplus.ContainerSecurityContextProps(user=NGINX_UID, group=NGINX_UID),
+        resources=kplus.ContainerResources(
+            cpu=kplus.CpuResources(request=kplus.Cpu.millis(50), limit=kplus.Cpu.millis(500)),
+            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(64), limit=cdk8s.Size.mebibytes(128)),
+        ),
+        readiness=kplus.Probe.from_http_get("/healthz", port=8080),
+        liveness=kplus.Probe.from_http_get("/healthz", port=8080),
+    )
+    nginx.mount("/tmp", kplus.Volume.from_empty_dir(chart, "nginx-tmp", "nginx-tmp"))
+    return web
+
+
+def build(app: cdk8s.App) -> cdk8s.Chart:
+    chart = cdk8s.Chart(app, "git-sync-nginx", namespace="web")
+    web = add_nginx(chart)
+
+    site = SidecarGitSync(
+        chart,
+        "site",
+        deployment=web,
+        repo="https://github.com/example/site.git",
+        ref="main",
+        period=cdk8s.Duration.seconds(30),
+        mount_path="/srv/git",
+        serve_dir="public",
+    )
+
+    # nginx serves the synced content: site.content_path == "/srv/git/site/public".
+    conf = kplus.ConfigMap(chart, "nginx-conf", data={"default.conf": nginx_server_config(site.content_path)})
+    site.main_container.mount(
+        "/etc/nginx/conf.d", kplus.Volume.from_config_map(chart, "nginx-conf-volume", conf, name="nginx-conf")
+    )
+    web.expose_via_service(ports=[kplus.ServicePort(port=80, target_port=8080, name="http")])
+    return chart
+
+
+if __name__ == "__main__":
+    app = cdk8s.App()
+    build(app)
+    app.synth()
