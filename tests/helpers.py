@@ -1,0 +1,116 @@
+"""Test helpers: build apps, synthesize, and look at the pod the way the API server does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import kubernetes_validate
+import yaml
+from cdk8s import Testing as Cdk8sTesting  # bare `Testing` breaks pytest collection
+
+#: The Kubernetes versions every manifest is validated against: the cdk8s-plus-27 target,
+#: and the newest one kubernetes-validate ships.
+K8S_OLDEST = "1.27"
+K8S_NEWEST = "1.37"
+
+
+def chart() -> cdk8s.Chart:
+    return cdk8s.Chart(Cdk8sTesting.app(), "test")
+
+
+def web(scope: cdk8s.Chart, *names: str) -> kplus.Deployment:
+    """A Deployment with app containers ``names`` (default one container named ``app``)."""
+    dep = kplus.Deployment(scope, "web")
+    for i, name in enumerate(names or ("app",)):
+        dep.add_container(name=name, image="nginxinc/nginx-unprivileged:1.27", ports=[kplus.ContainerPort(number=8080 + i)])
+    return dep
+
+
+def synth(scope: cdk8s.Chart) -> list[dict[str, Any]]:
+    return list(Cdk8sTesting.synth(scope))
+
+
+def kind(docs: list[dict[str, Any]], k: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == k]
+
+
+def pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    (dep,) = kind(docs, "Deployment")
+    return dep["spec"]["template"]["spec"]
+
+
+def containers(docs: list[dict[str, Any]], key: str = "containers") -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in pod(docs).get(key, [])}
+
+
+def all_containers(pod_spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from pod_spec.get("initContainers", [])
+    yield from pod_spec.get("containers", [])
+
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def semantic_errors(doc: dict[str, Any]) -> list[str]:
+    """Rules the API server enforces that JSON-schema validation cannot see."""
+    errors: list[str] = []
+    name = doc["metadata"]["name"]
+    if len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
+        errors.append(f"object name {name!r} is not a DNS-1123 subdomain")
+    if doc["kind"] != "Deployment":
+        return errors
+    spec = doc["spec"]["template"]["spec"]
+    volumes = [v["name"] for v in spec.get("volumes", [])]
+    if len(volumes) != len(set(volumes)):
+        errors.append(f"duplicate volume names {volumes}")
+    seen_containers: set[str] = set()
+    port_names: set[str] = set()
+    port_numbers: set[tuple[int, str]] = set()
+    for c in all_containers(spec):
+        cname = c["name"]
+        if cname in seen_containers:
+            errors.append(f"duplicate container name {cname!r}")
+        seen_containers.add(cname)
+        if not _DNS1123_LABEL.match(cname) or len(cname) > 63:
+            errors.append(f"container name {cname!r} is not a DNS-1123 label")
+        mount_paths = [m["mountPath"] for m in c.get("volumeMounts", [])]
+        if len(mount_paths) != len(set(mount_paths)):
+            errors.append(f"{cname}: duplicate mount paths {mount_paths}")
+        for m in c.get("volumeMounts", []):
+            if m["name"] not in volumes:
+                errors.append(f"{cname}: mount {m['mountPath']} names missing volume {m['name']!r}")
+        for p in c.get("ports", []):
+            pname = p.get("name")
+            if pname is not None:
+                if len(pname) > 15 or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", pname) or "--" in pname:
+                    errors.append(f"{cname}: invalid port name {pname!r}")
+                if pname in port_names:
+                    errors.append(f"{cname}: duplicate port name {pname!r}")
+                port_names.add(pname)
+            key = (p["containerPort"], p.get("protocol", "TCP"))
+            if key in port_numbers:
+                errors.append(f"{cname}: duplicate port {key}")
+            port_numbers.add(key)
+        is_native = c.get("restartPolicy") == "Always"
+        if c in spec.get("initContainers", []) and not is_native:
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if probe in c:
+                    errors.append(f"{cname}: init container may not have {probe}")
+    return errors
+
+
+def validate(docs: list[dict[str, Any]], version: str) -> None:
+    """kubernetes-validate --strict, plus the semantic rules; raises on the first failure."""
+    for doc in docs:
+        kubernetes_validate.validate(doc, version, strict=True)
+        errors = semantic_errors(doc)
+        assert not errors, f"{doc['kind']}/{doc['metadata']['name']}: {errors}"
+
+
+def to_yaml(docs: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(docs, sort_keys=False)

@@ -1,0 +1,242 @@
+"""The seam: every pod edit a pattern makes, its secure defaults and its collision checks."""
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import pytest
+
+from constructs_lib import CollisionError, MainContainerError, PropsError
+from constructs_lib._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+
+from .helpers import chart, containers, pod, synth, validate, web, K8S_NEWEST, K8S_OLDEST
+
+WHERE = "test/pattern"
+
+
+def spec(name: str = "side", **kw: object) -> ContainerSpec:
+    base: dict[str, object] = {
+        "name": name,
+        "image": "example/side:1.0",
+        "resources": container_resources(10, 100, 16, 32),
+        "uid": 12345,
+        "gid": 12345,
+    }
+    base.update(kw)
+    return ContainerSpec(**base)  # type: ignore[arg-type]
+
+
+class TestMainContainer:
+    def test_the_only_container_is_the_main_one(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app"))
+        assert seam.main_container(None, where=WHERE).name == "app"
+
+    def test_containers_added_by_the_library_are_never_candidates(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app"))
+        seam.add_container(spec(), kind="sidecar", where=WHERE)
+        assert seam.main_container(None, where=WHERE).name == "app"
+
+    def test_several_containers_need_a_name(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app", "worker"))
+        with pytest.raises(MainContainerError, match=r"test/pattern: container_name=None: .*\['app', 'worker'\]"):
+            seam.main_container(None, where=WHERE)
+        assert seam.main_container("worker", where=WHERE).name == "worker"
+
+    def test_unknown_name_lists_the_choices(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app"))
+        with pytest.raises(MainContainerError, match=r"container_name='api'.*Fix: use one of \['app'\]"):
+            seam.main_container("api", where=WHERE)
+
+    def test_empty_deployment(self) -> None:
+        c = chart()
+        seam = PodSeam.of(kplus.Deployment(c, "empty"))
+        with pytest.raises(MainContainerError, match="add the application container"):
+            seam.main_container(None, where=WHERE)
+
+
+class TestAddContainer:
+    def test_sidecar_gets_the_secure_defaults(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep).add_container(
+            spec(ports=[Port("side-http", 9000)], liveness=HttpProbe("/healthz", 9000)), kind="sidecar", where=WHERE
+        )
+        side = containers(synth(c))["side"]
+        assert side["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsGroup": 12345,
+            "runAsNonRoot": True,
+            "runAsUser": 12345,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert side["resources"] == {
+            "limits": {"cpu": "100m", "memory": "32Mi"},
+            "requests": {"cpu": "10m", "memory": "16Mi"},
+        }
+        assert side["imagePullPolicy"] == "IfNotPresent"
+        assert side["ports"] == [{"containerPort": 9000, "name": "side-http", "protocol": "TCP"}]
+        assert side["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 9000, "scheme": "HTTP"}
+        assert "startupProbe" not in side  # no automatic probe from cdk8s-plus
+        validate(synth(c), K8S_OLDEST)
+
+    def test_user_containers_are_left_alone(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(spec(), kind="sidecar", where=WHERE)
+        app = containers(synth(c))["app"]
+        assert "capabilities" not in app["securityContext"]
+
+    def test_one_shot_init_container_has_no_probes_and_no_restart_policy(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(spec(liveness=HttpProbe("/", 1)), kind="init", where=WHERE)
+        init = containers(synth(c), "initContainers")["side"]
+        assert "restartPolicy" not in init
+        assert "livenessProbe" not in init
+        assert init["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        validate(synth(c), K8S_OLDEST)
+
+    def test_native_sidecar_is_an_init_container_that_keeps_running(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(
+            spec(ports=[Port("side", 9000)], startup=HttpProbe("/", 9000, period_seconds=2, failure_threshold=30)),
+            kind="native",
+            where=WHERE,
+        )
+        docs = synth(c)
+        init = containers(docs, "initContainers")["side"]
+        assert init["restartPolicy"] == "Always"
+        assert init["startupProbe"] == {
+            "failureThreshold": 30,
+            "httpGet": {"path": "/", "port": 9000, "scheme": "HTTP"},
+            "initialDelaySeconds": 0,
+            "periodSeconds": 2,
+            "timeoutSeconds": 1,
+        }
+        assert "side" not in containers(docs)
+        validate(docs, K8S_NEWEST)
+        with pytest.raises(Exception, match="restartPolicy"):  # the 1.27 schema has no native sidecars
+            validate(docs, K8S_OLDEST)
+
+    def test_container_name_collision(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app"))
+        with pytest.raises(CollisionError, match=r"name='app': a container of that name already exists"):
+            seam.add_container(spec("app"), kind="sidecar", where=WHERE)
+
+    def test_container_name_must_be_a_dns_label(self) -> None:
+        seam = PodSeam.of(web(chart()))
+        with pytest.raises(PropsError, match="DNS-1123"):
+            seam.add_container(spec("Side_Car"), kind="sidecar", where=WHERE)
+
+    def test_port_number_collision_with_the_app(self) -> None:
+        seam = PodSeam.of(web(chart()))  # the app listens on 8080
+        with pytest.raises(CollisionError, match=r"port=8080: container 'app' already uses TCP port 8080"):
+            seam.add_container(spec(ports=[Port("side", 8080)]), kind="sidecar", where=WHERE)
+
+    def test_same_number_on_another_protocol_is_fine(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(
+            spec(ports=[Port("side-udp", 8080, kplus.Protocol.UDP)]), kind="sidecar", where=WHERE
+        )
+        validate(synth(c), K8S_OLDEST)
+
+    def test_port_name_collision(self) -> None:
+        seam = PodSeam.of(web(chart()))
+        seam.add_container(spec("a", ports=[Port("metrics", 9000)]), kind="sidecar", where=WHERE)
+        with pytest.raises(CollisionError, match="port name='metrics'"):
+            seam.add_container(spec("b", ports=[Port("metrics", 9001)]), kind="sidecar", where=WHERE)
+
+    @pytest.mark.parametrize("bad", ["a-very-long-port-name", "Metrics", "http--x", "1234", ""])
+    def test_port_name_rules(self, bad: str) -> None:
+        seam = PodSeam.of(web(chart()))
+        with pytest.raises(PropsError, match="port name"):
+            seam.add_container(spec(ports=[Port(bad, 9000)]), kind="sidecar", where=WHERE)
+
+    def test_port_name_of_exactly_15_characters_is_accepted(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(spec(ports=[Port("a" * 15, 9000)]), kind="sidecar", where=WHERE)
+        validate(synth(c), K8S_OLDEST)
+
+
+class TestVolumesMountsEnv:
+    def test_volume_name_collision(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c))
+        seam.add_volume(kplus.Volume.from_empty_dir(c, "v1", "data"), where=WHERE)
+        with pytest.raises(CollisionError, match=r"name='data': a volume of that name already exists"):
+            seam.add_volume(kplus.Volume.from_empty_dir(c, "v2", "data"), where=WHERE)
+
+    def test_volume_collision_with_a_volume_the_user_only_mounted(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.containers[0].mount("/cache", kplus.Volume.from_empty_dir(c, "cache", "cache"))
+        with pytest.raises(CollisionError, match="cache"):
+            PodSeam.of(dep).add_volume(kplus.Volume.from_empty_dir(c, "mine", "cache"), where=WHERE)
+
+    def test_mount_path_collision(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.containers[0].mount("/srv", kplus.Volume.from_empty_dir(c, "srv", "srv"))
+        seam = PodSeam.of(dep)
+        vol = seam.add_volume(kplus.Volume.from_empty_dir(c, "v", "content"), where=WHERE)
+        with pytest.raises(CollisionError, match=r"mount_path='/srv': container 'app' already mounts volume 'srv'"):
+            seam.mount(dep.containers[0], Mount("/srv", vol), where=WHERE, prop="mount_path")
+
+    def test_env_collision(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.containers[0].env.add_variable("REDIS_URL", kplus.EnvValue.from_value("x"))
+        with pytest.raises(CollisionError, match="REDIS_URL"):
+            PodSeam.of(dep).add_env(
+                dep.containers[0], "REDIS_URL", kplus.EnvValue.from_value("y"), where=WHERE, prop="env"
+            )
+
+
+class TestPodLevel:
+    def test_fs_group_is_set_when_absent(self) -> None:
+        c = chart()
+        assert PodSeam.of(web(c)).ensure_fs_group(65533) == 65533
+        assert pod(synth(c))["securityContext"]["fsGroup"] == 65533
+
+    def test_users_fs_group_wins(self) -> None:
+        c = chart()
+        dep = kplus.Deployment(c, "web", security_context=kplus.PodSecurityContextProps(fs_group=2000))
+        dep.add_container(image="example/app:1")
+        assert PodSeam.of(dep).ensure_fs_group(65533) == 2000
+        assert pod(synth(c))["securityContext"]["fsGroup"] == 2000
+
+    def test_config_hash_follows_the_config(self) -> None:
+        def annotation(text: str) -> str:
+            c = chart()
+            PodSeam.of(web(c)).annotate_config_hash("envoy", text)
+            (dep,) = [d for d in synth(c) if d["kind"] == "Deployment"]
+            return str(dep["spec"]["template"]["metadata"]["annotations"]["checksum/envoy"])
+
+        assert annotation("a: 1") == annotation("a: 1")
+        assert annotation("a: 1") != annotation("a: 2")
+
+    def test_one_seam_per_workload(self) -> None:
+        dep = web(chart())
+        assert PodSeam.of(dep) is PodSeam.of(dep)
+
+    def test_json_patches_by_the_user_still_apply(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep).add_container(spec(), kind="sidecar", where=WHERE)
+        cdk8s.ApiObject.of(dep).add_json_patch(cdk8s.JsonPatch.add("/spec/revisionHistoryLimit", 3))
+        (d,) = [d for d in synth(c) if d["kind"] == "Deployment"]
+        assert d["spec"]["revisionHistoryLimit"] == 3
+
+    def test_output_is_deterministic(self) -> None:
+        def render() -> str:
+            c = chart()
+            seam = PodSeam.of(web(c))
+            seam.add_container(spec(), kind="native", where=WHERE)
+            seam.ensure_fs_group(1)
+            return cdk8s.Testing.synth(c).__repr__()
+
+        assert render() == render()
