@@ -22,7 +22,10 @@ def dns_label(where: str, prop: str, value: str) -> str:
     """A container or volume name: a DNS-1123 label of at most 63 characters."""
     if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
         raise PropsError(
-            where, prop, value, "not a DNS-1123 label (the API server rejects it)",
+            where,
+            prop,
+            value,
+            "not a DNS-1123 label (the API server rejects it)",
             "use at most 63 characters of a-z, 0-9 and '-', starting and ending alphanumeric",
         )
     return value
@@ -39,7 +42,10 @@ def port_name(where: str, prop: str, value: str) -> str:
     )
     if not ok:
         raise PropsError(
-            where, prop, value, "not a valid port name (IANA_SVC_NAME)",
+            where,
+            prop,
+            value,
+            "not a valid port name (IANA_SVC_NAME)",
             "use at most 15 characters of a-z, 0-9 and single '-', with at least one letter",
         )
     return value
@@ -61,11 +67,11 @@ def port_number(where: str, prop: str, value: int) -> int:
 def absolute_path(where: str, prop: str, value: str) -> str:
     """An absolute, normalised container path (no '..', no trailing slash)."""
     if not isinstance(value, str) or not value.startswith("/") or value == "/":
-        raise PropsError(where, prop, value, "not an absolute path below '/'", "use a path such as '/srv/git'")
-    if posixpath.normpath(value) != value or ".." in value.split("/"):
         raise PropsError(
-            where, prop, value, "not a normalised path", f"use {posixpath.normpath(value)!r}"
+            where, prop, value, "not an absolute path below '/'", "use a path such as '/srv/git'"
         )
+    if posixpath.normpath(value) != value or ".." in value.split("/"):
+        raise PropsError(where, prop, value, "not a normalised path", f"use {posixpath.normpath(value)!r}")
     return value
 
 
@@ -74,7 +80,10 @@ def relative_dir(where: str, prop: str, value: str) -> str:
     norm = posixpath.normpath(value) if isinstance(value, str) and value else ""
     if not norm or value.startswith("/") or norm == "." or norm.startswith("..") or norm != value.strip("/"):
         raise PropsError(
-            where, prop, value, "not a relative directory inside the repository",
+            where,
+            prop,
+            value,
+            "not a relative directory inside the repository",
             "use a path such as 'public' or 'site/html' (no leading '/', no '..')",
         )
     return norm

@@ -72,7 +72,9 @@ class GitAuth:
         return cls(kind="https", username=username, password=password)
 
     @classmethod
-    def ssh(cls, *, secret: kplus.ISecret, key: str = "ssh", known_hosts_key: str | None = "known_hosts") -> GitAuth:
+    def ssh(
+        cls, *, secret: kplus.ISecret, key: str = "ssh", known_hosts_key: str | None = "known_hosts"
+    ) -> GitAuth:
         """SSH with a private key and known_hosts from ``secret`` (git-sync's documented keys).
 
         ``known_hosts_key=None`` turns host-key checking off (``--ssh-known-hosts=false``);
@@ -213,25 +215,38 @@ class SidecarGitSync(constructs.Construct):
         # --- resolve and check every prop before touching the pod ---
         auth = auth or GitAuth.none()
         self.repo = _check_repo(where, repo, auth)
-        self.link = _check_link(where, link if link is not None else _default_link(repo), given=link is not None)
+        self.link = _check_link(
+            where, link if link is not None else _default_link(repo), given=link is not None
+        )
         self.mount_path = _checks.absolute_path(where, "mount_path", mount_path)
         self.content_path = posixpath.join(self.mount_path, self.link)
         if serve_dir is not None:
-            self.content_path = posixpath.join(self.content_path, _checks.relative_dir(where, "serve_dir", serve_dir))
+            self.content_path = posixpath.join(
+                self.content_path, _checks.relative_dir(where, "serve_dir", serve_dir)
+            )
         if not isinstance(ref, str) or not ref.strip() or any(c.isspace() for c in ref):
-            raise PropsError(where, "ref", ref, "not a git ref", "use a branch, tag or commit SHA such as 'main'")
+            raise PropsError(
+                where, "ref", ref, "not a git ref", "use a branch, tag or commit SHA such as 'main'"
+            )
         period_ms = _checks.duration_at_least(
-            where, "period", period or cdk8s.Duration.seconds(10), _MIN_PERIOD_MS,
+            where,
+            "period",
+            period or cdk8s.Duration.seconds(10),
+            _MIN_PERIOD_MS,
             "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
         )
         _checks.non_negative_int(where, "depth", depth)
         self.http_port = _checks.port_number(where, "http_port", http_port)
         _checks.non_negative_int(where, "run_as_user", run_as_user)
         if run_as_user == 0:
-            raise PropsError(where, "run_as_user", 0, "git-sync must not run as root", "keep the default 65533")
+            raise PropsError(
+                where, "run_as_user", 0, "git-sync must not run as root", "keep the default 65533"
+            )
         if auth.kind == "ssh" and run_as_user != GIT_SYNC_UID:
             raise PropsError(
-                where, "run_as_user", run_as_user,
+                where,
+                "run_as_user",
+                run_as_user,
                 "SSH needs the uid in /etc/passwd; git-sync's --add-user cannot write it on a read-only "
                 "root filesystem",
                 f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
@@ -239,7 +254,9 @@ class SidecarGitSync(constructs.Construct):
         self.image = _check_image(where, image)
         for arg in extra_args:
             if not isinstance(arg, str) or not arg.startswith("--"):
-                raise PropsError(where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'")
+                raise PropsError(
+                    where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
+                )
         startup_ms = _checks.duration_at_least(
             where, "startup_timeout", startup_timeout or cdk8s.Duration.minutes(5), 10_000, "use at least 10s"
         )
@@ -259,10 +276,18 @@ class SidecarGitSync(constructs.Construct):
             common.append(f"--submodules={GitSubmodules(submodules).value}")
         if max_failures is not None:
             if isinstance(max_failures, bool) or not isinstance(max_failures, int):
-                raise PropsError(where, "max_failures", max_failures, "not an integer", "use e.g. 3, or -1 to retry forever")
+                raise PropsError(
+                    where,
+                    "max_failures",
+                    max_failures,
+                    "not an integer",
+                    "use e.g. 3, or -1 to retry forever",
+                )
             common.append(f"--max-failures={max_failures}")
         if sync_timeout is not None:
-            ms = _checks.duration_at_least(where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms")
+            ms = _checks.duration_at_least(
+                where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms"
+            )
             common.append(f"--sync-timeout={_checks.go_duration(ms)}")
         if exechook is not None:
             common += _exechook_args(where, exechook)
@@ -281,7 +306,8 @@ class SidecarGitSync(constructs.Construct):
         # filesystem is read-only, so /tmp is a small emptyDir.
         tmp = seam.add_volume(
             kplus.Volume.from_empty_dir(self, "tmp", f"{name}-tmp", size_limit=cdk8s.Size.mebibytes(64)),
-            where=where, prop="name",
+            where=where,
+            prop="name",
         )
         mounts = [Mount(_ROOT, self.volume), Mount("/tmp", tmp)]
         self.config_map: kplus.ConfigMap | None = None
@@ -290,7 +316,8 @@ class SidecarGitSync(constructs.Construct):
             self.config_map = kplus.ConfigMap(self, "config", data={"sparse-checkout": text})
             config = seam.add_volume(
                 kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
-                where=where, prop="name",
+                where=where,
+                prop="name",
             )
             mounts.append(Mount(_CONFIG_DIR, config, read_only=True))
             common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
@@ -298,13 +325,17 @@ class SidecarGitSync(constructs.Construct):
         if auth_secret is not None:
             auth_volume = seam.add_volume(
                 kplus.Volume.from_secret(
-                    self, "auth", auth_secret, name=f"{name}-auth",
+                    self,
+                    "auth",
+                    auth_secret,
+                    name=f"{name}-auth",
                     items={key: kplus.PathMapping(path=path) for key, path in auth_items.items()},
                     # 0400 as git-sync's docs ask: ssh refuses group/world-readable keys. The pod's
                     # fsGroup makes it readable to git-sync (kubelet adds group read).
                     default_mode=0o400,
                 ),
-                where=where, prop="name",
+                where=where,
+                prop="name",
             )
             mounts.append(Mount(_SECRET_DIR, auth_volume, read_only=True))
         # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
@@ -314,7 +345,9 @@ class SidecarGitSync(constructs.Construct):
         hooks = _webhook_args(where, webhook) if webhook is not None else []
         # "/" answers 503 until the first sync, then 200 (git-sync main.go): a startup probe
         # with a generous budget, then liveness/readiness.
-        startup = HttpProbe("/", self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000))
+        startup = HttpProbe(
+            "/", self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000)
+        )
         health = HttpProbe("/", self.http_port, period_seconds=10, failure_threshold=3)
         spec = ContainerSpec(
             name=name,
@@ -345,12 +378,20 @@ class SidecarGitSync(constructs.Construct):
             )
             self.init_container = seam.add_container(init_spec, kind="init", where=where)
             self.container = seam.add_container(spec, kind="sidecar", where=where)
-        seam.mount(self.main_container, Mount(self.mount_path, self.volume, read_only=True), where=where, prop="mount_path")
+        seam.mount(
+            self.main_container,
+            Mount(self.mount_path, self.volume, read_only=True),
+            where=where,
+            prop="mount_path",
+        )
         if content_env is not None:
             _checks.env_name(where, "content_env", content_env)
             seam.add_env(
-                self.main_container, content_env, kplus.EnvValue.from_value(self.content_path),
-                where=where, prop="content_env",
+                self.main_container,
+                content_env,
+                kplus.EnvValue.from_value(self.content_path),
+                where=where,
+                prop="content_env",
             )
 
     @property
@@ -361,14 +402,19 @@ class SidecarGitSync(constructs.Construct):
 
 def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
     if not isinstance(repo, str) or not repo or any(c.isspace() for c in repo):
-        raise PropsError(where, "repo", repo, "not a repository URL", "use https://, ssh://, git@host:path or file://")
+        raise PropsError(
+            where, "repo", repo, "not a repository URL", "use https://, ssh://, git@host:path or file://"
+        )
     if repo.startswith("https://"):
         scheme = "https"
-        hostpart = repo[len("https://"):].split("/", 1)[0]
+        hostpart = repo[len("https://") :].split("/", 1)[0]
         if "@" in hostpart:
             raise PropsError(
-                where, "repo", repo, "credentials in the URL would put them in the manifest",
-                "remove them from the URL and pass auth=GitAuth.https(username=..., password=SecretValue(...))",
+                where,
+                "repo",
+                repo,
+                "credentials in the URL would put them in the manifest",
+                "drop them from the URL; pass auth=GitAuth.https(username=..., password=SecretValue(...))",
             )
     elif repo.startswith("ssh://") or _SCP_LIKE.match(repo):
         scheme = "ssh"
@@ -376,18 +422,36 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
         scheme = "file"
     else:
         raise PropsError(
-            where, "repo", repo, "neither an https, ssh nor file URL",
+            where,
+            "repo",
+            repo,
+            "neither an https, ssh nor file URL",
             "use https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git or file:///path",
         )
     if auth.kind == "https" and scheme != "https":
-        raise PropsError(where, "auth", "GitAuth.https", f"a {scheme} repository cannot use HTTPS credentials",
-                         "use GitAuth.ssh(...) for ssh repositories, or an https:// URL")
+        raise PropsError(
+            where,
+            "auth",
+            "GitAuth.https",
+            f"a {scheme} repository cannot use HTTPS credentials",
+            "use GitAuth.ssh(...) for ssh repositories, or an https:// URL",
+        )
     if auth.kind == "ssh" and scheme != "ssh":
-        raise PropsError(where, "auth", "GitAuth.ssh", f"a {scheme} repository cannot use an SSH key",
-                         "use an ssh:// or git@host:path URL, or GitAuth.https(...)")
+        raise PropsError(
+            where,
+            "auth",
+            "GitAuth.ssh",
+            f"a {scheme} repository cannot use an SSH key",
+            "use an ssh:// or git@host:path URL, or GitAuth.https(...)",
+        )
     if scheme == "ssh" and auth.kind != "ssh":
-        raise PropsError(where, "auth", auth.kind, "an SSH repository needs a private key",
-                         "pass auth=GitAuth.ssh(secret=...) with keys 'ssh' and 'known_hosts'")
+        raise PropsError(
+            where,
+            "auth",
+            auth.kind,
+            "an SSH repository needs a private key",
+            "pass auth=GitAuth.ssh(secret=...) with keys 'ssh' and 'known_hosts'",
+        )
     return repo
 
 
@@ -401,7 +465,10 @@ def _check_link(where: str, link: str, *, given: bool) -> str:
     if not isinstance(link, str) or not _LINK.match(link) or link in (".", ".."):
         prop_value = link if given else f"{link} (derived from repo)"
         raise PropsError(
-            where, "link", prop_value, "not a plain file name (no '/', not hidden)",
+            where,
+            "link",
+            prop_value,
+            "not a plain file name (no '/', not hidden)",
             "pass link= a name such as 'current' made of letters, digits, '.', '_' and '-'",
         )
     return link
@@ -412,23 +479,40 @@ def _check_image(where: str, image: str) -> str:
         raise PropsError(where, "image", image, "not an image reference", f"use e.g. {DEFAULT_IMAGE!r}")
     last = image.rsplit("/", 1)[-1]
     if ":" not in last and "@" not in last:
-        raise PropsError(where, "image", image, "the image is not pinned to a tag or digest",
-                         f"pin it, e.g. {DEFAULT_IMAGE!r}")
+        raise PropsError(
+            where,
+            "image",
+            image,
+            "the image is not pinned to a tag or digest",
+            f"pin it, e.g. {DEFAULT_IMAGE!r}",
+        )
     return image
 
 
 def _sparse_checkout_file(where: str, patterns: Sequence[str]) -> str:
     if isinstance(patterns, str) or not patterns:
-        raise PropsError(where, "sparse_checkout", patterns, "not a non-empty list of patterns",
-                         "pass e.g. ['/public/', '!/public/drafts/']")
+        raise PropsError(
+            where,
+            "sparse_checkout",
+            patterns,
+            "not a non-empty list of patterns",
+            "pass e.g. ['/public/', '!/public/drafts/']",
+        )
     for p in patterns:
         if not isinstance(p, str) or not p.strip() or "\n" in p:
-            raise PropsError(where, "sparse_checkout", p, "not a single-line git sparse-checkout pattern",
-                             "pass one pattern per list item, e.g. '/public/'")
+            raise PropsError(
+                where,
+                "sparse_checkout",
+                p,
+                "not a single-line git sparse-checkout pattern",
+                "pass one pattern per list item, e.g. '/public/'",
+            )
     return "".join(f"{p}\n" for p in patterns)
 
 
-def _hook_timing(where: str, prefix: str, timeout: cdk8s.Duration | None, backoff: cdk8s.Duration | None) -> list[str]:
+def _hook_timing(
+    where: str, prefix: str, timeout: cdk8s.Duration | None, backoff: cdk8s.Duration | None
+) -> list[str]:
     args = []
     for label, value in (("timeout", timeout), ("backoff", backoff)):
         if value is not None:
@@ -439,13 +523,20 @@ def _hook_timing(where: str, prefix: str, timeout: cdk8s.Duration | None, backof
 
 def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
     if not isinstance(hook.url, str) or not re.match(r"^https?://\S+$", hook.url):
-        raise PropsError(where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'")
+        raise PropsError(
+            where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'"
+        )
     if not re.match(r"^[A-Z]+$", hook.method or ""):
         raise PropsError(where, "webhook.method", hook.method, "not an HTTP method", "use e.g. 'POST'")
     status = hook.success_status
     if isinstance(status, bool) or not isinstance(status, int) or not (status == 0 or 100 <= status <= 599):
-        raise PropsError(where, "webhook.success_status", status, "not an HTTP status",
-                         "use e.g. 200, or 0 for fire-and-forget")
+        raise PropsError(
+            where,
+            "webhook.success_status",
+            status,
+            "not an HTTP status",
+            "use e.g. 200, or 0 for fire-and-forget",
+        )
     return [
         f"--webhook-url={hook.url}",
         f"--webhook-method={hook.method}",
@@ -457,9 +548,13 @@ def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
 def _exechook_args(where: str, hook: GitSyncExechook) -> list[str]:
     cmd = hook.command
     if not isinstance(cmd, str) or not cmd.startswith("/") or any(c.isspace() for c in cmd):
-        raise PropsError(where, "exechook.command", cmd,
-                         "git-sync runs the hook without a shell or arguments, so it must be one absolute path",
-                         "point at an executable script, e.g. '/hooks/build.sh'")
+        raise PropsError(
+            where,
+            "exechook.command",
+            cmd,
+            "git-sync runs the hook without a shell or arguments, so it must be one absolute path",
+            "point at an executable script, e.g. '/hooks/build.sh'",
+        )
     return [f"--exechook-command={cmd}", *_hook_timing(where, "exechook", hook.timeout, hook.backoff)]
 
 
@@ -470,19 +565,28 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
     if auth.kind == "https":
         if not isinstance(auth.password, kplus.SecretValue):
             raise PropsError(
-                where, "auth.password", "<literal>" if isinstance(auth.password, str) else auth.password,
+                where,
+                "auth.password",
+                "<literal>" if isinstance(auth.password, str) else auth.password,
                 "a password must come from a Kubernetes Secret, never a literal",
                 "pass password=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
             )
         if not isinstance(auth.username, str) or not auth.username or ":" in auth.username:
-            raise PropsError(where, "auth.username", auth.username, "not a user name", "pass the account name")
+            raise PropsError(
+                where, "auth.username", auth.username, "not a user name", "pass the account name"
+            )
         # --password-file (the --password flag is deprecated and would put it in the manifest).
         args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
         return args, auth.password.secret, {auth.password.key: "password"}
     if auth.kind == "ssh":
         if auth.secret is None or isinstance(auth.secret, str):
-            raise PropsError(where, "auth.secret", auth.secret, "not a Secret",
-                             "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')")
+            raise PropsError(
+                where,
+                "auth.secret",
+                auth.secret,
+                "not a Secret",
+                "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
+            )
         args = [f"--ssh-key-file={_SECRET_DIR}/ssh"]
         items = {auth.ssh_key: "ssh"}
         if auth.known_hosts_key is None:

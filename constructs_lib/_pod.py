@@ -108,7 +108,9 @@ class ContainerSpec:
     startup: HttpProbe | None = None
 
 
-def container_resources(cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int) -> kplus.ContainerResources:
+def container_resources(
+    cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int
+) -> kplus.ContainerResources:
     """Explicit CPU (millicores) and memory (MiB) requests and limits."""
     return kplus.ContainerResources(
         cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_request_m), limit=kplus.Cpu.millis(cpu_limit_m)),
@@ -152,7 +154,9 @@ class PodSeam(constructs.Construct):
 
     # --- containers ---------------------------------------------------------------
 
-    def main_container(self, name: str | None, *, where: str, prop: str = "container_name") -> kplus.Container:
+    def main_container(
+        self, name: str | None, *, where: str, prop: str = "container_name"
+    ) -> kplus.Container:
         """The application container: the only one the user added, or the one named ``name``."""
         candidates = [c for c in self.workload.containers if c.name not in self._own_containers]
         names = sorted(c.name for c in candidates)
@@ -161,22 +165,33 @@ class PodSeam(constructs.Construct):
                 if c.name == name:
                     return c
             raise MainContainerError(
-                where, prop, name, f"the Deployment has no application container of that name (it has {names})",
+                where,
+                prop,
+                name,
+                f"the Deployment has no application container of that name (it has {names})",
                 f"use one of {names}",
             )
         if len(candidates) == 1:
             return candidates[0]
         if not candidates:
             raise MainContainerError(
-                where, prop, None, "the Deployment has no application container",
+                where,
+                prop,
+                None,
+                "the Deployment has no application container",
                 "add the application container to the Deployment before attaching patterns",
             )
         raise MainContainerError(
-            where, prop, None, f"the Deployment has several containers {names}; which one is the app is ambiguous",
+            where,
+            prop,
+            None,
+            f"the Deployment has several containers {names}; which one is the app is ambiguous",
             f"pass {prop}= one of {names}",
         )
 
-    def add_container(self, spec: ContainerSpec, *, kind: ContainerKind, where: str, prop: str = "name") -> kplus.Container:
+    def add_container(
+        self, spec: ContainerSpec, *, kind: ContainerKind, where: str, prop: str = "name"
+    ) -> kplus.Container:
         """Add a sidecar, one-shot init container or native sidecar with secure defaults.
 
         Defaults: numeric non-root uid/gid, read-only root filesystem, no privilege
@@ -187,7 +202,10 @@ class PodSeam(constructs.Construct):
         taken = {c.name for c in (*self.workload.containers, *self.workload.init_containers)}
         if spec.name in taken:
             raise CollisionError(
-                where, prop, spec.name, "a container of that name already exists in the pod",
+                where,
+                prop,
+                spec.name,
+                "a container of that name already exists in the pod",
                 f"pass another {prop}= (names taken: {sorted(taken)})",
             )
         for port in spec.ports:
@@ -244,13 +262,18 @@ class PodSeam(constructs.Construct):
                 proto = p.protocol or kplus.Protocol.TCP
                 if p.number == port.number and proto == port.protocol:
                     raise CollisionError(
-                        where, "port", port.number,
+                        where,
+                        "port",
+                        port.number,
                         f"container {c.name!r} already uses {proto.value} port {p.number} in this pod",
                         "choose another port (all containers of a pod share one network namespace)",
                     )
                 if p.name is not None and p.name == port.name:
                     raise CollisionError(
-                        where, "port name", port.name, f"container {c.name!r} already has a port of that name",
+                        where,
+                        "port name",
+                        port.name,
+                        f"container {c.name!r} already has a port of that name",
                         "choose another port name (port names are unique in a pod)",
                     )
 
@@ -262,7 +285,10 @@ class PodSeam(constructs.Construct):
             taken.update(m.volume.name for m in c.mounts)
         if volume.name in taken:
             raise CollisionError(
-                where, prop, volume.name, "a volume of that name already exists in the pod",
+                where,
+                prop,
+                volume.name,
+                "a volume of that name already exists in the pod",
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
         self.workload.add_volume(volume)
@@ -273,16 +299,23 @@ class PodSeam(constructs.Construct):
         for existing in container.mounts:
             if existing.path == mount.path:
                 raise CollisionError(
-                    where, prop, mount.path,
+                    where,
+                    prop,
+                    mount.path,
                     f"container {container.name!r} already mounts volume {existing.volume.name!r} there",
                     "choose another mount path",
                 )
         container.mount(mount.path, mount.volume, read_only=mount.read_only)
 
-    def add_env(self, container: kplus.Container, name: str, value: kplus.EnvValue, *, where: str, prop: str) -> None:
+    def add_env(
+        self, container: kplus.Container, name: str, value: kplus.EnvValue, *, where: str, prop: str
+    ) -> None:
         if name in container.env.variables:
             raise CollisionError(
-                where, prop, name, f"container {container.name!r} already has an env variable of that name",
+                where,
+                prop,
+                name,
+                f"container {container.name!r} already has an env variable of that name",
                 f"pass another {prop}=",
             )
         container.env.add_variable(name, value)
@@ -292,7 +325,10 @@ class PodSeam(constructs.Construct):
         owner = self._claims.setdefault((what, value), where)
         if owner != where:
             raise CollisionError(
-                where, prop, value, f"{owner} already uses this {what} on the same Deployment",
+                where,
+                prop,
+                value,
+                f"{owner} already uses this {what} on the same Deployment",
                 f"pass another {prop}=",
             )
 
@@ -302,7 +338,9 @@ class PodSeam(constructs.Construct):
         """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
         key = f"checksum/{name}"
         if key in self._annotations:
-            raise CollisionError(self.node.path, "annotation", key, "already set by another pattern", "rename")
+            raise CollisionError(
+                self.node.path, "annotation", key, "already set by another pattern", "rename"
+            )
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
         self.workload.pod_metadata.add_annotation(key, digest)
         self._annotations.add(key)
@@ -340,9 +378,14 @@ class _PodOutput(cdk8s.ApiObject):
         workload.node.try_remove_child(child_id)
         cls(workload, child_id, original, seam)
 
-    def __init__(self, scope: constructs.Construct, id: str, original: cdk8s.ApiObject, seam: PodSeam) -> None:
+    def __init__(
+        self, scope: constructs.Construct, id: str, original: cdk8s.ApiObject, seam: PodSeam
+    ) -> None:
         super().__init__(
-            scope, id, api_version=original.api_version, kind=original.kind,
+            scope,
+            id,
+            api_version=original.api_version,
+            kind=original.kind,
             metadata=cdk8s.ApiObjectMetadata(name=original.name),
         )
         self._original = original

@@ -26,7 +26,9 @@ def web(scope: cdk8s.Chart, *names: str) -> kplus.Deployment:
     """A Deployment with app containers ``names`` (default one container named ``app``)."""
     dep = kplus.Deployment(scope, "web")
     for i, name in enumerate(names or ("app",)):
-        dep.add_container(name=name, image="nginxinc/nginx-unprivileged:1.27", ports=[kplus.ContainerPort(number=8080 + i)])
+        dep.add_container(
+            name=name, image="nginxinc/nginx-unprivileged:1.27", ports=[kplus.ContainerPort(number=8080 + i)]
+        )
     return dep
 
 
@@ -87,7 +89,11 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
         for p in c.get("ports", []):
             pname = p.get("name")
             if pname is not None:
-                if len(pname) > 15 or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", pname) or "--" in pname:
+                if (
+                    len(pname) > 15
+                    or not re.match(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", pname)
+                    or "--" in pname
+                ):
                     errors.append(f"{cname}: invalid port name {pname!r}")
                 if pname in port_names:
                     errors.append(f"{cname}: duplicate port name {pname!r}")

@@ -23,7 +23,9 @@ from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod, synth
 REPO = "https://github.com/example/site.git"
 
 
-def attach(c: cdk8s.Chart | None = None, dep: kplus.Deployment | None = None, **kw: Any) -> tuple[cdk8s.Chart, SidecarGitSync]:
+def attach(
+    c: cdk8s.Chart | None = None, dep: kplus.Deployment | None = None, **kw: Any
+) -> tuple[cdk8s.Chart, SidecarGitSync]:
     c = c or chart()
     dep = dep or web(c)
     kw.setdefault("repo", REPO)
@@ -59,7 +61,8 @@ class TestDefaults:
             "--depth=1",
             "--one-time",
         ]
-        assert gs.init_container is not None and gs.init_container.name == "git-sync-init"
+        assert gs.init_container is not None
+        assert gs.init_container.name == "git-sync-init"
 
     def test_volumes_and_mounts(self) -> None:
         c, gs = attach()
@@ -109,7 +112,13 @@ class TestOptions:
         c, gs = attach(
             ref="v1.2.0", period=cdk8s.Duration.millis(1500), depth=0, link="current", serve_dir="site/public"
         )
-        assert args(c)[1:6] == ["--ref=v1.2.0", "--root=/git", "--link=current", "--period=1500ms", "--depth=0"]
+        assert args(c)[1:6] == [
+            "--ref=v1.2.0",
+            "--root=/git",
+            "--link=current",
+            "--period=1500ms",
+            "--depth=0",
+        ]
         assert gs.content_path == "/srv/git/current/site/public"
 
     def test_link_defaults_to_the_repo_name(self) -> None:
@@ -122,7 +131,9 @@ class TestOptions:
         assert gs.content_path == "/usr/share/nginx/html/site"
 
     def test_submodules_max_failures_sync_timeout(self) -> None:
-        c, _ = attach(submodules=GitSubmodules.SHALLOW, max_failures=-1, sync_timeout=cdk8s.Duration.minutes(5))
+        c, _ = attach(
+            submodules=GitSubmodules.SHALLOW, max_failures=-1, sync_timeout=cdk8s.Duration.minutes(5)
+        )
         a = args(c)
         assert "--submodules=shallow" in a
         assert "--max-failures=-1" in a
@@ -136,7 +147,9 @@ class TestOptions:
         assert cm["data"] == {"sparse-checkout": "/public/\n!/public/drafts/\n"}
         assert "--sparse-checkout-file=/etc/git-sync/sparse-checkout" in args(c)
         side = containers(docs)["git-sync"]
-        assert {"mountPath": "/etc/git-sync", "name": "git-sync-config", "readOnly": True} in side["volumeMounts"]
+        assert {"mountPath": "/etc/git-sync", "name": "git-sync-config", "readOnly": True} in side[
+            "volumeMounts"
+        ]
         (dep,) = kind(docs, "Deployment")
         assert "checksum/git-sync" in dep["spec"]["template"]["metadata"]["annotations"]
         assert gs.config_map is not None
@@ -176,7 +189,9 @@ class TestOptions:
     def test_https_auth_reads_the_password_from_a_secret_file(self) -> None:
         c = chart()
         token = kplus.Secret.from_secret_name(c, "tok", "git-token")
-        c, _ = attach(c, auth=GitAuth.https(username="bot", password=kplus.SecretValue(secret=token, key="token")))
+        c, _ = attach(
+            c, auth=GitAuth.https(username="bot", password=kplus.SecretValue(secret=token, key="token"))
+        )
         docs = synth(c)
         assert "--username=bot" in args(c)
         assert "--password-file=/etc/git-secret/password" in args(c)
@@ -193,7 +208,9 @@ class TestOptions:
             }
         ]
         side = containers(docs)["git-sync"]
-        assert {"mountPath": "/etc/git-secret", "name": "git-sync-auth", "readOnly": True} in side["volumeMounts"]
+        assert {"mountPath": "/etc/git-secret", "name": "git-sync-auth", "readOnly": True} in side[
+            "volumeMounts"
+        ]
         assert "env" not in side  # no secret in env, no value anywhere
 
     def test_ssh_auth(self) -> None:
@@ -213,7 +230,9 @@ class TestOptions:
     def test_ssh_without_host_key_checking(self) -> None:
         c = chart()
         secret = kplus.Secret.from_secret_name(c, "k", "key")
-        c, _ = attach(c, repo="ssh://git@host/org/site.git", auth=GitAuth.ssh(secret=secret, known_hosts_key=None))
+        c, _ = attach(
+            c, repo="ssh://git@host/org/site.git", auth=GitAuth.ssh(secret=secret, known_hosts_key=None)
+        )
         assert "--ssh-known-hosts=false" in args(c)
 
     def test_http_port_and_metrics_off(self) -> None:
@@ -256,8 +275,13 @@ class TestOptions:
         dep = web(c)
         SidecarGitSync(c, "site", deployment=dep, repo=REPO)
         docs_ = SidecarGitSync(
-            c, "docs", deployment=dep, repo="https://github.com/example/docs.git", name="docs-sync",
-            mount_path="/srv/docs", http_port=2021,
+            c,
+            "docs",
+            deployment=dep,
+            repo="https://github.com/example/docs.git",
+            name="docs-sync",
+            mount_path="/srv/docs",
+            http_port=2021,
         )
         docs = synth(c)
         assert sorted(containers(docs)) == ["app", "docs-sync", "git-sync"]
@@ -283,7 +307,10 @@ class TestErrors:
         [
             ({"mount_path": "srv/git"}, r"test/site: mount_path='srv/git': not an absolute path"),
             ({"mount_path": "/srv/../etc"}, r"mount_path='/srv/../etc': not a normalised path"),
-            ({"repo": "http://example.com/site.git"}, r"repo='http://example.com/site.git': neither an https, ssh"),
+            (
+                {"repo": "http://example.com/site.git"},
+                r"repo='http://example.com/site.git': neither an https, ssh",
+            ),
             ({"repo": "ftp://x/y"}, "neither an https, ssh nor file URL"),
             ({"repo": "https://bot:hunter2@example.com/site.git"}, "credentials in the URL"),
             ({"depth": -1}, r"depth=-1: must be an integer >= 0"),
@@ -302,7 +329,10 @@ class TestErrors:
             ({"extra_args": ["-v"]}, "not a git-sync flag"),
             ({"exechook": GitSyncExechook(command="make build")}, "must be one absolute path"),
             ({"webhook": GitSyncWebhook(url="localhost:8080")}, r"webhook.url='localhost:8080'"),
-            ({"webhook": GitSyncWebhook(url="http://x/", timeout=cdk8s.Duration.millis(100))}, "at least 1000ms"),
+            (
+                {"webhook": GitSyncWebhook(url="http://x/", timeout=cdk8s.Duration.millis(100))},
+                "at least 1000ms",
+            ),
             ({"startup_timeout": cdk8s.Duration.seconds(1)}, "startup_timeout"),
             ({"content_env": "DOC-ROOT"}, "not an environment variable name"),
             ({"max_failures": 1.5}, "max_failures=1.5"),
@@ -340,15 +370,21 @@ class TestErrors:
         c = chart()
         dep = web(c)
         dep.containers[0].mount("/srv/git", kplus.Volume.from_empty_dir(c, "v", "data"))
-        with pytest.raises(CollisionError, match=r"test/site: mount_path='/srv/git': container 'app' already mounts"):
+        with pytest.raises(
+            CollisionError, match=r"test/site: mount_path='/srv/git': container 'app' already mounts"
+        ):
             attach(c, dep)
 
     def test_two_syncs_with_the_same_link(self) -> None:
         c = chart()
         dep = web(c)
         SidecarGitSync(c, "a", deployment=dep, repo=REPO, mount_path="/srv/a")
-        with pytest.raises(CollisionError, match=r"test/b: link='site': test/a already uses this git-sync link"):
-            SidecarGitSync(c, "b", deployment=dep, repo=REPO, name="b-sync", mount_path="/srv/b", http_port=2021)
+        with pytest.raises(
+            CollisionError, match=r"test/b: link='site': test/a already uses this git-sync link"
+        ):
+            SidecarGitSync(
+                c, "b", deployment=dep, repo=REPO, name="b-sync", mount_path="/srv/b", http_port=2021
+            )
 
     def test_two_syncs_with_the_same_mount_path(self) -> None:
         c = chart()

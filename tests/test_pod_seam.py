@@ -7,7 +7,7 @@ import pytest
 from constructs_lib import CollisionError, MainContainerError, PropsError
 from constructs_lib._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
-from .helpers import chart, containers, pod, synth, validate, web, K8S_NEWEST, K8S_OLDEST
+from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, pod, synth, validate, web
 
 WHERE = "test/pattern"
 
@@ -39,7 +39,9 @@ class TestMainContainer:
     def test_several_containers_need_a_name(self) -> None:
         c = chart()
         seam = PodSeam.of(web(c, "app", "worker"))
-        with pytest.raises(MainContainerError, match=r"test/pattern: container_name=None: .*\['app', 'worker'\]"):
+        with pytest.raises(
+            MainContainerError, match=r"test/pattern: container_name=None: .*\['app', 'worker'\]"
+        ):
             seam.main_container(None, where=WHERE)
         assert seam.main_container("worker", where=WHERE).name == "worker"
 
@@ -61,7 +63,9 @@ class TestAddContainer:
         c = chart()
         dep = web(c)
         PodSeam.of(dep).add_container(
-            spec(ports=[Port("side-http", 9000)], liveness=HttpProbe("/healthz", 9000)), kind="sidecar", where=WHERE
+            spec(ports=[Port("side-http", 9000)], liveness=HttpProbe("/healthz", 9000)),
+            kind="sidecar",
+            where=WHERE,
         )
         side = containers(synth(c))["side"]
         assert side["securityContext"] == {
@@ -102,7 +106,10 @@ class TestAddContainer:
     def test_native_sidecar_is_an_init_container_that_keeps_running(self) -> None:
         c = chart()
         PodSeam.of(web(c)).add_container(
-            spec(ports=[Port("side", 9000)], startup=HttpProbe("/", 9000, period_seconds=2, failure_threshold=30)),
+            spec(
+                ports=[Port("side", 9000)],
+                startup=HttpProbe("/", 9000, period_seconds=2, failure_threshold=30),
+            ),
             kind="native",
             where=WHERE,
         )
@@ -183,7 +190,9 @@ class TestVolumesMountsEnv:
         dep.containers[0].mount("/srv", kplus.Volume.from_empty_dir(c, "srv", "srv"))
         seam = PodSeam.of(dep)
         vol = seam.add_volume(kplus.Volume.from_empty_dir(c, "v", "content"), where=WHERE)
-        with pytest.raises(CollisionError, match=r"mount_path='/srv': container 'app' already mounts volume 'srv'"):
+        with pytest.raises(
+            CollisionError, match=r"mount_path='/srv': container 'app' already mounts volume 'srv'"
+        ):
             seam.mount(dep.containers[0], Mount("/srv", vol), where=WHERE, prop="mount_path")
 
     def test_env_collision(self) -> None:
