@@ -346,9 +346,9 @@ class SidecarGitSync(constructs.Construct):
         # "/" answers 503 until the first sync, then 200 (git-sync main.go): a startup probe
         # with a generous budget, then liveness/readiness.
         startup = HttpProbe(
-            "/", self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000)
+            path="/", port=self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000)
         )
-        health = HttpProbe("/", self.http_port, period_seconds=10, failure_threshold=3)
+        health = HttpProbe(path="/", port=self.http_port, period_seconds=10, failure_threshold=3)
         spec = ContainerSpec(
             name=name,
             image=self.image,

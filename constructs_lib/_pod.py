@@ -40,35 +40,58 @@ from ._errors import CollisionError, MainContainerError
 ContainerKind = Literal["sidecar", "init", "native"]
 
 
-@dataclass(frozen=True)
-class HttpProbe:
-    """An HTTP GET probe, renderable through cdk8s-plus or as raw Kubernetes JSON."""
-
-    path: str
-    port: int
+@dataclass(frozen=True, kw_only=True)
+class _ProbeTiming:
     initial_delay_seconds: int = 0
     period_seconds: int = 10
     timeout_seconds: int = 1
     failure_threshold: int = 3
 
-    def to_kplus(self) -> kplus.Probe:
-        return kplus.Probe.from_http_get(
-            self.path,
-            port=self.port,
-            initial_delay_seconds=cdk8s.Duration.seconds(self.initial_delay_seconds),
-            period_seconds=cdk8s.Duration.seconds(self.period_seconds),
-            timeout_seconds=cdk8s.Duration.seconds(self.timeout_seconds),
-            failure_threshold=self.failure_threshold,
-        )
+    def _kplus_timing(self) -> dict[str, Any]:
+        return {
+            "initial_delay_seconds": cdk8s.Duration.seconds(self.initial_delay_seconds),
+            "period_seconds": cdk8s.Duration.seconds(self.period_seconds),
+            "timeout_seconds": cdk8s.Duration.seconds(self.timeout_seconds),
+            "failure_threshold": self.failure_threshold,
+        }
 
-    def to_k8s(self) -> dict[str, Any]:
+    def _k8s_timing(self) -> dict[str, Any]:
         return {
             "failureThreshold": self.failure_threshold,
-            "httpGet": {"path": self.path, "port": self.port, "scheme": "HTTP"},
             "initialDelaySeconds": self.initial_delay_seconds,
             "periodSeconds": self.period_seconds,
             "timeoutSeconds": self.timeout_seconds,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpProbe(_ProbeTiming):
+    """An HTTP GET probe, renderable through cdk8s-plus or as raw Kubernetes JSON."""
+
+    path: str
+    port: int
+
+    def to_kplus(self) -> kplus.Probe:
+        return kplus.Probe.from_http_get(self.path, port=self.port, **self._kplus_timing())
+
+    def to_k8s(self) -> dict[str, Any]:
+        return {"httpGet": {"path": self.path, "port": self.port, "scheme": "HTTP"}, **self._k8s_timing()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExecProbe(_ProbeTiming):
+    """A probe that runs a command in the container (for servers bound to loopback)."""
+
+    command: tuple[str, ...]
+
+    def to_kplus(self) -> kplus.Probe:
+        return kplus.Probe.from_command(list(self.command), **self._kplus_timing())
+
+    def to_k8s(self) -> dict[str, Any]:
+        return {"exec": {"command": list(self.command)}, **self._k8s_timing()}
+
+
+Probe = HttpProbe | ExecProbe
 
 
 @dataclass(frozen=True)
@@ -103,9 +126,11 @@ class ContainerSpec:
     ports: Sequence[Port] = ()
     mounts: Sequence[Mount] = ()
     env: Mapping[str, kplus.EnvValue] = field(default_factory=dict)
-    liveness: HttpProbe | None = None
-    readiness: HttpProbe | None = None
-    startup: HttpProbe | None = None
+    liveness: Probe | None = None
+    readiness: Probe | None = None
+    startup: Probe | None = None
+    #: Command run before SIGTERM (e.g. a sleep that keeps a proxy up while the app drains).
+    pre_stop: Sequence[str] | None = None
 
 
 def container_resources(
@@ -231,6 +256,9 @@ class PodSeam(constructs.Construct):
                 privileged=False,
             ),
             env_variables=dict(spec.env) or None,
+            lifecycle=kplus.ContainerLifecycle(pre_stop=kplus.Handler.from_command(list(spec.pre_stop)))
+            if spec.pre_stop
+            else None,
             **probes,
         )
         container = (
@@ -250,7 +278,7 @@ class PodSeam(constructs.Construct):
         return container
 
     @staticmethod
-    def _probes(spec: ContainerSpec) -> dict[str, HttpProbe]:
+    def _probes(spec: ContainerSpec) -> dict[str, Probe]:
         found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
         return {k: v for k, v in found.items() if v is not None}
 

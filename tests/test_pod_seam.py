@@ -63,7 +63,7 @@ class TestAddContainer:
         c = chart()
         dep = web(c)
         PodSeam.of(dep).add_container(
-            spec(ports=[Port("side-http", 9000)], liveness=HttpProbe("/healthz", 9000)),
+            spec(ports=[Port("side-http", 9000)], liveness=HttpProbe(path="/healthz", port=9000)),
             kind="sidecar",
             where=WHERE,
         )
@@ -96,7 +96,7 @@ class TestAddContainer:
 
     def test_one_shot_init_container_has_no_probes_and_no_restart_policy(self) -> None:
         c = chart()
-        PodSeam.of(web(c)).add_container(spec(liveness=HttpProbe("/", 1)), kind="init", where=WHERE)
+        PodSeam.of(web(c)).add_container(spec(liveness=HttpProbe(path="/", port=1)), kind="init", where=WHERE)
         init = containers(synth(c), "initContainers")["side"]
         assert "restartPolicy" not in init
         assert "livenessProbe" not in init
@@ -108,7 +108,7 @@ class TestAddContainer:
         PodSeam.of(web(c)).add_container(
             spec(
                 ports=[Port("side", 9000)],
-                startup=HttpProbe("/", 9000, period_seconds=2, failure_threshold=30),
+                startup=HttpProbe(path="/", port=9000, period_seconds=2, failure_threshold=30),
             ),
             kind="native",
             where=WHERE,
