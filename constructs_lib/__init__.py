@@ -14,6 +14,7 @@ from ._git_sync import (
     SidecarGitSync,
 )
 from ._pod import container_resources
+from ._redis_ambassador import RedisAmbassador, RedisRoute
 
 __all__ = [
     "CollisionError",
@@ -24,6 +25,8 @@ __all__ = [
     "GitSyncWebhook",
     "MainContainerError",
     "PropsError",
+    "RedisAmbassador",
+    "RedisRoute",
     "SidecarGitSync",
     "container_resources",
 ]

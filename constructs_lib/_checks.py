@@ -108,3 +108,19 @@ def duration_at_least(where: str, prop: str, value: cdk8s.Duration, minimum_ms: 
 def go_duration(ms: int) -> str:
     """Render milliseconds as a Go time.ParseDuration string ('30s', '1500ms')."""
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def pinned_image(where: str, prop: str, image: str) -> str:
+    """An image reference pinned to a tag or digest (``:latest`` drifts; so does no tag)."""
+    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+        raise PropsError(where, prop, image, "not an image reference", "use e.g. 'registry/name:1.2.3'")
+    last = image.rsplit("/", 1)[-1]
+    if ("@" not in last and ":" not in last) or last.endswith(":latest"):
+        raise PropsError(
+            where,
+            prop,
+            image,
+            "the image is not pinned to a tag or digest",
+            "pin a version, e.g. 'registry/name:1.2.3' or '...@sha256:...'",
+        )
+    return image

@@ -251,7 +251,7 @@ class SidecarGitSync(constructs.Construct):
                 "root filesystem",
                 f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
             )
-        self.image = _check_image(where, image)
+        self.image = _checks.pinned_image(where, "image", image)
         for arg in extra_args:
             if not isinstance(arg, str) or not arg.startswith("--"):
                 raise PropsError(
@@ -472,21 +472,6 @@ def _check_link(where: str, link: str, *, given: bool) -> str:
             "pass link= a name such as 'current' made of letters, digits, '.', '_' and '-'",
         )
     return link
-
-
-def _check_image(where: str, image: str) -> str:
-    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
-        raise PropsError(where, "image", image, "not an image reference", f"use e.g. {DEFAULT_IMAGE!r}")
-    last = image.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last:
-        raise PropsError(
-            where,
-            "image",
-            image,
-            "the image is not pinned to a tag or digest",
-            f"pin it, e.g. {DEFAULT_IMAGE!r}",
-        )
-    return image
 
 
 def _sparse_checkout_file(where: str, patterns: Sequence[str]) -> str:

@@ -1,0 +1,369 @@
+"""RedisAmbassador: the Envoy config it renders, what lands in the pod, and every bad input."""
+
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import pytest
+import yaml
+
+from constructs_lib import CollisionError, PropsError, RedisAmbassador, RedisRoute, SidecarGitSync
+
+from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod, synth, validate, web
+
+PRIMARY = "redis-primary.data.svc:6379"
+REPLICA = "redis-replicas.data.svc:6379"
+
+
+def secret_value(c: cdk8s.Chart, key: str = "redis-password") -> kplus.SecretValue:
+    return kplus.SecretValue(secret=kplus.Secret.from_secret_name(c, f"s-{key}", "redis"), key=key)
+
+
+def attach(
+    c: cdk8s.Chart | None = None, dep: kplus.Deployment | None = None, **kw: Any
+) -> tuple[cdk8s.Chart, RedisAmbassador]:
+    c = c or chart()
+    dep = dep or web(c)
+    kw.setdefault("primary", PRIMARY)
+    kw.setdefault("replicas", [REPLICA])
+    return c, RedisAmbassador(c, "cache", deployment=dep, **kw)
+
+
+def envoy(c: cdk8s.Chart) -> dict[str, Any]:
+    (cm,) = kind(synth(c), "ConfigMap")
+    return dict(yaml.safe_load(cm["data"]["envoy.yaml"]))
+
+
+def redis_filter(cfg: dict[str, Any]) -> dict[str, Any]:
+    (listener,) = [x for x in cfg["static_resources"]["listeners"] if x["name"] == "redis"]
+    return dict(listener["filter_chains"][0]["filters"][0]["typed_config"])
+
+
+def cluster(cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [x for x in cfg["static_resources"]["clusters"] if x["name"] == name]
+    return dict(found)
+
+
+class TestEnvoyConfig:
+    def test_writes_to_the_primary_reads_to_the_replicas(self) -> None:
+        c, amb = attach()
+        cfg = envoy(c)
+        proxy = redis_filter(cfg)
+        assert proxy["prefix_routes"] == {
+            "catch_all_route": {
+                "cluster": "redis_primary",
+                "read_command_policy": {"cluster": "redis_replicas"},
+            }
+        }
+        assert proxy["settings"] == {"op_timeout": "5s"}
+        assert cluster(cfg, "redis_primary")["load_assignment"]["endpoints"][0]["lb_endpoints"] == [
+            {
+                "endpoint": {
+                    "address": {"socket_address": {"address": "redis-primary.data.svc", "port_value": 6379}}
+                }
+            }
+        ]
+        replicas = cluster(cfg, "redis_replicas")
+        assert replicas["type"] == "STRICT_DNS"
+        assert replicas["connect_timeout"] == "1s"
+        assert amb.envoy_config == cfg
+
+    def test_listener_and_admin_on_loopback_only(self) -> None:
+        c, _ = attach()
+        cfg = envoy(c)
+        assert cfg["admin"]["address"] == {"socket_address": {"address": "127.0.0.1", "port_value": 9901}}
+        listeners = {x["name"]: x["address"]["socket_address"] for x in cfg["static_resources"]["listeners"]}
+        assert listeners == {
+            "redis": {"address": "127.0.0.1", "port_value": 6379},
+            # The kubelet and Prometheus reach /ready and /metrics here; the admin API stays private.
+            "stats": {"address": "0.0.0.0", "port_value": 9902},
+        }
+
+    def test_stats_listener_serves_only_ready_and_metrics(self) -> None:
+        c, _ = attach()
+        (stats,) = [x for x in envoy(c)["static_resources"]["listeners"] if x["name"] == "stats"]
+        hcm = stats["filter_chains"][0]["filters"][0]["typed_config"]
+        assert hcm["route_config"]["virtual_hosts"][0]["routes"] == [
+            {"match": {"path": "/ready"}, "route": {"cluster": "envoy_admin"}},
+            {
+                "match": {"path": "/metrics"},
+                "route": {"cluster": "envoy_admin", "prefix_rewrite": "/stats/prometheus"},
+            },
+        ]
+
+    def test_no_replicas_sends_everything_to_the_primary(self) -> None:
+        c, _ = attach(replicas=[])
+        cfg = envoy(c)
+        assert redis_filter(cfg)["prefix_routes"] == {"catch_all_route": {"cluster": "redis_primary"}}
+        assert [x["name"] for x in cfg["static_resources"]["clusters"]] == ["envoy_admin", "redis_primary"]
+
+    def test_several_replicas_in_one_cluster(self) -> None:
+        c, _ = attach(replicas=["r1.data.svc:6379", "10.0.0.7:6380"])
+        eps = cluster(envoy(c), "redis_replicas")["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        assert [e["endpoint"]["address"]["socket_address"] for e in eps] == [
+            {"address": "r1.data.svc", "port_value": 6379},
+            {"address": "10.0.0.7", "port_value": 6380},
+        ]
+
+    def test_services_as_endpoints(self) -> None:
+        c = chart()
+        data = cdk8s.Chart(c, "data", namespace="data")
+        primary = kplus.Service(data, "primary", ports=[kplus.ServicePort(port=6379)])
+        c, _ = attach(c, primary=primary, replicas=[])
+        addr = cluster(envoy(c), "redis_primary")["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+        assert addr["endpoint"]["address"]["socket_address"] == {
+            "address": f"{primary.name}.data.svc",
+            "port_value": 6379,
+        }
+
+    def test_upstream_and_downstream_auth_from_files(self) -> None:
+        c = chart()
+        c, _ = attach(c, password=secret_value(c), client_password=secret_value(c, "client-password"))
+        cfg = envoy(c)
+        for name in ("redis_primary", "redis_replicas"):
+            opts = cluster(cfg, name)["typed_extension_protocol_options"]["envoy.filters.network.redis_proxy"]
+            assert opts["auth_password"] == {"filename": "/etc/envoy-upstream-auth/password"}
+        assert redis_filter(cfg)["downstream_auth_passwords"] == [
+            {"filename": "/etc/envoy-downstream-auth/password"}
+        ]
+
+    def test_timeouts(self) -> None:
+        c, _ = attach(op_timeout=cdk8s.Duration.millis(250), connect_timeout=cdk8s.Duration.seconds(3))
+        cfg = envoy(c)
+        assert redis_filter(cfg)["settings"] == {"op_timeout": "0.25s"}
+        assert cluster(cfg, "redis_primary")["connect_timeout"] == "3s"
+
+    def test_prefix_routes(self) -> None:
+        c, _ = attach(
+            routes=[RedisRoute(prefix="session:", primary="sessions.data.svc:6379", remove_prefix=True)]
+        )
+        cfg = envoy(c)
+        assert redis_filter(cfg)["prefix_routes"]["routes"] == [
+            {"prefix": "session:", "remove_prefix": True, "cluster": "route0_primary"}
+        ]
+        assert cluster(cfg, "route0_primary")["type"] == "STRICT_DNS"
+
+
+class TestPod:
+    def test_proxy_container(self) -> None:
+        c, amb = attach()
+        docs = synth(c)
+        proxy = containers(docs)["redis-ambassador"]
+        assert proxy["image"] == "envoyproxy/envoy:v1.40.0"
+        assert proxy["command"] == ["envoy"]
+        assert proxy["args"] == [
+            "--config-path",
+            "/etc/envoy/envoy.yaml",
+            "--concurrency",
+            "2",
+            "--log-level",
+            "warn",
+        ]
+        assert proxy["ports"] == [
+            {"containerPort": 6379, "name": "redis", "protocol": "TCP"},
+            {"containerPort": 9902, "name": "envoy-stats", "protocol": "TCP"},
+        ]
+        assert proxy["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 9902, "scheme": "HTTP"}
+        assert proxy["livenessProbe"]["httpGet"]["path"] == "/ready"
+        assert proxy["securityContext"]["runAsUser"] == 101
+        assert proxy["resources"] == {
+            "limits": {"cpu": "500m", "memory": "128Mi"},
+            "requests": {"cpu": "50m", "memory": "64Mi"},
+        }
+        assert proxy["volumeMounts"] == [
+            {"mountPath": "/etc/envoy", "name": "redis-ambassador-config", "readOnly": True}
+        ]
+        assert amb.metrics_port_name == "envoy-stats"
+        validate(docs, K8S_OLDEST)
+        validate(docs, K8S_NEWEST)
+
+    def test_proxy_outlives_the_apps_last_write(self) -> None:
+        c, _ = attach(shutdown_delay=cdk8s.Duration.seconds(20))
+        proxy = containers(synth(c))["redis-ambassador"]
+        assert proxy["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "20"]}}}
+
+    def test_app_env_points_at_localhost(self) -> None:
+        c, amb = attach()
+        assert containers(synth(c))["app"]["env"] == [
+            {"name": "REDIS_HOST", "value": "127.0.0.1"},
+            {"name": "REDIS_PORT", "value": "6379"},
+            {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"},
+        ]
+        assert amb.url == "redis://127.0.0.1:6379"
+
+    def test_env_names_are_configurable(self) -> None:
+        c, _ = attach(host_env=None, port_env=None, url_env="CACHE_URL", port=6380)
+        assert containers(synth(c))["app"]["env"] == [
+            {"name": "CACHE_URL", "value": "redis://127.0.0.1:6380"}
+        ]
+
+    def test_client_password_reaches_the_app_from_the_secret(self) -> None:
+        c = chart()
+        c, _ = attach(c, password=secret_value(c), client_password=secret_value(c, "client-password"))
+        docs = synth(c)
+        assert containers(docs)["app"]["env"][-1] == {
+            "name": "REDIS_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"key": "client-password", "name": "redis"}},
+        }
+        vols = {v["name"]: v for v in pod(docs)["volumes"]}
+        assert vols["redis-ambassador-upstream-auth"]["secret"] == {
+            "defaultMode": 0o440,
+            "items": [{"key": "redis-password", "path": "password"}],
+            "secretName": "redis",
+        }
+        assert pod(docs)["securityContext"]["fsGroup"] == 101
+
+    def test_config_change_rolls_the_pods(self) -> None:
+        def checksum(**kw: Any) -> str:
+            c, _ = attach(**kw)
+            (dep,) = kind(synth(c), "Deployment")
+            return str(dep["spec"]["template"]["metadata"]["annotations"]["checksum/redis-ambassador"])
+
+        assert checksum() == checksum()
+        assert checksum() != checksum(op_timeout=cdk8s.Duration.seconds(1))
+
+    def test_native_sidecar(self) -> None:
+        c, _ = attach(native_sidecar=True)
+        docs = synth(c)
+        (init,) = pod(docs)["initContainers"]
+        assert init["name"] == "redis-ambassador"
+        assert init["restartPolicy"] == "Always"
+        assert init["startupProbe"]["httpGet"]["path"] == "/ready"
+        assert "lifecycle" not in init  # the kubelet stops native sidecars after the app
+        validate(docs, K8S_NEWEST)
+
+    def test_two_ambassadors_to_two_redis_deployments(self) -> None:
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "cache", deployment=dep, primary=PRIMARY, replicas=[REPLICA])
+        RedisAmbassador(
+            c,
+            "sessions",
+            deployment=dep,
+            primary="sessions.data.svc:6379",
+            port=6380,
+            url_env="SESSIONS_URL",
+            host_env=None,
+            port_env=None,
+            name="sessions-ambassador",
+            port_name="sessions",
+            admin_port=9911,
+            stats_port=9912,
+            stats_port_name="sessions-stats",
+        )
+        docs = synth(c)
+        assert sorted(containers(docs)) == ["app", "redis-ambassador", "sessions-ambassador"]
+        validate(docs, K8S_OLDEST)
+
+    def test_with_git_sync_on_the_same_pod(self) -> None:
+        c = chart()
+        dep = web(c)
+        SidecarGitSync(c, "site", deployment=dep, repo="https://github.com/example/site.git")
+        RedisAmbassador(c, "cache", deployment=dep, primary=PRIMARY)
+        validate(synth(c), K8S_OLDEST)
+
+
+class TestDevelopmentMode:
+    def test_a_real_redis_on_the_same_port_and_no_proxy(self) -> None:
+        c, amb = attach(development=True)
+        docs = synth(c)
+        redis = containers(docs)["redis-ambassador"]
+        assert redis["image"] == "redis:7.4.2-alpine"
+        assert redis["command"] == ["redis-server"]
+        assert redis["args"] == ["--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        assert redis["readinessProbe"]["exec"]["command"] == [
+            "redis-cli",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            "6379",
+            "ping",
+        ]
+        assert redis["securityContext"]["runAsUser"] == 999
+        assert not kind(docs, "ConfigMap")
+        # The app's settings are the same as with the proxy: no code change between environments.
+        assert containers(docs)["app"]["env"][2] == {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"}
+        assert amb.metrics_port_name is None
+        validate(docs, K8S_OLDEST)
+
+    def test_password_from_the_secret_via_env_expansion(self) -> None:
+        c = chart()
+        c, _ = attach(c, development=True, client_password=secret_value(c))
+        redis = containers(synth(c))["redis-ambassador"]
+        assert redis["args"][-2:] == ["--requirepass", "$(REDIS_DEV_PASSWORD)"]
+        assert {e["name"] for e in redis["env"]} == {"REDIS_DEV_PASSWORD", "REDISCLI_AUTH"}
+        assert all("valueFrom" in e for e in redis["env"])
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            ({"primary": None}, r"test/cache: primary=None: no primary"),
+            ({"primary": "redis-primary"}, r"primary='redis-primary': not host:port"),
+            ({"primary": "redis:99999"}, r"primary='redis:99999': the port is not in 1-65535"),
+            ({"primary": "Redis_Primary:6379"}, "neither a DNS name nor an IPv4"),
+            ({"replicas": ["r1:6379", "r2"]}, r"replicas\[1\]='r2': not host:port"),
+            ({"port": 0}, r"port=0: not a TCP/UDP port number"),
+            ({"port": 8080}, r"port=8080: container 'app' already uses TCP port 8080"),
+            ({"op_timeout": cdk8s.Duration.millis(0)}, r"op_timeout='0ms': must be at least 1ms"),
+            ({"connect_timeout": cdk8s.Duration.millis(0)}, "connect_timeout"),
+            (
+                {"shutdown_delay": cdk8s.Duration.seconds(30)},
+                r"shutdown_delay='30000ms': must be shorter than",
+            ),
+            ({"admin_port": 6379}, "must differ"),
+            ({"port_name": "redis-ambassador-port"}, "port name"),
+            ({"url_env": "redis-url"}, "not an environment variable name"),
+            ({"image": "envoyproxy/envoy:latest"}, "not pinned"),
+            ({"concurrency": 0}, "concurrency=0"),
+            ({"routes": [RedisRoute(prefix="", primary=PRIMARY)]}, r"routes\[0\].prefix"),
+        ],
+    )
+    def test_bad_props(self, kw: dict[str, Any], match: str) -> None:
+        with pytest.raises(PropsError, match=match):
+            attach(**kw)
+
+    @pytest.mark.parametrize("prop", ["password", "client_password"])
+    def test_literal_password_is_refused(self, prop: str) -> None:
+        with pytest.raises(PropsError, match=rf"{prop}='<literal>'.*never a literal") as err:
+            attach(**{prop: "hunter2"})
+        assert "hunter2" not in str(err.value)
+
+    def test_two_ambassadors_on_the_same_local_port(self) -> None:
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "a", deployment=dep, primary=PRIMARY)
+        with pytest.raises(
+            CollisionError, match=r"test/b: port=6379: container 'redis-ambassador' already uses"
+        ):
+            RedisAmbassador(
+                c,
+                "b",
+                deployment=dep,
+                primary=PRIMARY,
+                name="b",
+                port_name="b",
+                stats_port_name="b-stats",
+                url_env="B_URL",
+                host_env=None,
+                port_env=None,
+            )
+
+    def test_env_collision_between_two_ambassadors(self) -> None:
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "a", deployment=dep, primary=PRIMARY)
+        with pytest.raises(CollisionError, match="REDIS_HOST"):
+            RedisAmbassador(
+                c,
+                "b",
+                deployment=dep,
+                primary=PRIMARY,
+                name="b",
+                port=6380,
+                port_name="b",
+                stats_port=9912,
+                admin_port=9911,
+                stats_port_name="b-stats",
+            )
