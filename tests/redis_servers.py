@@ -1,0 +1,87 @@
+"""Real Redis servers (Debian's redis-server) on loopback for integration tests."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .programs import free_port, require, wait_for_port
+
+#: redis-py 6+ retries connection errors (AuthenticationError is one) with backoff; tests
+#: want the first answer.
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+@dataclass
+class RedisServer:
+    port: int
+    password: str | None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, password=self.password, decode_responses=True, retry=NO_RETRY
+        )
+
+    def calls(self, command: str) -> int:
+        """How often ``command`` ran here (INFO commandstats), 0 if never."""
+        stats = self.client().info("commandstats")
+        return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+@contextmanager
+def redis_server(workdir: Path, *args: str, password: str | None = None) -> Iterator[RedisServer]:
+    binary = require("redis-server", "redis-server")
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        # Start replication at once (Redis 7 waits 5s for more replicas before a diskless sync).
+        "--repl-diskless-sync-delay",
+        "0",
+        "--dir",
+        str(workdir),
+        *args,
+    ]
+    if password:
+        cmd += ["--requirepass", password, "--masterauth", password]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield RedisServer(port, password)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def primary_and_replica(
+    workdir: Path, password: str | None = None
+) -> Iterator[tuple[RedisServer, RedisServer]]:
+    with (
+        redis_server(workdir / "primary", password=password) as primary,
+        redis_server(
+            workdir / "replica", "--replicaof", "127.0.0.1", str(primary.port), password=password
+        ) as replica,
+    ):
+        deadline = time.monotonic() + 10
+        while replica.client().info("replication").get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                raise TimeoutError("the replica did not connect to the primary")
+            time.sleep(0.05)
+        yield primary, replica

@@ -1,0 +1,227 @@
+"""The ambassador, proven with real programs: Debian's redis-server and the real Envoy.
+
+Envoy runs with the exact config text of the synthesized ConfigMap and the exact command
+of the synthesized container. Translated for loopback, and nothing else:
+- every volume mount of the proxy container (the ConfigMap at /etc/envoy, the Secrets)
+  becomes a directory below tmp_path, and its paths are prefixed with it;
+- ``--use-dynamic-base-id`` is added (see envoy_runner.running).
+Endpoints and ports are given as 127.0.0.1 ports at synth time, as a user would.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import pytest
+import redis
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from constructs_lib import RedisAmbassador
+
+from . import envoy_runner
+from .programs import free_port, require, wait_for_port
+from .redis_servers import NO_RETRY, RedisServer, primary_and_replica
+
+pytestmark = pytest.mark.integration
+PASSWORD = "s3cret-from-a-secret"  # what the Secret holds; the manifest never does
+
+
+@dataclass
+class Ambassador:
+    port: int
+    stats_port: int
+    docs: list[dict[str, Any]]
+
+
+def synthesize(
+    primary: RedisServer, replica: RedisServer | None, *, auth: bool = False, **kw: Any
+) -> Ambassador:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "it")
+    web = kplus.Deployment(chart, "web")
+    web.add_container(name="app", image="example/app:1")
+    if auth:
+        secret = kplus.Secret.from_secret_name(chart, "pw", "redis")
+        kw["password"] = kw["client_password"] = kplus.SecretValue(secret=secret, key="password")
+    port, stats_port = free_port(), free_port()
+    RedisAmbassador(
+        chart,
+        "cache",
+        deployment=web,
+        primary=f"127.0.0.1:{primary.port}",
+        replicas=[f"127.0.0.1:{replica.port}"] if replica else [],
+        port=port,
+        admin_port=free_port(),
+        stats_port=stats_port,
+        **kw,
+    )
+    docs = [d for d in yaml.safe_load_all(str(app.synth_yaml())) if d]
+    assert PASSWORD not in str(docs)
+    return Ambassador(port, stats_port, docs)
+
+
+def proxy_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    return next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "redis-ambassador")
+
+
+def materialize(docs: list[dict[str, Any]], root: Path) -> list[str]:
+    """Lay the proxy's volumes out below ``root``; return its command with paths translated."""
+    container = proxy_container(docs)
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    config = cm["data"]["envoy.yaml"]
+    mounts = [m["mountPath"] for m in container["volumeMounts"]]
+    for path in mounts:
+        (root / path.lstrip("/")).mkdir(parents=True)
+        config = config.replace(f"{path}/", f"{root}{path}/")
+    (root / "etc/envoy/envoy.yaml").write_text(config)
+    for path in mounts:
+        if path != "/etc/envoy":
+            (root / path.lstrip("/") / "password").write_text(PASSWORD)
+    args = [a.replace("/etc/envoy/", f"{root}/etc/envoy/") for a in container["args"]]
+    assert container["command"] == ["envoy"]
+    return args
+
+
+@contextmanager
+def ambassador(amb: Ambassador, root: Path) -> Iterator[None]:
+    args = materialize(amb.docs, root)
+    assert envoy_runner.validate(root / "etc/envoy/envoy.yaml").endswith("OK")
+    with envoy_runner.running(args, amb.stats_port):
+        yield
+
+
+def through(amb: Ambassador, password: str | None = None) -> redis.Redis:
+    return redis.Redis(
+        host="127.0.0.1", port=amb.port, password=password, decode_responses=True, retry=NO_RETRY
+    )
+
+
+def eventually_get(client: redis.Redis, key: str, timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while (value := client.get(key)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
+def test_writes_go_to_the_primary_and_reads_to_the_replica(tmp_path: Path) -> None:
+    with primary_and_replica(tmp_path / "redis") as (primary, replica):
+        amb = synthesize(primary, replica)
+        with ambassador(amb, tmp_path / "pod"):
+            client = through(amb)
+            sets_before = (primary.calls("set"), replica.calls("set"))
+            gets_before = (primary.calls("get"), replica.calls("get"))
+
+            for i in range(3):
+                assert client.set(f"k{i}", f"v{i}") is True
+            # Read back through the ambassador once replication caught up (reads hit the replica).
+            assert eventually_get(client, "k2") == "v2"
+            assert [client.get(f"k{i}") for i in range(3)] == ["v0", "v1", "v2"]
+
+            # Three SETs executed on the primary. The replica is read-only (replica-read-only
+            # yes), so a SET sent to it would have failed with READONLY: writes never reach it.
+            assert primary.calls("set") - sets_before[0] == 3
+            # Every GET was served by the replica, none by the primary.
+            assert primary.calls("get") == gets_before[0]
+            assert replica.calls("get") - gets_before[1] >= 4
+            assert replica.client().get("k0") == "v0"
+
+
+def test_without_replicas_everything_goes_to_the_primary(tmp_path: Path) -> None:
+    with primary_and_replica(tmp_path / "redis") as (primary, replica):
+        amb = synthesize(primary, None)
+        with ambassador(amb, tmp_path / "pod"):
+            client = through(amb)
+            before = replica.calls("get")
+            client.set("a", "1")
+            assert client.get("a") == "1"
+            assert primary.calls("get") == 1
+            assert replica.calls("get") == before
+
+
+def test_auth_upstream_and_downstream(tmp_path: Path) -> None:
+    with primary_and_replica(tmp_path / "redis", password=PASSWORD) as (primary, replica):
+        amb = synthesize(primary, replica, auth=True)
+        with ambassador(amb, tmp_path / "pod"):
+            # Without the password the ambassador refuses the command.
+            with pytest.raises(redis.exceptions.AuthenticationError):
+                through(amb).get("x")
+            # With it, Envoy authenticates upstream with the Secret's password (file) itself.
+            client = through(amb, PASSWORD)
+            assert client.set("secure", "yes") is True
+            assert eventually_get(client, "secure") == "yes"
+            assert primary.calls("set") >= 1
+            # A wrong password is refused as well.
+            with pytest.raises(redis.exceptions.AuthenticationError):
+                through(amb, "wrong").get("x")
+
+
+def test_metrics_and_ready_on_the_stats_port(tmp_path: Path) -> None:
+    with primary_and_replica(tmp_path / "redis") as (primary, replica):
+        amb = synthesize(primary, replica)
+        with ambassador(amb, tmp_path / "pod"):
+            through(amb).set("m", "1")
+            with urllib.request.urlopen(f"http://127.0.0.1:{amb.stats_port}/metrics", timeout=5) as resp:
+                text = resp.read().decode()
+            samples = {
+                (s.name, s.labels.get("envoy_cluster_name") or s.labels.get("envoy_redis_prefix")): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+            }
+            assert samples[("envoy_cluster_upstream_cx_total", "redis_primary")] >= 1
+            assert samples[("envoy_redis_command_set_total", "redis")] == 1
+            assert samples[("envoy_redis_command_get_total", "redis")] == 0
+
+
+def test_development_mode_runs_the_real_redis_command(tmp_path: Path) -> None:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "dev")
+    web = kplus.Deployment(chart, "web")
+    web.add_container(name="app", image="example/app:1")
+    port = free_port()
+    secret = kplus.Secret.from_secret_name(chart, "pw", "redis")
+    RedisAmbassador(
+        chart,
+        "cache",
+        deployment=web,
+        primary="unused.example:6379",
+        development=True,
+        port=port,
+        client_password=kplus.SecretValue(secret=secret, key="password"),
+    )
+    docs = [d for d in yaml.safe_load_all(str(app.synth_yaml())) if d]
+    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
+    container = next(
+        c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "redis-ambassador"
+    )
+    # What the kubelet does: expand $(VAR) from the container's env (here: the Secret's value).
+    args = [a.replace("$(REDIS_DEV_PASSWORD)", PASSWORD) for a in container["args"]]
+    assert container["command"] == ["redis-server"]
+    # Run exactly the synthesized command line, on the synthesized port.
+    proc = subprocess.Popen(
+        [require("redis-server", "redis-server"), *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port, retry=NO_RETRY).ping()
+        app_client = redis.Redis(host="127.0.0.1", port=port, password=PASSWORD, decode_responses=True)
+        assert app_client.ping() is True
+        assert app_client.set("dev", "ok") is True
+        assert app_client.get("dev") == "ok"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
