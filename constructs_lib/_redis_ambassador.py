@@ -83,7 +83,8 @@ class RedisAmbassador(constructs.Construct):
         scope: construct scope.
         id: construct id.
         deployment: the Deployment whose app talks to Redis.
-        primary: the primary as ``host:port`` or a cdk8s-plus Service.
+        primary: the primary as ``host:port`` or a cdk8s-plus Service (required unless
+            ``development``; ignored in development mode).
         replicas: read replicas (``host:port`` or Services). Default none: reads go to the primary.
         routes: extra key-prefix routes to other Redis deployments. Default none.
         port: localhost port the app connects to. Default 6379.
@@ -119,7 +120,7 @@ class RedisAmbassador(constructs.Construct):
         id: str,
         *,
         deployment: kplus.Deployment,
-        primary: Endpoint,
+        primary: Endpoint | None = None,
         replicas: Sequence[Endpoint] = (),
         routes: Sequence[RedisRoute] = (),
         port: int = 6379,
@@ -157,9 +158,9 @@ class RedisAmbassador(constructs.Construct):
         client_pw = _secret_value(where, "client_password", client_password)
         op_ms = _positive_ms(where, "op_timeout", op_timeout or cdk8s.Duration.seconds(5))
         connect_ms = _positive_ms(where, "connect_timeout", connect_timeout or cdk8s.Duration.seconds(1))
-        if primary is None:
+        if primary is None and not self.development:
             raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
-        self.primary = _upstream(where, "primary", primary)
+        self.primary = _upstream(where, "primary", primary) if primary is not None else None
         self.replicas = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
         route_ups = [_route(where, i, r) for i, r in enumerate(routes)]
         _checks.port_number(where, "admin_port", admin_port)
@@ -204,7 +205,7 @@ class RedisAmbassador(constructs.Construct):
         ports = [Port(port_name, self.port)]
         self._stats_port_name = stats_port_name
 
-        if self.development:
+        if self.development or self.primary is None:
             # Redis keeps the whole data set in memory: more headroom than the proxy.
             dev_resources = resources or container_resources(50, 500, 64, 256)
             self.container = self._add_dev_redis(seam, where, ports, client_pw, redis_image, dev_resources)

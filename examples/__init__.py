@@ -4,13 +4,15 @@ from collections.abc import Callable
 
 import cdk8s
 
-from . import git_sync_native, git_sync_nginx, git_sync_ssh
+from . import git_sync_native, git_sync_nginx, git_sync_ssh, redis_ambassador, redis_ambassador_dev
 
 #: Every example, as a function that adds its chart to an app.
 EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
     "git-sync-nginx": git_sync_nginx.build,
     "git-sync-ssh": git_sync_ssh.build,
     "git-sync-native": git_sync_native.build,
+    "redis-ambassador": redis_ambassador.build,
+    "redis-ambassador-dev": redis_ambassador_dev.build,
 }
 
 

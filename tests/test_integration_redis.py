@@ -27,6 +27,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from constructs_lib import RedisAmbassador
+from examples import EXAMPLES
 
 from . import envoy_runner
 from .programs import free_port, require, wait_for_port
@@ -71,15 +72,22 @@ def synthesize(
 
 
 def proxy_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
-    return next(c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "redis-ambassador")
+    (found,) = [
+        c
+        for d in docs
+        if d["kind"] == "Deployment"
+        for c in d["spec"]["template"]["spec"]["containers"]
+        if c["name"] == "redis-ambassador"
+    ]
+    return dict(found)
 
 
 def materialize(docs: list[dict[str, Any]], root: Path) -> list[str]:
     """Lay the proxy's volumes out below ``root``; return its command with paths translated."""
     container = proxy_container(docs)
-    (cm,) = [d for d in docs if d["kind"] == "ConfigMap"]
-    config = cm["data"]["envoy.yaml"]
+    (config,) = [
+        d["data"]["envoy.yaml"] for d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d["data"]
+    ]
     mounts = [m["mountPath"] for m in container["volumeMounts"]]
     for path in mounts:
         (root / path.lstrip("/")).mkdir(parents=True)
@@ -225,3 +233,17 @@ def test_development_mode_runs_the_real_redis_command(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EXAMPLES if n.startswith("redis-ambassador")))
+def test_every_example_envoy_config_passes_envoy_validate(name: str, tmp_path: Path) -> None:
+    app = cdk8s.App()
+    EXAMPLES[name](app)
+    docs = [d for d in yaml.safe_load_all(str(app.synth_yaml())) if d]
+    if name.endswith("-dev"):
+        assert not [d for d in docs if d["kind"] == "ConfigMap"]  # no proxy, no config
+        return
+    materialize(docs, tmp_path)
+    assert envoy_runner.validate(tmp_path / "etc/envoy/envoy.yaml") == (
+        f"configuration '{tmp_path}/etc/envoy/envoy.yaml' OK"
+    )

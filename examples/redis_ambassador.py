@@ -1,0 +1,97 @@
+"""Ambassador: the app talks to Redis on localhost; Envoy sends writes to the primary and
+reads to the replicas. The Redis servers come from plain cdk8s-plus Deployments here.
+
+The Secret ``redis`` (key ``password``) is created out of band; it protects the servers
+and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD and nothing else.
+"""
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+
+from constructs_lib import RedisAmbassador
+
+REDIS_IMAGE = "redis:7.4.2-alpine"
+REDIS_UID = 999  # the image's redis user
+
+
+def redis_servers(chart: cdk8s.Chart, password: kplus.SecretValue) -> tuple[kplus.Service, kplus.Service]:
+    """One primary and two read replicas (ephemeral cache: data lives in memory)."""
+
+    def server(id: str, replicas: int, extra: list[str]) -> kplus.Service:
+        dep = kplus.Deployment(chart, id, replicas=replicas)
+        c = dep.add_container(
+            name="redis",
+            image=REDIS_IMAGE,
+            command=["redis-server"],
+            # Kubernetes expands $(REDIS_PASSWORD) from the Secret; the manifest holds no value.
+            args=[
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--requirepass",
+                "$(REDIS_PASSWORD)",
+                "--masterauth",
+                "$(REDIS_PASSWORD)",
+                *extra,
+            ],
+            ports=[kplus.ContainerPort(number=6379, name="redis")],
+            security_context=kplus.ContainerSecurityContextProps(user=REDIS_UID, group=REDIS_UID),
+            resources=kplus.ContainerResources(
+                cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
+                memory=kplus.MemoryResources(
+                    request=cdk8s.Size.mebibytes(256), limit=cdk8s.Size.mebibytes(512)
+                ),
+            ),
+            readiness=kplus.Probe.from_tcp_socket(port=6379),
+        )
+        c.env.add_variable("REDIS_PASSWORD", kplus.EnvValue.from_secret_value(password))
+        c.mount("/data", kplus.Volume.from_empty_dir(chart, f"{id}-data", "data"))
+        return dep.expose_via_service(ports=[kplus.ServicePort(port=6379, name="redis")], name=id)
+
+    primary = server("redis-primary", 1, [])
+    replicas = server("redis-replicas", 2, ["--replicaof", "redis-primary", "6379"])
+    return primary, replicas
+
+
+def add_app(chart: cdk8s.Chart) -> kplus.Deployment:
+    api = kplus.Deployment(chart, "api", replicas=3)
+    api.add_container(
+        name="api",
+        image="example/shop-api:1.4.2",
+        ports=[kplus.ContainerPort(number=8000, name="http")],
+        security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
+        resources=kplus.ContainerResources(
+            cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
+            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(128), limit=cdk8s.Size.mebibytes(256)),
+        ),
+        readiness=kplus.Probe.from_http_get("/healthz", port=8000),
+    )
+    return api
+
+
+def build(app: cdk8s.App) -> cdk8s.Chart:
+    chart = cdk8s.Chart(app, "redis-ambassador", namespace="shop")
+    password = kplus.SecretValue(
+        secret=kplus.Secret.from_secret_name(chart, "redis", "redis"), key="password"
+    )
+    primary, replicas = redis_servers(chart, password)
+
+    cache = RedisAmbassador(
+        chart,
+        "cache",
+        deployment=add_app(chart),
+        primary=primary,
+        replicas=[replicas],
+        password=password,  # Envoy AUTHs to the servers
+        client_password=password,  # and the app AUTHs to Envoy (REDIS_PASSWORD)
+        op_timeout=cdk8s.Duration.seconds(2),
+    )
+    assert cache.url == "redis://127.0.0.1:6379"
+    return chart
+
+
+if __name__ == "__main__":
+    app = cdk8s.App()
+    build(app)
+    app.synth()
