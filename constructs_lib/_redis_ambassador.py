@@ -104,7 +104,8 @@ class RedisAmbassador(constructs.Construct):
         admin_port: Envoy's admin interface, bound to 127.0.0.1 only. Default 9901.
         stats_port: pod-reachable listener serving ``/ready`` and ``/metrics`` (Envoy's
             Prometheus stats) from the admin interface. Default 9902.
-        concurrency: Envoy worker threads (Envoy defaults to the node's cores). Default 2.
+        concurrency: Envoy worker threads. Envoy's own default is the node's core count, far
+            beyond the proxy's CPU limit; one worker measured best in bench/. Default 1.
         name: container name and volume-name prefix. Default ``redis-ambassador``.
         port_name: name of the Redis container port. Default ``redis``.
         stats_port_name: name of the stats port. Default ``envoy-stats``.
@@ -137,7 +138,7 @@ class RedisAmbassador(constructs.Construct):
         password_env: str | None = "REDIS_PASSWORD",
         admin_port: int = 9901,
         stats_port: int = 9902,
-        concurrency: int = 2,
+        concurrency: int = 1,
         name: str = "redis-ambassador",
         port_name: str = "redis",
         stats_port_name: str = "envoy-stats",
