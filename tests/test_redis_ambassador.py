@@ -155,7 +155,7 @@ class TestPod:
             "--config-path",
             "/etc/envoy/envoy.yaml",
             "--concurrency",
-            "2",
+            "1",
             "--log-level",
             "warn",
         ]
