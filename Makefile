@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test lint clean
+.PHONY: setup synth test lint bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,13 +29,17 @@ synth: setup
 	@ls dist
 
 lint: setup
-	$(PY) -m ruff check constructs_lib examples tests
-	$(PY) -m ruff format --check constructs_lib examples tests
+	$(PY) -m ruff check constructs_lib examples tests bench
+	$(PY) -m ruff format --check constructs_lib examples tests bench
 	$(PY) -m mypy
 
 # The whole suite: lint, types, unit, golden, validation and integration tests with real programs.
 test: lint
 	$(PY) -m pytest
+
+# Benchmarks print ratios against a baseline measured in the same run (not timed tests).
+bench: setup
+	$(PY) -m bench.redis_ambassador
 
 clean:
 	rm -rf $(VENV) node_modules dist .pytest_cache .mypy_cache .ruff_cache
