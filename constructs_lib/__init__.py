@@ -13,6 +13,15 @@ from ._git_sync import (
     GitSyncWebhook,
     SidecarGitSync,
 )
+from ._metrics_adapter import MetricsAdapter, MetricsEndpoint
+from ._metrics_sources import (
+    JsonMetric,
+    MetricsSource,
+    StatsdMapping,
+    StatsdMatchType,
+    StatsdMetricType,
+    StatsdObserver,
+)
 from ._pod import container_resources
 from ._redis_ambassador import RedisAmbassador, RedisRoute
 
@@ -23,10 +32,18 @@ __all__ = [
     "GitSubmodules",
     "GitSyncExechook",
     "GitSyncWebhook",
+    "JsonMetric",
     "MainContainerError",
+    "MetricsAdapter",
+    "MetricsEndpoint",
+    "MetricsSource",
     "PropsError",
     "RedisAmbassador",
     "RedisRoute",
     "SidecarGitSync",
+    "StatsdMapping",
+    "StatsdMatchType",
+    "StatsdMetricType",
+    "StatsdObserver",
     "container_resources",
 ]

@@ -124,3 +124,17 @@ def pinned_image(where: str, prop: str, image: str) -> str:
             "pin a version, e.g. 'registry/name:1.2.3' or '...@sha256:...'",
         )
     return image
+
+
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def label(where: str, prop: str, key: str, value: str) -> None:
+    """A Kubernetes label (apimachinery IsQualifiedName / IsValidLabelValue)."""
+    if not isinstance(key, str) or not _LABEL_KEY.match(key):
+        raise PropsError(where, prop, key, "not a label key", "use e.g. 'release' or 'example.com/team'")
+    if not isinstance(value, str) or not _LABEL_VALUE.match(value):
+        raise PropsError(
+            where, prop, value, "not a label value", "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.'"
+        )

@@ -321,7 +321,7 @@ class SidecarGitSync(constructs.Construct):
             )
             mounts.append(Mount(_CONFIG_DIR, config, read_only=True))
             common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
-            seam.annotate_config_hash(name, text)
+            seam.annotate_config_hash(name, text, where=where)
         if auth_secret is not None:
             auth_volume = seam.add_volume(
                 kplus.Volume.from_secret(
@@ -398,6 +398,10 @@ class SidecarGitSync(constructs.Construct):
     def metrics_port_name(self) -> str | None:
         """Name of the container port serving ``/metrics``, or None when metrics are off."""
         return self.name if self.metrics_enabled else None
+
+    @property
+    def metrics_path(self) -> str:
+        return "/metrics"  # git-sync --http-metrics
 
 
 def _check_repo(where: str, repo: str, auth: GitAuth) -> str:

@@ -173,7 +173,7 @@ class PodSeam(constructs.Construct):
         self._own_containers: set[str] = set()
         self._container_edits: dict[str, dict[str, Any]] = {}
         self._pod_edits: dict[str, Any] = {}
-        self._annotations: set[str] = set()
+        self._annotations: dict[str, str] = {}
         self._claims: dict[tuple[str, str], str] = {}
         _PodOutput.install(workload, self)
 
@@ -362,16 +362,19 @@ class PodSeam(constructs.Construct):
 
     # --- pod-level -----------------------------------------------------------------
 
-    def annotate_config_hash(self, name: str, *texts: str) -> str:
-        """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
-        key = f"checksum/{name}"
-        if key in self._annotations:
+    def annotate(self, key: str, value: str, *, where: str, prop: str) -> None:
+        """Add a pod-template annotation; a key set twice through the seam is a collision."""
+        owner = self._annotations.setdefault(key, where)
+        if owner != where:
             raise CollisionError(
-                self.node.path, "annotation", key, "already set by another pattern", "rename"
+                where, prop, key, f"{owner} already sets this pod annotation", f"change {prop} so they differ"
             )
+        self.workload.pod_metadata.add_annotation(key, value)
+
+    def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
+        """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-        self.workload.pod_metadata.add_annotation(key, digest)
-        self._annotations.add(key)
+        self.annotate(f"checksum/{name}", digest, where=where, prop="name")
         return digest
 
     def ensure_fs_group(self, gid: int) -> int:

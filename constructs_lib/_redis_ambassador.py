@@ -242,7 +242,7 @@ class RedisAmbassador(constructs.Construct):
                 where=where,
             )
             mounts.insert(0, Mount(_CONFIG_DIR, config_volume, read_only=True))
-            seam.annotate_config_hash(name, text)
+            seam.annotate_config_hash(name, text, where=where)
             ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
             spec = ContainerSpec(
                 name=name,
@@ -293,6 +293,10 @@ class RedisAmbassador(constructs.Construct):
     def metrics_port_name(self) -> str | None:
         """Container port serving Envoy's Prometheus stats at ``/metrics`` (None in development mode)."""
         return None if self.development else self._stats_port_name
+
+    @property
+    def metrics_path(self) -> str:
+        return "/metrics"  # re-served from Envoy's /stats/prometheus
 
     def _secret_mount(
         self, seam: PodSeam, where: str, suffix: str, value: kplus.SecretValue, path: str

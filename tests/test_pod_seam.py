@@ -221,7 +221,7 @@ class TestPodLevel:
     def test_config_hash_follows_the_config(self) -> None:
         def annotation(text: str) -> str:
             c = chart()
-            PodSeam.of(web(c)).annotate_config_hash("envoy", text)
+            PodSeam.of(web(c)).annotate_config_hash("envoy", text, where=WHERE)
             (dep,) = [d for d in synth(c) if d["kind"] == "Deployment"]
             return str(dep["spec"]["template"]["metadata"]["annotations"]["checksum/envoy"])
 

@@ -1,0 +1,224 @@
+"""Adapter pattern: one uniform Prometheus endpoint for every app, whatever it exports.
+
+An exporter container in the pod converts the main container's own monitoring output
+(StatsD, nginx stub_status, Redis INFO, JMX, app JSON) into Prometheus exposition on a
+container port named ``metrics`` at ``/metrics``. Discovery is the same for every app:
+``prometheus.io/*`` pod annotations and/or a Prometheus Operator ``PodMonitor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import constructs
+
+from . import _checks
+from ._errors import PropsError
+from ._metrics_sources import MetricsSource
+from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+
+
+class MetricsEndpoint(Protocol):
+    """Anything in the pod that serves Prometheus metrics on a named port (SidecarGitSync,
+    RedisAmbassador, another MetricsAdapter)."""
+
+    @property
+    def metrics_port_name(self) -> str | None: ...
+
+    @property
+    def metrics_path(self) -> str: ...
+
+
+class MetricsAdapter(constructs.Construct):
+    """Expose the main container's metrics in the uniform model: port ``metrics``, ``/metrics``.
+
+    Args:
+        scope: construct scope.
+        id: construct id.
+        deployment: the Deployment whose app exports the metrics.
+        source: what the app exports, e.g. ``MetricsSource.statsd(mappings=[...])``.
+        port: the exporter's HTTP port. Default: the exporter's conventional port
+            (statsd 9102, nginx 9113, redis 9121, json 7979, jmx 9404).
+        port_name: name of that container port (at most 15 characters). Default ``metrics``.
+        annotations: add ``prometheus.io/scrape|port|path`` pod annotations (one port per
+            pod by convention). Default True.
+        pod_monitor: add a Prometheus Operator ``PodMonitor`` listing this adapter and
+            ``also_scrape``. Default False.
+        pod_monitor_labels: labels on the PodMonitor (what the operator's
+            ``podMonitorSelector`` matches, e.g. ``{"release": "kube-prometheus-stack"}``).
+        also_scrape: other metrics endpoints of the same pod (e.g. a SidecarGitSync, a
+            RedisAmbassador) that the PodMonitor lists too; needs ``pod_monitor=True``.
+        scrape_interval: PodMonitor scrape interval. Default Prometheus' global interval.
+        service: also create a ClusterIP Service exposing the metrics port (for
+            ServiceMonitors or ad-hoc scraping). Default False.
+        name: container name and volume-name prefix. Default ``metrics-adapter``.
+        container_name: the main container. Default: the Deployment's only app container.
+        resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits.
+    """
+
+    def __init__(
+        self,
+        scope: constructs.Construct,
+        id: str,
+        *,
+        deployment: kplus.Deployment,
+        source: MetricsSource,
+        port: int | None = None,
+        port_name: str = "metrics",
+        annotations: bool = True,
+        pod_monitor: bool = False,
+        pod_monitor_labels: Mapping[str, str] | None = None,
+        also_scrape: Sequence[MetricsEndpoint] = (),
+        scrape_interval: cdk8s.Duration | None = None,
+        service: bool = False,
+        name: str = "metrics-adapter",
+        container_name: str | None = None,
+        resources: kplus.ContainerResources | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        where = self.node.path
+        if not isinstance(source, MetricsSource):
+            raise PropsError(
+                where,
+                "source",
+                source,
+                "not a MetricsSource",
+                "build one with MetricsSource.statsd(...), .nginx(), .redis(), .json(), .jmx() or .custom()",
+            )
+        self.name = _checks.dns_label(where, "name", name)
+        self.port = _checks.port_number(where, "port", port if port is not None else source.default_port)
+        self.port_name = _checks.port_name(where, "port_name", port_name)
+        config_dir = f"/etc/{name}"
+        plan = source.plan(where, self.port, config_dir)
+        self.source = source
+        self.scrape_path = plan.path  # what Prometheus requests (json_exporter: /probe?...)
+        others = [_endpoint(where, i, e) for i, e in enumerate(also_scrape)]
+        if others and not pod_monitor:
+            raise PropsError(
+                where,
+                "also_scrape",
+                [e[0] for e in others],
+                "prometheus.io annotations can name one port per pod",
+                "pass pod_monitor=True so the PodMonitor lists every port",
+            )
+        interval = None
+        if scrape_interval is not None:
+            interval = _checks.go_duration(
+                _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
+            )
+
+        seam = PodSeam.of(deployment)
+        self.main_container = seam.main_container(container_name, where=where)
+        mounts: list[Mount] = []
+        self.config_map: kplus.ConfigMap | None = None
+        if plan.config_file is not None and plan.config_text is not None:
+            self.config_map = kplus.ConfigMap(self, "config", data={plan.config_file: plan.config_text})
+            volume = seam.add_volume(
+                kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
+                where=where,
+            )
+            mounts.append(Mount(config_dir, volume, read_only=True))
+            seam.annotate_config_hash(name, plan.config_text, where=where)
+        ports = [Port(self.port_name, self.port), *plan.extra_ports]
+        # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
+        probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)
+        spec = ContainerSpec(
+            name=name,
+            image=plan.image,
+            resources=resources or container_resources(10, 200, 32, 64),
+            uid=plan.uid,
+            gid=plan.uid,
+            command=plan.command,
+            args=plan.args,
+            ports=ports,
+            mounts=mounts,
+            env=plan.env,
+            readiness=probe,
+            liveness=HttpProbe(
+                path="/metrics", port=self.port, period_seconds=20, timeout_seconds=2, failure_threshold=3
+            ),
+        )
+        self.container = seam.add_container(spec, kind="sidecar", where=where)
+        for env_name, value in plan.app_env.items():
+            seam.add_env(self.main_container, env_name, value, where=where, prop="source env")
+
+        # --- discovery ---
+        path, params = _split_query(self.scrape_path)
+        if annotations:
+            seam.annotate("prometheus.io/scrape", "true", where=where, prop="annotations")
+            seam.annotate("prometheus.io/port", str(self.port), where=where, prop="annotations")
+            seam.annotate("prometheus.io/path", path, where=where, prop="annotations")
+            # json_exporter's module/target: the prometheus-community chart maps
+            # prometheus.io/param_<name> annotations to URL parameters.
+            for param, param_value in params.items():
+                seam.annotate(f"prometheus.io/param_{param}", param_value, where=where, prop="annotations")
+        self.pod_monitor: cdk8s.ApiObject | None = None
+        if pod_monitor:
+            endpoints = [_pod_metrics_endpoint(self.port_name, path, params, interval)]
+            endpoints += [_pod_metrics_endpoint(p, ep_path, {}, interval) for p, ep_path in others]
+            for label_key, label_value in (pod_monitor_labels or {}).items():
+                _checks.label(where, "pod_monitor_labels", label_key, label_value)
+            # Prometheus Operator API monitoring.coreos.com/v1 PodMonitor (podmonitor_types.go):
+            # spec.selector is required; podMetricsEndpoints[].port is a container port NAME.
+            self.pod_monitor = cdk8s.ApiObject(
+                self,
+                "pod-monitor",
+                api_version="monitoring.coreos.com/v1",
+                kind="PodMonitor",
+                metadata=cdk8s.ApiObjectMetadata(labels=dict(pod_monitor_labels or {})),
+            )
+            monitor_spec = {
+                "selector": {"matchLabels": dict(deployment.match_labels)},
+                "podMetricsEndpoints": endpoints,
+            }
+            self.pod_monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", monitor_spec))
+        self.service: kplus.Service | None = None
+        if service:
+            self.service = kplus.Service(
+                self,
+                "service",
+                selector=deployment,
+                ports=[kplus.ServicePort(port=self.port, target_port=self.port, name=self.port_name)],
+            )
+
+    @property
+    def metrics_port_name(self) -> str:
+        return self.port_name
+
+    @property
+    def metrics_path(self) -> str:
+        return self.scrape_path
+
+
+def _endpoint(where: str, i: int, other: MetricsEndpoint) -> tuple[str, str]:
+    port_name = getattr(other, "metrics_port_name", None)
+    if port_name is None:
+        raise PropsError(
+            where,
+            f"also_scrape[{i}]",
+            type(other).__name__,
+            "it serves no metrics port",
+            "enable its metrics (e.g. SidecarGitSync(metrics=True)) or leave it out",
+        )
+    return str(port_name), str(getattr(other, "metrics_path", "/metrics"))
+
+
+def _split_query(path: str) -> tuple[str, dict[str, str]]:
+    if "?" not in path:
+        return path, {}
+    base, query = path.split("?", 1)
+    return base, dict(part.split("=", 1) for part in query.split("&"))
+
+
+def _pod_metrics_endpoint(
+    port: str, path: str, params: Mapping[str, str], interval: str | None
+) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {"port": port, "path": path}
+    if params:
+        endpoint["params"] = {k: [v] for k, v in params.items()}
+    if interval is not None:
+        endpoint["interval"] = interval
+    return endpoint

@@ -1,0 +1,581 @@
+"""What a MetricsAdapter converts: typed sources, each resolved to an exporter container.
+
+A source is a value (``MetricsSource.statsd(...)``, ``.nginx(...)``...) that knows its
+exporter: image, uid, args, the config file it renders, and the env the main container
+needs. The adapter construct turns that plan into pod edits through the seam.
+
+Exporter facts (flags, ports, users) come from each project's README / main.go:
+prometheus/statsd_exporter, nginx/nginx-prometheus-exporter, oliver006/redis_exporter,
+prometheus-community/json_exporter, prometheus/jmx_exporter.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import yaml
+
+from . import _checks
+from ._errors import PropsError
+from ._pod import Port
+
+# Pinned exporter images (override with image=).
+STATSD_IMAGE = "prom/statsd-exporter:v0.28.0"
+NGINX_EXPORTER_IMAGE = "nginx/nginx-prometheus-exporter:1.4.2"
+REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0"
+JSON_EXPORTER_IMAGE = "quay.io/prometheuscommunity/json-exporter:v0.7.0"
+
+# statsd_exporter's validation (pkg/mapper/mapping.go, mapper.go), applied here so a bad
+# mapping fails at construction time instead of at the exporter's start.
+_METRIC_NAME = re.compile(r"^([a-zA-Z_]|(\$\{?\d+\}?))([a-zA-Z0-9_]|(\$\{?\d+\}?))*$")
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]+$")
+_GLOB = re.compile(r"^(\*|[a-zA-Z_](-?[a-zA-Z0-9_])*)(\.\*|\.[a-zA-Z0-9_](-?[a-zA-Z0-9_])*)*$")
+# Go's RE2 has no look-around and no back-references; Python would accept them.
+_NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]")
+
+
+class StatsdMatchType(enum.Enum):
+    GLOB = "glob"
+    REGEX = "regex"
+
+
+class StatsdObserver(enum.Enum):
+    """How statsd timers and histograms become Prometheus metrics."""
+
+    HISTOGRAM = "histogram"
+    SUMMARY = "summary"
+
+
+class StatsdMetricType(enum.Enum):
+    """``match_metric_type``: restrict a mapping to one statsd type."""
+
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    OBSERVER = "observer"
+
+
+@dataclass(frozen=True)
+class StatsdMapping:
+    """One statsd_exporter mapping rule.
+
+    Attributes:
+        match: glob (``django.view.*.duration``) or regex matched against the statsd name.
+        name: Prometheus metric name; ``$1``... refer to the match's wildcards. Default
+            ``"dropped"`` for drop rules; required otherwise.
+        labels: label name -> value (may use ``$1``...).
+        match_type: glob (default) or regex.
+        drop: drop matching metrics instead of mapping them. Default False.
+        match_metric_type: only match counters, gauges or observers. Default any.
+        observer_type: histogram or summary for timers. Default the exporter's (summary).
+        buckets: histogram buckets (ascending); needs ``observer_type=HISTOGRAM``.
+        ttl: forget a series not updated for this long. Default never.
+        scale: multiply observed values (e.g. 0.001 for ms -> s). Default none.
+        help: metric help text. Default the exporter's.
+    """
+
+    match: str
+    name: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    match_type: StatsdMatchType = StatsdMatchType.GLOB
+    drop: bool = False
+    match_metric_type: StatsdMetricType | None = None
+    observer_type: StatsdObserver | None = None
+    buckets: Sequence[float] | None = None
+    ttl: cdk8s.Duration | None = None
+    scale: float | None = None
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class JsonMetric:
+    """One json_exporter metric: a JSONPath into the app's stats document.
+
+    Attributes:
+        name: Prometheus metric name.
+        path: kubectl-style JSONPath, e.g. ``{.requests.total}``.
+        type: ``value`` (one number) or ``object`` (labels + values per element).
+        help: help text.
+        labels: label name -> JSONPath (``object`` type).
+        values: value suffix -> JSONPath (``object`` type).
+        value_type: ``gauge`` (default), ``counter`` or ``untyped``.
+    """
+
+    name: str
+    path: str
+    type: str = "value"
+    help: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)
+    value_type: str = "gauge"
+
+
+@dataclass(frozen=True)
+class ExporterPlan:
+    """A source resolved against the adapter's port: everything the adapter adds to the pod."""
+
+    image: str
+    uid: int
+    args: list[str]
+    command: list[str] | None = None
+    config_file: str | None = None  # file name inside the adapter's config directory
+    config_text: str | None = None
+    env: dict[str, kplus.EnvValue] = field(default_factory=dict)
+    app_env: dict[str, kplus.EnvValue] = field(default_factory=dict)
+    path: str = "/metrics"
+    extra_ports: list[Port] = field(default_factory=list)
+
+
+class MetricsSource:
+    """What the main container exports; build one with a factory classmethod."""
+
+    def __init__(self, kind: str, default_port: int, options: dict[str, Any]) -> None:
+        self.kind = kind
+        self.default_port = default_port
+        self._options = options
+
+    def __repr__(self) -> str:
+        return f"MetricsSource.{self.kind}(...)"
+
+    # --- factories -----------------------------------------------------------------
+
+    @classmethod
+    def statsd(
+        cls,
+        *,
+        mappings: Sequence[StatsdMapping] = (),
+        statsd_port: int = 9125,
+        host_env: str | None = "STATSD_HOST",
+        port_env: str | None = "STATSD_PORT",
+        image: str = STATSD_IMAGE,
+    ) -> MetricsSource:
+        """The app sends StatsD (UDP and TCP) to ``127.0.0.1:statsd_port``; statsd_exporter maps it.
+
+        The main container gets ``STATSD_HOST``/``STATSD_PORT`` (names configurable, None omits).
+        Exporter web port default 9102 (statsd_exporter's).
+        """
+        return cls(
+            "statsd",
+            9102,
+            dict(
+                mappings=tuple(mappings),
+                statsd_port=statsd_port,
+                host_env=host_env,
+                port_env=port_env,
+                image=image,
+            ),
+        )
+
+    @classmethod
+    def nginx(
+        cls, *, scrape_uri: str = "http://127.0.0.1:8080/stub_status", image: str = NGINX_EXPORTER_IMAGE
+    ) -> MetricsSource:
+        """nginx ``stub_status`` (enable it on localhost in the server config). Default port 9113."""
+        return cls("nginx", 9113, dict(scrape_uri=scrape_uri, image=image))
+
+    @classmethod
+    def redis(
+        cls,
+        *,
+        address: str = "redis://127.0.0.1:6379",
+        password: kplus.SecretValue | None = None,
+        image: str = REDIS_EXPORTER_IMAGE,
+    ) -> MetricsSource:
+        """Redis ``INFO`` via redis_exporter; the password comes from a Secret. Default port 9121."""
+        return cls("redis", 9121, dict(address=address, password=password, image=image))
+
+    @classmethod
+    def json(
+        cls,
+        *,
+        url: str,
+        metrics: Sequence[JsonMetric],
+        module: str = "default",
+        image: str = JSON_EXPORTER_IMAGE,
+    ) -> MetricsSource:
+        """An app-specific JSON stats endpoint, via json_exporter. Default port 7979.
+
+        json_exporter is a multi-target exporter: it serves ``/probe?module=..&target=..``,
+        not ``/metrics``; the adapter's discovery carries those parameters.
+        """
+        return cls("json", 7979, dict(url=url, metrics=tuple(metrics), module=module, image=image))
+
+    @classmethod
+    def jmx(
+        cls,
+        *,
+        image: str,
+        jmx_port: int | None = None,
+        rules: Sequence[Mapping[str, Any]] = (),
+        lowercase_output_name: bool = True,
+        command: Sequence[str] | None = None,
+        uid: int = 1001,
+    ) -> MetricsSource:
+        """A JVM's remote JMX on localhost, via jmx_exporter's standalone HTTP server. Default port 9404.
+
+        jmx_exporter publishes no official image, so ``image`` is required: one whose
+        entrypoint runs ``java -jar jmx_prometheus_standalone.jar`` (Bitnami's does, as uid
+        1001); the adapter passes ``<port> <config.yaml>`` as args (or set ``command``).
+        ``rules`` are jmx_exporter rules (``pattern``, ``name``, ``labels``...); none exports
+        every MBean attribute under default names.
+        """
+        return cls(
+            "jmx",
+            9404,
+            dict(
+                jmx_port=jmx_port,
+                rules=tuple(rules),
+                image=image,
+                command=command,
+                uid=uid,
+                lowercase_output_name=lowercase_output_name,
+            ),
+        )
+
+    @classmethod
+    def custom(
+        cls,
+        *,
+        image: str,
+        port: int,
+        args: Sequence[str] = (),
+        command: Sequence[str] | None = None,
+        path: str = "/metrics",
+        uid: int = 65534,
+    ) -> MetricsSource:
+        """Any exporter image that serves Prometheus text on ``port`` at ``path``."""
+        return cls("custom", port, dict(image=image, args=tuple(args), command=command, path=path, uid=uid))
+
+    # --- resolution ------------------------------------------------------------------
+
+    def plan(self, where: str, port: int, config_dir: str) -> ExporterPlan:
+        """Check the options and resolve them for an exporter listening on ``port``."""
+        o = self._options
+        image = _checks.pinned_image(where, "source.image", o["image"])
+        listen = f"--web.listen-address=:{port}"
+        if self.kind == "statsd":
+            statsd_port = _checks.port_number(where, "source.statsd_port", o["statsd_port"])
+            if statsd_port == port:
+                raise PropsError(
+                    where,
+                    "source.statsd_port",
+                    statsd_port,
+                    "same as the metrics port",
+                    "choose another port",
+                )
+            text = render_statsd_mapping(where, o["mappings"])
+            app_env: dict[str, kplus.EnvValue] = {}
+            for prop, value in (("host_env", "127.0.0.1"), ("port_env", str(statsd_port))):
+                if o[prop] is not None:
+                    app_env[_checks.env_name(where, f"source.{prop}", o[prop])] = kplus.EnvValue.from_value(
+                        value
+                    )
+            return ExporterPlan(
+                # Dockerfile: USER nobody (65534) since v0.22.4.
+                image=image,
+                uid=65534,
+                config_file="mapping.yaml",
+                config_text=text,
+                app_env=app_env,
+                extra_ports=[
+                    Port("statsd", statsd_port, kplus.Protocol.UDP),
+                    Port("statsd-tcp", statsd_port),
+                ],
+                args=[
+                    listen,
+                    "--web.telemetry-path=/metrics",
+                    # StatsD stays inside the pod: only the app on localhost sends to it.
+                    f"--statsd.listen-udp=127.0.0.1:{statsd_port}",
+                    f"--statsd.listen-tcp=127.0.0.1:{statsd_port}",
+                    f"--statsd.mapping-config={config_dir}/mapping.yaml",
+                ],
+            )
+        if self.kind == "nginx":
+            uri = _local_url(where, "source.scrape_uri", o["scrape_uri"])
+            # build/Dockerfile: FROM scratch, USER 1001:1001.
+            return ExporterPlan(
+                image=image,
+                uid=1001,
+                args=[f"--nginx.scrape-uri={uri}", listen, "--web.telemetry-path=/metrics"],
+            )
+        if self.kind == "redis":
+            address = o["address"]
+            if not isinstance(address, str) or not re.match(r"^rediss?://[^\s:@/]+(:\d+)?$", address):
+                raise PropsError(
+                    where,
+                    "source.address",
+                    address,
+                    "not a redis:// address without credentials",
+                    "use e.g. 'redis://127.0.0.1:6379' and pass password= as a SecretValue",
+                )
+            env: dict[str, kplus.EnvValue] = {}
+            if o["password"] is not None:
+                if not isinstance(o["password"], kplus.SecretValue):
+                    raise PropsError(
+                        where,
+                        "source.password",
+                        "<literal>",
+                        "a password must come from a Secret",
+                        "pass password=kplus.SecretValue(secret=..., key=...)",
+                    )
+                # redis_exporter reads REDIS_PASSWORD (its --redis.password-file wants a JSON map).
+                env["REDIS_PASSWORD"] = kplus.EnvValue.from_secret_value(o["password"])
+            # docker/Dockerfile: USER 59000:59000.
+            return ExporterPlan(
+                image=image,
+                uid=59000,
+                env=env,
+                args=[f"--redis.addr={address}", listen, "--web.telemetry-path=/metrics"],
+            )
+        if self.kind == "json":
+            url = _local_url(where, "source.url", o["url"])
+            module = o["module"]
+            if not isinstance(module, str) or not re.match(r"^[a-z0-9_]+$", module):
+                raise PropsError(where, "source.module", module, "not a module name", "use e.g. 'default'")
+            text = render_json_config(where, module, o["metrics"])
+            return ExporterPlan(
+                image=image,
+                uid=65534,
+                config_file="config.yml",
+                config_text=text,  # USER nobody
+                args=[f"--config.file={config_dir}/config.yml", listen],
+                path=f"/probe?module={module}&target={url}",
+            )
+        if self.kind == "jmx":
+            if o["jmx_port"] is None:
+                raise PropsError(
+                    where,
+                    "source.jmx_port",
+                    None,
+                    "a JMX source needs the app's JMX port",
+                    "pass jmx_port= the port of -Dcom.sun.management.jmxremote.port",
+                )
+            jmx_port = _checks.port_number(where, "source.jmx_port", o["jmx_port"])
+            config = {
+                "hostPort": f"127.0.0.1:{jmx_port}",
+                "lowercaseOutputName": bool(o["lowercase_output_name"]),
+                "rules": [dict(r) for r in o["rules"]] or [{"pattern": ".*"}],
+            }
+            text = yaml.safe_dump(config, sort_keys=True, default_flow_style=False)
+            uid = _checks.non_negative_int(where, "source.uid", o["uid"])
+            return ExporterPlan(
+                image=image,
+                uid=uid,
+                config_file="config.yaml",
+                config_text=text,
+                command=list(o["command"]) if o["command"] is not None else None,
+                args=[str(port), f"{config_dir}/config.yaml"],
+            )
+        # custom
+        path = o["path"]
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise PropsError(where, "source.path", path, "not an absolute URL path", "use e.g. '/metrics'")
+        uid = _checks.non_negative_int(where, "source.uid", o["uid"])
+        if uid == 0:
+            raise PropsError(
+                where, "source.uid", 0, "the adapter must not run as root", "use the image's non-root uid"
+            )
+        return ExporterPlan(
+            image=image,
+            uid=uid,
+            args=list(o["args"]),
+            command=list(o["command"]) if o["command"] is not None else None,
+            path=path,
+        )
+
+
+def render_statsd_mapping(where: str, mappings: Sequence[StatsdMapping]) -> str:
+    """The statsd_exporter mapping file, checked against the exporter's own rules."""
+    rendered = [_statsd_rule(where, i, m) for i, m in enumerate(mappings)]
+    _check_statsd_conflicts(where, mappings, rendered)
+    return yaml.safe_dump({"mappings": rendered}, sort_keys=False, default_flow_style=False)
+
+
+def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
+    prop = f"mappings[{i}]"
+    match_type = StatsdMatchType(m.match_type)
+    if not isinstance(m.match, str) or not m.match:
+        raise PropsError(where, f"{prop}.match", m.match, "empty match", "use e.g. 'app.*.requests'")
+    if match_type is StatsdMatchType.GLOB and not _GLOB.match(m.match):
+        raise PropsError(
+            where,
+            f"{prop}.match",
+            m.match,
+            "not a statsd_exporter glob (dot-separated names and *)",
+            "use e.g. 'django.view.*.duration', or match_type=StatsdMatchType.REGEX",
+        )
+    if match_type is StatsdMatchType.REGEX:
+        if _NOT_RE2.search(m.match):
+            raise PropsError(
+                where,
+                f"{prop}.match",
+                m.match,
+                "look-arounds and back-references are not RE2",
+                "rewrite the regex without them (statsd_exporter uses Go's regexp)",
+            )
+        try:
+            re.compile(m.match)
+        except re.error as err:
+            raise PropsError(
+                where, f"{prop}.match", m.match, f"invalid regex ({err})", "fix the regex"
+            ) from None
+    name = m.name if m.name is not None else ("dropped" if m.drop else None)
+    if name is None:
+        raise PropsError(
+            where,
+            f"{prop}.name",
+            None,
+            "a mapping needs a metric name",
+            "pass name='app_requests_total' (or drop=True)",
+        )
+    if not _METRIC_NAME.match(name):
+        raise PropsError(
+            where,
+            f"{prop}.name",
+            name,
+            "not a valid Prometheus metric name",
+            "use letters, digits, '_' and $1-style references (no ':', '.' or '-')",
+        )
+    rule: dict[str, Any] = {"match": m.match, "name": name}
+    if match_type is StatsdMatchType.REGEX:
+        rule["match_type"] = "regex"
+    if m.drop:
+        rule["action"] = "drop"
+    for label in m.labels:
+        if not isinstance(label, str) or not _LABEL_NAME.match(label):
+            raise PropsError(
+                where,
+                f"{prop}.labels",
+                label,
+                "not a label name statsd_exporter accepts",
+                "use at least two characters of letters, digits and '_', not starting with a digit",
+            )
+    if m.labels:
+        rule["labels"] = {k: str(v) for k, v in sorted(m.labels.items())}
+    if m.match_metric_type is not None:
+        rule["match_metric_type"] = StatsdMetricType(m.match_metric_type).value
+    if m.observer_type is not None:
+        rule["observer_type"] = StatsdObserver(m.observer_type).value
+    if m.buckets is not None:
+        buckets = list(m.buckets)
+        if m.observer_type is not StatsdObserver.HISTOGRAM:
+            raise PropsError(
+                where,
+                f"{prop}.buckets",
+                buckets,
+                "buckets need a histogram observer",
+                "pass observer_type=StatsdObserver.HISTOGRAM",
+            )
+        if (
+            not buckets
+            or any(not isinstance(b, int | float) for b in buckets)
+            or buckets != sorted(set(buckets))
+        ):
+            raise PropsError(
+                where,
+                f"{prop}.buckets",
+                buckets,
+                "not strictly ascending numbers",
+                "use e.g. [0.01, 0.1, 1, 10]",
+            )
+        rule["histogram_options"] = {"buckets": [float(b) for b in buckets]}
+    if m.ttl is not None:
+        ms = _checks.duration_at_least(where, f"{prop}.ttl", m.ttl, 1000, "use at least 1s")
+        rule["ttl"] = _checks.go_duration(ms)
+    if m.scale is not None:
+        if isinstance(m.scale, bool) or not isinstance(m.scale, int | float) or m.scale == 0:
+            raise PropsError(where, f"{prop}.scale", m.scale, "not a non-zero number", "use e.g. 0.001")
+        rule["scale"] = float(m.scale)
+    if m.help is not None:
+        rule["help"] = str(m.help)
+    return rule
+
+
+def _check_statsd_conflicts(
+    where: str, mappings: Sequence[StatsdMapping], rendered: list[dict[str, Any]]
+) -> None:
+    """Same metric name, different type or label names: the exporter loads the file but then
+    drops every conflicting event at run time (registry.go: "metric with name ... is already
+    registered", counted in statsd_exporter_events_conflict_total). Refuse it here."""
+    seen: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    for i, (m, rule) in enumerate(zip(mappings, rendered, strict=True)):
+        if m.drop or "$" in rule["name"]:
+            continue  # templated names cannot be compared before run time
+        shape = (
+            rule.get("match_metric_type"),
+            rule.get("observer_type"),
+            tuple(sorted(rule.get("labels", {}))),
+        )
+        first = seen.setdefault(rule["name"], (i, shape))
+        if first[1] != shape:
+            raise PropsError(
+                where,
+                f"mappings[{i}].name",
+                rule["name"],
+                f"mappings[{first[0]}] already defines this metric with another type or label names; "
+                "statsd_exporter would drop these events as conflicts at run time",
+                "give the metric another name, or the same match_metric_type/observer_type and label names",
+            )
+
+
+def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -> str:
+    if not metrics:
+        raise PropsError(where, "source.metrics", [], "no metrics", "pass at least one JsonMetric")
+    rendered = []
+    for i, m in enumerate(metrics):
+        if not _METRIC_NAME.match(m.name) or "$" in m.name:
+            raise PropsError(
+                where,
+                f"source.metrics[{i}].name",
+                m.name,
+                "not a Prometheus metric name",
+                "use letters, digits and '_'",
+            )
+        if not (isinstance(m.path, str) and m.path.startswith("{") and m.path.endswith("}")):
+            raise PropsError(
+                where,
+                f"source.metrics[{i}].path",
+                m.path,
+                "not a JSONPath in braces",
+                "use e.g. '{.requests.total}'",
+            )
+        if m.type not in ("value", "object"):
+            raise PropsError(
+                where, f"source.metrics[{i}].type", m.type, "unknown type", "use 'value' or 'object'"
+            )
+        if m.value_type not in ("gauge", "counter", "untyped"):
+            raise PropsError(
+                where,
+                f"source.metrics[{i}].value_type",
+                m.value_type,
+                "unknown value type",
+                "use 'gauge', 'counter' or 'untyped'",
+            )
+        entry: dict[str, Any] = {"name": m.name, "path": m.path, "type": m.type, "valuetype": m.value_type}
+        if m.help:
+            entry["help"] = m.help
+        if m.labels:
+            entry["labels"] = dict(sorted(m.labels.items()))
+        if m.values:
+            entry["values"] = dict(sorted(m.values.items()))
+        rendered.append(entry)
+    return yaml.safe_dump(
+        {"modules": {module: {"metrics": rendered}}}, sort_keys=False, default_flow_style=False
+    )
+
+
+def _local_url(where: str, prop: str, url: str) -> str:
+    if not isinstance(url, str) or not re.match(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?$", url):
+        raise PropsError(
+            where,
+            prop,
+            url,
+            "not a URL of the main container on localhost",
+            "use e.g. 'http://127.0.0.1:8080/stub_status' (the adapter shares the pod's network)",
+        )
+    return url
