@@ -110,11 +110,46 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
     return errors
 
 
+def pod_monitor_errors(monitor: dict[str, Any], docs: list[dict[str, Any]]) -> list[str]:
+    """The PodMonitor CRD's schema ships in no registry package, so its rules are checked here,
+    from the upstream types (prometheus-operator podmonitor_types.go): spec.selector is required,
+    each podMetricsEndpoints[].port names a container port of the pods the selector matches."""
+    errors: list[str] = []
+    if monitor.get("apiVersion") != "monitoring.coreos.com/v1":
+        errors.append(f"apiVersion {monitor.get('apiVersion')!r}")
+    spec = monitor.get("spec", {})
+    selector = spec.get("selector", {}).get("matchLabels")
+    if not selector:
+        return [*errors, "spec.selector.matchLabels is missing"]
+    pods = [
+        d["spec"]["template"]
+        for d in docs
+        if d["kind"] == "Deployment"
+        and selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
+    if not pods:
+        errors.append(f"the selector {selector} matches no pod template")
+    names = {p.get("name") for t in pods for c in all_containers(t["spec"]) for p in c.get("ports", [])}
+    for ep in spec.get("podMetricsEndpoints", []):
+        if ep.get("port") not in names:
+            errors.append(f"endpoint port {ep.get('port')!r} is not a named container port of the pod")
+        if not str(ep.get("path", "/metrics")).startswith("/"):
+            errors.append(f"endpoint path {ep.get('path')!r}")
+        if set(ep) - {"port", "path", "params", "interval", "scrapeTimeout", "scheme"}:
+            errors.append(f"unknown endpoint fields {sorted(set(ep))}")
+    if set(spec) - {"selector", "podMetricsEndpoints", "namespaceSelector", "jobLabel"}:
+        errors.append(f"unknown spec fields {sorted(set(spec))}")
+    return errors
+
+
 def validate(docs: list[dict[str, Any]], version: str) -> None:
     """kubernetes-validate --strict, plus the semantic rules; raises on the first failure."""
     for doc in docs:
-        kubernetes_validate.validate(doc, version, strict=True)
-        errors = semantic_errors(doc)
+        if doc["kind"] == "PodMonitor":
+            errors = pod_monitor_errors(doc, docs)
+        else:
+            kubernetes_validate.validate(doc, version, strict=True)
+            errors = semantic_errors(doc)
         assert not errors, f"{doc['kind']}/{doc['metadata']['name']}: {errors}"
 
 

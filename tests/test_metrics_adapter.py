@@ -1,0 +1,481 @@
+"""MetricsAdapter: each source's exporter, the uniform endpoint, discovery, and every bad input."""
+
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import pytest
+import yaml
+
+from constructs_lib import (
+    CollisionError,
+    JsonMetric,
+    MetricsAdapter,
+    MetricsSource,
+    PropsError,
+    RedisAmbassador,
+    SidecarGitSync,
+    StatsdMapping,
+    StatsdMatchType,
+    StatsdMetricType,
+    StatsdObserver,
+)
+
+from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod_monitor_errors, synth, validate, web
+
+DJANGO = StatsdMapping(
+    match="django.view.*.duration",
+    name="django_view_duration_seconds",
+    labels={"view": "$1"},
+    observer_type=StatsdObserver.HISTOGRAM,
+    buckets=[0.05, 0.1, 0.5, 1],
+    scale=0.001,
+)
+
+
+def attach(
+    source: MetricsSource | None = None,
+    c: cdk8s.Chart | None = None,
+    dep: kplus.Deployment | None = None,
+    **kw: Any,
+) -> tuple[cdk8s.Chart, MetricsAdapter]:
+    c = c or chart()
+    dep = dep or web(c)
+    return c, MetricsAdapter(
+        c, "metrics", deployment=dep, source=source or MetricsSource.statsd(mappings=[DJANGO]), **kw
+    )
+
+
+def adapter(c: cdk8s.Chart, name: str = "metrics-adapter") -> dict[str, Any]:
+    return containers(synth(c))[name]
+
+
+def annotations(c: cdk8s.Chart) -> dict[str, str]:
+    (dep,) = kind(synth(c), "Deployment")
+    return dict(dep["spec"]["template"]["metadata"].get("annotations", {}))
+
+
+def statsd_yaml(*mappings: StatsdMapping) -> dict[str, Any]:
+    c, _ = attach(MetricsSource.statsd(mappings=list(mappings)))
+    (cm,) = kind(synth(c), "ConfigMap")
+    return dict(yaml.safe_load(cm["data"]["mapping.yaml"]))
+
+
+class TestStatsd:
+    def test_exporter_container(self) -> None:
+        c, m = attach()
+        ad = adapter(c)
+        assert ad["image"] == "prom/statsd-exporter:v0.28.0"
+        assert ad["args"] == [
+            "--web.listen-address=:9102",
+            "--web.telemetry-path=/metrics",
+            "--statsd.listen-udp=127.0.0.1:9125",
+            "--statsd.listen-tcp=127.0.0.1:9125",
+            "--statsd.mapping-config=/etc/metrics-adapter/mapping.yaml",
+        ]
+        assert ad["ports"] == [
+            {"containerPort": 9102, "name": "metrics", "protocol": "TCP"},
+            {"containerPort": 9125, "name": "statsd", "protocol": "UDP"},
+            {"containerPort": 9125, "name": "statsd-tcp", "protocol": "TCP"},
+        ]
+        assert ad["securityContext"]["runAsUser"] == 65534
+        assert ad["readinessProbe"]["httpGet"] == {"path": "/metrics", "port": 9102, "scheme": "HTTP"}
+        assert ad["resources"] == {
+            "limits": {"cpu": "200m", "memory": "64Mi"},
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+        }
+        assert ad["volumeMounts"] == [
+            {"mountPath": "/etc/metrics-adapter", "name": "metrics-adapter-config", "readOnly": True}
+        ]
+        assert m.port == 9102
+        validate(synth(c), K8S_OLDEST)
+        validate(synth(c), K8S_NEWEST)
+
+    def test_the_app_is_told_where_to_send_statsd(self) -> None:
+        c, _ = attach()
+        assert containers(synth(c))["app"]["env"] == [
+            {"name": "STATSD_HOST", "value": "127.0.0.1"},
+            {"name": "STATSD_PORT", "value": "9125"},
+        ]
+
+    def test_mapping_yaml(self) -> None:
+        assert statsd_yaml(DJANGO) == {
+            "mappings": [
+                {
+                    "match": "django.view.*.duration",
+                    "name": "django_view_duration_seconds",
+                    "labels": {"view": "$1"},
+                    "observer_type": "histogram",
+                    "histogram_options": {"buckets": [0.05, 0.1, 0.5, 1.0]},
+                    "scale": 0.001,
+                }
+            ]
+        }
+
+    def test_every_mapping_option(self) -> None:
+        rules = statsd_yaml(
+            StatsdMapping(
+                match=r"^app\.(\w+)\.hits$",
+                match_type=StatsdMatchType.REGEX,
+                name="app_hits_total",
+                labels={"page": "$1"},
+                match_metric_type=StatsdMetricType.COUNTER,
+                ttl=cdk8s.Duration.minutes(5),
+                help="Page hits.",
+            ),
+            StatsdMapping(match="debug.*", drop=True),
+            StatsdMapping(
+                match="job.*.time",
+                name="job_seconds",
+                labels={"job": "$1"},
+                observer_type=StatsdObserver.SUMMARY,
+            ),
+        )["mappings"]
+        assert rules == [
+            {
+                "match": r"^app\.(\w+)\.hits$",
+                "name": "app_hits_total",
+                "match_type": "regex",
+                "labels": {"page": "$1"},
+                "match_metric_type": "counter",
+                "ttl": "300s",
+                "help": "Page hits.",
+            },
+            {"match": "debug.*", "name": "dropped", "action": "drop"},
+            {
+                "match": "job.*.time",
+                "name": "job_seconds",
+                "labels": {"job": "$1"},
+                "observer_type": "summary",
+            },
+        ]
+
+    def test_mapping_change_rolls_the_pods(self) -> None:
+        c1, _ = attach(MetricsSource.statsd(mappings=[DJANGO]))
+        c2, _ = attach(MetricsSource.statsd(mappings=[StatsdMapping(match="a.*", name="a_total")]))
+        assert annotations(c1)["checksum/metrics-adapter"] != annotations(c2)["checksum/metrics-adapter"]
+
+    def test_same_name_same_shape_is_fine(self) -> None:
+        rules = statsd_yaml(
+            StatsdMapping(match="a.*.hits", name="hits_total", labels={"src": "a"}),
+            StatsdMapping(match="b.*.hits", name="hits_total", labels={"src": "b"}),
+        )["mappings"]
+        assert [r["name"] for r in rules] == ["hits_total", "hits_total"]
+
+    @pytest.mark.parametrize(
+        ("mapping", "match"),
+        [
+            (
+                StatsdMapping(match="app..hits", name="x_total"),
+                r"mappings\[0\].match='app..hits': not a statsd_exporter glob",
+            ),
+            (StatsdMapping(match="app.hits/s", name="x_total"), "not a statsd_exporter glob"),
+            (StatsdMapping(match="(a", match_type=StatsdMatchType.REGEX, name="x"), "invalid regex"),
+            (StatsdMapping(match="a(?=b)", match_type=StatsdMatchType.REGEX, name="x"), "not RE2"),
+            (StatsdMapping(match="a.*"), r"mappings\[0\].name=None: a mapping needs a metric name"),
+            (StatsdMapping(match="a.*", name="app.hits"), "not a valid Prometheus metric name"),
+            (StatsdMapping(match="a.*", name="app:hits"), "not a valid Prometheus metric name"),
+            (StatsdMapping(match="a.*", name="x", labels={"v": "$1"}), r"labels='v': not a label name"),
+            (StatsdMapping(match="a.*", name="x", buckets=[1, 2]), "buckets need a histogram observer"),
+            (
+                StatsdMapping(match="a.*", name="x", observer_type=StatsdObserver.HISTOGRAM, buckets=[2, 1]),
+                "not strictly ascending",
+            ),
+            (StatsdMapping(match="a.*", name="x", ttl=cdk8s.Duration.millis(10)), "at least 1000ms"),
+            (StatsdMapping(match="a.*", name="x", scale=0), "not a non-zero number"),
+        ],
+    )
+    def test_bad_mapping(self, mapping: StatsdMapping, match: str) -> None:
+        with pytest.raises(PropsError, match=match):
+            attach(MetricsSource.statsd(mappings=[mapping]))
+
+    @pytest.mark.parametrize(
+        "second",
+        [
+            StatsdMapping(match="b.*", name="hits_total", match_metric_type=StatsdMetricType.GAUGE),
+            StatsdMapping(match="b.*", name="hits_total", observer_type=StatsdObserver.HISTOGRAM),
+            StatsdMapping(match="b.*", name="hits_total", labels={"other": "x"}),
+        ],
+    )
+    def test_duplicate_names_statsd_exporter_would_drop_as_conflicts(self, second: StatsdMapping) -> None:
+        first = StatsdMapping(match="a.*", name="hits_total", labels={"src": "a"})
+        with pytest.raises(
+            PropsError, match=r"mappings\[1\].name='hits_total': mappings\[0\] already defines"
+        ):
+            attach(MetricsSource.statsd(mappings=[first, second]))
+
+    def test_statsd_port_collision(self) -> None:
+        with pytest.raises(PropsError, match="same as the metrics port"):
+            attach(MetricsSource.statsd(statsd_port=9102))
+
+
+class TestOtherSources:
+    def test_nginx(self) -> None:
+        c, m = attach(MetricsSource.nginx(scrape_uri="http://127.0.0.1:8081/nginx_status"))
+        ad = adapter(c)
+        assert ad["image"] == "nginx/nginx-prometheus-exporter:1.4.2"
+        assert ad["args"] == [
+            "--nginx.scrape-uri=http://127.0.0.1:8081/nginx_status",
+            "--web.listen-address=:9113",
+            "--web.telemetry-path=/metrics",
+        ]
+        assert ad["securityContext"]["runAsUser"] == 1001
+        assert "volumeMounts" not in ad
+        assert m.port == 9113
+        assert annotations(c) == {
+            "prometheus.io/path": "/metrics",
+            "prometheus.io/port": "9113",
+            "prometheus.io/scrape": "true",
+        }
+
+    def test_redis_with_password_from_a_secret(self) -> None:
+        c = chart()
+        pw = kplus.SecretValue(secret=kplus.Secret.from_secret_name(c, "pw", "redis"), key="password")
+        c, _ = attach(MetricsSource.redis(address="redis://127.0.0.1:6380", password=pw), c)
+        ad = adapter(c)
+        assert ad["args"] == [
+            "--redis.addr=redis://127.0.0.1:6380",
+            "--web.listen-address=:9121",
+            "--web.telemetry-path=/metrics",
+        ]
+        assert ad["env"] == [
+            {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"key": "password", "name": "redis"}}}
+        ]
+        assert ad["securityContext"]["runAsUser"] == 59000
+
+    def test_json(self) -> None:
+        source = MetricsSource.json(
+            url="http://127.0.0.1:8080/stats",
+            metrics=[
+                JsonMetric(name="app_queue_depth", path="{.queue.depth}", help="Jobs waiting."),
+                JsonMetric(
+                    name="app_worker",
+                    path="{.workers[*]}",
+                    type="object",
+                    labels={"id": "{.id}"},
+                    values={"busy": "{.busy}"},
+                ),
+            ],
+        )
+        c, m = attach(source, pod_monitor=True)
+        docs = synth(c)
+        (cm,) = kind(docs, "ConfigMap")
+        assert yaml.safe_load(cm["data"]["config.yml"]) == {
+            "modules": {
+                "default": {
+                    "metrics": [
+                        {
+                            "name": "app_queue_depth",
+                            "path": "{.queue.depth}",
+                            "type": "value",
+                            "valuetype": "gauge",
+                            "help": "Jobs waiting.",
+                        },
+                        {
+                            "name": "app_worker",
+                            "path": "{.workers[*]}",
+                            "type": "object",
+                            "valuetype": "gauge",
+                            "labels": {"id": "{.id}"},
+                            "values": {"busy": "{.busy}"},
+                        },
+                    ]
+                }
+            }
+        }
+        assert adapter(c)["args"] == [
+            "--config.file=/etc/metrics-adapter/config.yml",
+            "--web.listen-address=:7979",
+        ]
+        # json_exporter is multi-target: discovery carries module and target.
+        assert m.metrics_path == "/probe?module=default&target=http://127.0.0.1:8080/stats"
+        assert annotations(c)["prometheus.io/path"] == "/probe"
+        assert annotations(c)["prometheus.io/param_target"] == "http://127.0.0.1:8080/stats"
+        (pm,) = kind(docs, "PodMonitor")
+        assert pm["spec"]["podMetricsEndpoints"] == [
+            {
+                "port": "metrics",
+                "path": "/probe",
+                "params": {"module": ["default"], "target": ["http://127.0.0.1:8080/stats"]},
+            }
+        ]
+        validate(docs, K8S_OLDEST)
+
+    def test_jmx(self) -> None:
+        c, _ = attach(
+            MetricsSource.jmx(
+                image="bitnamilegacy/jmx-exporter:1.1.0",
+                jmx_port=5555,
+                rules=[
+                    {"pattern": "java.lang<type=Memory><>HeapMemoryUsage.used", "name": "jvm_heap_used_bytes"}
+                ],
+            )
+        )
+        docs = synth(c)
+        (cm,) = kind(docs, "ConfigMap")
+        assert yaml.safe_load(cm["data"]["config.yaml"]) == {
+            "hostPort": "127.0.0.1:5555",
+            "lowercaseOutputName": True,
+            "rules": [
+                {"name": "jvm_heap_used_bytes", "pattern": "java.lang<type=Memory><>HeapMemoryUsage.used"}
+            ],
+        }
+        assert adapter(c)["args"] == ["9404", "/etc/metrics-adapter/config.yaml"]
+
+    def test_jmx_without_a_port(self) -> None:
+        with pytest.raises(PropsError, match=r"source.jmx_port=None: a JMX source needs the app's JMX port"):
+            attach(MetricsSource.jmx(image="bitnamilegacy/jmx-exporter:1.1.0"))
+
+    def test_custom(self) -> None:
+        c, _ = attach(
+            MetricsSource.custom(
+                image="example/exporter:2.0", port=9200, args=["--x"], path="/prom", uid=1234
+            )
+        )
+        ad = adapter(c)
+        assert ad["args"] == ["--x"]
+        assert ad["ports"][0] == {"containerPort": 9200, "name": "metrics", "protocol": "TCP"}
+        assert annotations(c)["prometheus.io/path"] == "/prom"
+
+    @pytest.mark.parametrize(
+        ("source", "match"),
+        [
+            (
+                MetricsSource.nginx(scrape_uri="http://nginx.web.svc/stub_status"),
+                "not a URL of the main container on localhost",
+            ),
+            (
+                MetricsSource.redis(address="redis://user:pw@127.0.0.1:6379"),
+                "not a redis:// address without credentials",
+            ),
+            (MetricsSource.redis(password="hunter2"), r"source.password='<literal>'"),  # type: ignore[arg-type]
+            (MetricsSource.json(url="http://127.0.0.1/stats", metrics=[]), "no metrics"),
+            (
+                MetricsSource.json(url="http://127.0.0.1/s", metrics=[JsonMetric(name="x", path=".a")]),
+                "JSONPath",
+            ),
+            (MetricsSource.custom(image="example/e:1", port=9200, uid=0), "must not run as root"),
+            (MetricsSource.custom(image="example/e", port=9200), "not pinned"),
+        ],
+    )
+    def test_bad_source(self, source: MetricsSource, match: str) -> None:
+        with pytest.raises(PropsError, match=match):
+            attach(source)
+
+
+class TestDiscovery:
+    def test_annotations_by_default(self) -> None:
+        c, _ = attach()
+        assert annotations(c) == {
+            "checksum/metrics-adapter": annotations(c)["checksum/metrics-adapter"],
+            "prometheus.io/path": "/metrics",
+            "prometheus.io/port": "9102",
+            "prometheus.io/scrape": "true",
+        }
+        assert not kind(synth(c), "PodMonitor")
+
+    def test_pod_monitor_lists_every_metrics_port_of_the_pod(self) -> None:
+        c = chart()
+        dep = web(c)
+        site = SidecarGitSync(c, "site", deployment=dep, repo="https://github.com/example/site.git")
+        cache = RedisAmbassador(c, "cache", deployment=dep, primary="redis.data.svc:6379")
+        c, _ = attach(
+            c=c,
+            dep=dep,
+            pod_monitor=True,
+            also_scrape=[site, cache],
+            scrape_interval=cdk8s.Duration.seconds(15),
+            pod_monitor_labels={"release": "kube-prometheus-stack"},
+        )
+        docs = synth(c)
+        (pm,) = kind(docs, "PodMonitor")
+        assert pm["apiVersion"] == "monitoring.coreos.com/v1"
+        assert pm["metadata"]["labels"] == {"release": "kube-prometheus-stack"}
+        (dep_doc,) = kind(docs, "Deployment")
+        assert pm["spec"]["selector"] == {"matchLabels": dep_doc["spec"]["selector"]["matchLabels"]}
+        assert pm["spec"]["podMetricsEndpoints"] == [
+            {"port": "metrics", "path": "/metrics", "interval": "15s"},
+            {"port": "git-sync", "path": "/metrics", "interval": "15s"},
+            {"port": "envoy-stats", "path": "/metrics", "interval": "15s"},
+        ]
+        assert not pod_monitor_errors(pm, docs)
+        validate(docs, K8S_OLDEST)
+        validate(docs, K8S_NEWEST)
+
+    def test_also_scrape_needs_the_pod_monitor(self) -> None:
+        c = chart()
+        dep = web(c)
+        site = SidecarGitSync(c, "site", deployment=dep, repo="https://github.com/example/site.git")
+        with pytest.raises(PropsError, match=r"annotations can name one port per pod.*pod_monitor=True"):
+            attach(c=c, dep=dep, also_scrape=[site])
+
+    def test_also_scrape_a_pattern_without_metrics(self) -> None:
+        c = chart()
+        dep = web(c)
+        site = SidecarGitSync(
+            c, "site", deployment=dep, repo="https://github.com/example/site.git", metrics=False
+        )
+        with pytest.raises(PropsError, match="serves no metrics port"):
+            attach(c=c, dep=dep, pod_monitor=True, also_scrape=[site])
+
+    def test_two_adapters_cannot_both_own_the_annotations(self) -> None:
+        c = chart()
+        dep = web(c)
+        MetricsAdapter(c, "a", deployment=dep, source=MetricsSource.nginx())
+        with pytest.raises(
+            CollisionError, match=r"prometheus.io/scrape.*test/a already sets this pod annotation"
+        ):
+            MetricsAdapter(
+                c,
+                "b",
+                deployment=dep,
+                source=MetricsSource.redis(),
+                name="redis-exporter",
+                port_name="redis-metrics",
+            )
+
+    def test_two_adapters_with_a_pod_monitor(self) -> None:
+        c = chart()
+        dep = web(c)
+        a = MetricsAdapter(c, "a", deployment=dep, source=MetricsSource.nginx(), annotations=False)
+        MetricsAdapter(
+            c,
+            "b",
+            deployment=dep,
+            source=MetricsSource.redis(),
+            name="redis-exporter",
+            port_name="redis-metrics",
+            annotations=False,
+            pod_monitor=True,
+            also_scrape=[a],
+        )
+        docs = synth(c)
+        (pm,) = kind(docs, "PodMonitor")
+        assert [e["port"] for e in pm["spec"]["podMetricsEndpoints"]] == ["redis-metrics", "metrics"]
+        validate(docs, K8S_OLDEST)
+
+    def test_service(self) -> None:
+        c, m = attach(service=True)
+        (svc,) = kind(synth(c), "Service")
+        assert svc["spec"]["ports"] == [{"name": "metrics", "port": 9102, "targetPort": 9102}]
+        assert m.service is not None
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            ({"port_name": "application-metrics"}, r"port_name='application-metrics'"),
+            ({"port": 8080}, r"port=8080: container 'app' already uses TCP port 8080"),
+            ({"port": 0}, "not a TCP/UDP port"),
+            ({"name": "Metrics"}, "DNS-1123"),
+            ({"source": "statsd"}, "not a MetricsSource"),
+            ({"pod_monitor": True, "pod_monitor_labels": {"release": "a b"}}, "not a label value"),
+            ({"scrape_interval": cdk8s.Duration.millis(10)}, "scrape_interval"),
+        ],
+    )
+    def test_bad_props(self, kw: dict[str, Any], match: str) -> None:
+        source = kw.pop("source", None)
+        c = chart()
+        with pytest.raises(PropsError, match=match):
+            MetricsAdapter(c, "metrics", deployment=web(c), source=source or MetricsSource.statsd(), **kw)
