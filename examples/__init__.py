@@ -4,7 +4,16 @@ from collections.abc import Callable
 
 import cdk8s
 
-from . import git_sync_native, git_sync_nginx, git_sync_ssh, redis_ambassador, redis_ambassador_dev
+from . import (
+    all_patterns,
+    git_sync_native,
+    git_sync_nginx,
+    git_sync_ssh,
+    metrics_nginx,
+    metrics_statsd,
+    redis_ambassador,
+    redis_ambassador_dev,
+)
 
 #: Every example, as a function that adds its chart to an app.
 EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
@@ -13,6 +22,9 @@ EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
     "git-sync-native": git_sync_native.build,
     "redis-ambassador": redis_ambassador.build,
     "redis-ambassador-dev": redis_ambassador_dev.build,
+    "metrics-statsd": metrics_statsd.build,
+    "metrics-nginx": metrics_nginx.build,
+    "all-patterns": all_patterns.build,
 }
 
 

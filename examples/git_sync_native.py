@@ -10,7 +10,7 @@ import cdk8s_plus_27 as kplus
 
 from constructs_lib import GitAuth, GitSyncWebhook, SidecarGitSync
 
-from .git_sync_nginx import add_nginx, nginx_server_config
+from .git_sync_nginx import add_nginx, mount_nginx_config, nginx_server_config
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
@@ -31,10 +31,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         webhook=GitSyncWebhook(url="http://127.0.0.1:8080/healthz", method="GET"),
     )
 
-    conf = kplus.ConfigMap(chart, "nginx-conf", data={"default.conf": nginx_server_config(site.content_path)})
-    site.main_container.mount(
-        "/etc/nginx/conf.d", kplus.Volume.from_config_map(chart, "nginx-conf-volume", conf, name="nginx-conf")
-    )
+    mount_nginx_config(chart, web, nginx_server_config(site.content_path))
     return chart
 
 

@@ -13,8 +13,20 @@ NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs
 NGINX_UID = 101  # the image's nginx user
 
 
-def nginx_server_config(root: str) -> str:
-    """conf.d/default.conf: serve ``root``; /healthz for the kubelet's probes."""
+def nginx_server_config(root: str, *, stub_status: bool = False) -> str:
+    """conf.d/default.conf: serve ``root``; /healthz for the kubelet's probes.
+
+    ``stub_status`` adds nginx's status page on /stub_status, answered on localhost only:
+    what the metrics adapter's nginx exporter scrapes.
+    """
+    status = (
+        "    location = /stub_status {\n"
+        "        stub_status;\n"
+        "        access_log off;\n"
+        "        allow 127.0.0.1;\n"
+        "        deny all;\n"
+        "    }\n"
+    )
     return (
         "server {\n"
         "    listen 8080;\n"
@@ -27,7 +39,16 @@ def nginx_server_config(root: str) -> str:
         "        access_log off;\n"
         "        return 200 'ok';\n"
         "    }\n"
+        f"{status if stub_status else ''}"
         "}\n"
+    )
+
+
+def mount_nginx_config(chart: cdk8s.Chart, web: kplus.Deployment, text: str) -> None:
+    """Mount ``text`` as nginx's conf.d/default.conf (a ConfigMap)."""
+    conf = kplus.ConfigMap(chart, "nginx-conf", data={"default.conf": text})
+    web.containers[0].mount(
+        "/etc/nginx/conf.d", kplus.Volume.from_config_map(chart, "nginx-conf-volume", conf, name="nginx-conf")
     )
 
 
@@ -66,10 +87,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     )
 
     # nginx serves the synced content: site.content_path == "/srv/git/site/public".
-    conf = kplus.ConfigMap(chart, "nginx-conf", data={"default.conf": nginx_server_config(site.content_path)})
-    site.main_container.mount(
-        "/etc/nginx/conf.d", kplus.Volume.from_config_map(chart, "nginx-conf-volume", conf, name="nginx-conf")
-    )
+    mount_nginx_config(chart, web, nginx_server_config(site.content_path))
     web.expose_via_service(ports=[kplus.ServicePort(port=80, target_port=8080, name="http")])
     return chart
 

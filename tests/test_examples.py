@@ -16,6 +16,8 @@ from .helpers import K8S_NEWEST, K8S_OLDEST, all_containers, semantic_errors, va
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
+#: Containers the library adds (their default names).
+LIBRARY_CONTAINERS = {"git-sync", "git-sync-init", "redis-ambassador", "metrics-adapter"}
 #: Examples that use Kubernetes >= 1.29 features (native sidecars).
 NEEDS_NEWER = {"git-sync-native"}
 
@@ -72,9 +74,13 @@ def test_every_container_is_locked_down(name: str) -> None:
             assert sc["allowPrivilegeEscalation"] is False, c["name"]
             assert set(c["resources"]) == {"requests", "limits"}, c["name"]
             assert ":" in c["image"].rsplit("/", 1)[-1], c["name"]
-            if c["name"].startswith("git-sync") or c["name"].endswith("-sync"):
-                assert sc["capabilities"] == {"drop": ["ALL"]}
-                assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+            if c["name"] in LIBRARY_CONTAINERS:
+                assert sc["capabilities"] == {"drop": ["ALL"]}, c["name"]
+                assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, c["name"]
+                assert c["imagePullPolicy"] == "IfNotPresent", c["name"]
+                one_shot = c in spec.get("initContainers", []) and c.get("restartPolicy") != "Always"
+                if not one_shot:
+                    assert {"livenessProbe", "readinessProbe"} <= set(c), c["name"]
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

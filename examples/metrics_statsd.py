@@ -1,0 +1,59 @@
+"""Adapter: a Django app that emits StatsD gets Prometheus metrics without a code change.
+
+The app sends StatsD to $STATSD_HOST:$STATSD_PORT (127.0.0.1:9125, set by the adapter);
+statsd_exporter maps the dotted names to labelled Prometheus metrics.
+"""
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+
+from constructs_lib import MetricsAdapter, MetricsSource, StatsdMapping, StatsdMetricType, StatsdObserver
+
+
+def build(app: cdk8s.App) -> cdk8s.Chart:
+    chart = cdk8s.Chart(app, "metrics-statsd", namespace="shop")
+    api = kplus.Deployment(chart, "api", replicas=2)
+    api.add_container(
+        name="django",
+        image="example/shop-django:3.2.0",
+        ports=[kplus.ContainerPort(number=8000, name="http")],
+        security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
+        resources=kplus.ContainerResources(
+            cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
+            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(256), limit=cdk8s.Size.mebibytes(512)),
+        ),
+        readiness=kplus.Probe.from_http_get("/healthz", port=8000),
+    )
+    MetricsAdapter(
+        chart,
+        "metrics",
+        deployment=api,
+        source=MetricsSource.statsd(
+            mappings=[
+                StatsdMapping(
+                    match="django.view.*.duration",
+                    name="django_view_duration_seconds",
+                    labels={"view": "$1"},
+                    observer_type=StatsdObserver.HISTOGRAM,
+                    buckets=[0.01, 0.05, 0.1, 0.5, 1, 5],
+                    scale=0.001,  # the app times in milliseconds
+                ),
+                StatsdMapping(
+                    match="django.view.*.status.*",
+                    name="django_responses_total",
+                    labels={"view": "$1", "status": "$2"},
+                    match_metric_type=StatsdMetricType.COUNTER,
+                ),
+                StatsdMapping(match="django.debug.*", drop=True),
+            ]
+        ),
+        pod_monitor=True,
+        pod_monitor_labels={"release": "kube-prometheus-stack"},
+    )
+    return chart
+
+
+if __name__ == "__main__":
+    app = cdk8s.App()
+    build(app)
+    app.synth()
