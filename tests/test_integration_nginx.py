@@ -8,8 +8,7 @@ contract: the nginx server config from the example's ConfigMap, rooted at
 ``content_path`` through the link, passes ``nginx -t`` and serves the new commit after a
 swap with no reload.
 
-Translated for loopback (and nothing else): ``listen 8080`` becomes a free 127.0.0.1
-port, and the container paths ``/srv/git`` (the volume) gets a temporary directory prefix.
+Translated for loopback: see nginx_runner.nginx.
 """
 
 from __future__ import annotations
@@ -25,11 +24,10 @@ import yaml
 
 from examples import git_sync_nginx
 
-from .programs import free_port, http_get, require, wait_for_port
+from .nginx_runner import nginx
+from .programs import http_get
 
 pytestmark = pytest.mark.integration
-# nginx's temp directories default below /var/lib/nginx; keep the test inside tmp_path.
-TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
 def git(repo: Path, *args: str) -> str:
@@ -80,34 +78,12 @@ def synthesized() -> tuple[dict[str, str], list[str]]:
 
 @pytest.fixture
 def nginx_server(tmp_path: Path, synthesized: tuple[dict[str, str], list[str]]) -> Iterator[tuple[int, Path]]:
-    nginx = require("nginx", "nginx-light")
     data, mounts = synthesized
     assert "/srv/git" in mounts
-    port = free_port()
+    assert "root /srv/git/site/public;" in data["default.conf"]
     prefix = tmp_path / "pod"
-    server_conf = data["default.conf"]
-    assert "listen 8080;" in server_conf
-    assert "root /srv/git/site/public;" in server_conf
-    server_conf = server_conf.replace("listen 8080;", f"listen 127.0.0.1:{port};").replace(
-        "root /srv/git/", f"root {prefix}/srv/git/"
-    )
-    (tmp_path / "default.conf").write_text(server_conf)
-    temp_paths = "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in TEMP_PATHS)
-    (tmp_path / "nginx.conf").write_text(
-        f"daemon off;\nuser root root;\npid {tmp_path}/nginx.pid;\nerror_log stderr warn;\n"
-        "events { worker_connections 64; }\n"
-        f"http {{\n  access_log off;\n{temp_paths}  include {tmp_path}/default.conf;\n}}\n"
-    )
-    conf = str(tmp_path / "nginx.conf")
-    check = subprocess.run([nginx, "-t", "-c", conf], capture_output=True, text=True, check=False)
-    assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([nginx, "-c", conf], stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port)
+    with nginx(tmp_path / "nginx", data["default.conf"], prefix) as port:
         yield port, prefix / "srv" / "git"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_nginx_serves_the_synced_content_and_follows_a_new_sync(
