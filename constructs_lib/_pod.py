@@ -33,6 +33,7 @@ from typing import Any, Literal
 import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
+import jsii
 
 from . import _checks
 from ._errors import CollisionError, MainContainerError
@@ -176,6 +177,9 @@ class PodSeam(constructs.Construct):
         self._annotations: dict[str, str] = {}
         self._claims: dict[tuple[str, str], str] = {}
         _PodOutput.install(workload, self)
+        # Construction-time checks see the pod as it is when a pattern attaches; this one
+        # sees the final pod at synth time, including containers the user added later.
+        self.node.add_validation(_PodRules(workload))
 
     # --- containers ---------------------------------------------------------------
 
@@ -397,6 +401,49 @@ class PodSeam(constructs.Construct):
                     pod[key][i] = _sorted(_deep_merge(c, edits))
         doc["spec"]["template"]["spec"] = _sorted(pod)
         return doc
+
+
+@jsii.implements(constructs.IValidation)
+class _PodRules:
+    """The API server's pod rules that JSON schemas cannot express, checked at synth time."""
+
+    def __init__(self, workload: kplus.Deployment) -> None:
+        self._workload = workload
+
+    def validate(self) -> list[str]:
+        errors: list[str] = []
+        everything = [*self._workload.init_containers, *self._workload.containers]
+        names = [c.name for c in everything]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            errors.append(
+                f"two containers are named {dup!r}; rename one (container names are unique in a pod)"
+            )
+        port_names: dict[str, str] = {}
+        port_numbers: dict[tuple[int, str], str] = {}
+        for c in everything:
+            for p in c.ports:
+                proto = (p.protocol or kplus.Protocol.TCP).value
+                owner = port_numbers.setdefault((int(p.number), proto), c.name)
+                if owner != c.name:
+                    errors.append(f"containers {owner!r} and {c.name!r} both use {proto} port {p.number}")
+                if p.name is not None:
+                    if len(p.name) > 15:
+                        errors.append(
+                            f"container {c.name!r}: port name {p.name!r} is longer than 15 characters"
+                        )
+                    owner = port_names.setdefault(p.name, c.name)
+                    if owner != c.name:
+                        errors.append(
+                            f"containers {owner!r} and {c.name!r} both have a port named {p.name!r}"
+                        )
+            paths = [m.path for m in c.mounts]
+            for dup in sorted({p for p in paths if paths.count(p) > 1}):
+                errors.append(f"container {c.name!r} mounts two volumes at {dup!r}")
+        volumes: dict[str, str] = {}
+        for v in [*self._workload.volumes, *(m.volume for c in everything for m in c.mounts)]:
+            if volumes.setdefault(v.name, v.node.path) != v.node.path:
+                errors.append(f"two different volumes are named {v.name!r}; rename one")
+        return sorted(set(errors))
 
 
 class _PodOutput(cdk8s.ApiObject):

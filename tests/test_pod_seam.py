@@ -249,3 +249,38 @@ class TestPodLevel:
             return cdk8s.Testing.synth(c).__repr__()
 
         assert render() == render()
+
+
+class TestSynthTimeRules:
+    """Containers a user adds after a pattern are checked when the app synthesizes."""
+
+    def test_a_container_added_later_with_a_taken_name(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep).add_container(spec("side"), kind="sidecar", where=WHERE)
+        dep.add_container(name="side", image="example/other:1")
+        with pytest.raises(RuntimeError, match="two containers are named 'side'"):
+            synth(c)
+
+    def test_a_port_added_later_that_collides(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep).add_container(spec(ports=[Port("side", 9000)]), kind="sidecar", where=WHERE)
+        dep.add_container(
+            name="late", image="example/other:1", ports=[kplus.ContainerPort(number=9000, name="late")]
+        )
+        with pytest.raises(RuntimeError, match="containers 'side' and 'late' both use TCP port 9000"):
+            synth(c)
+
+    def test_a_long_port_name_added_later(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep)
+        dep.containers[0].add_port(number=9100, name="prometheus-metrics")
+        with pytest.raises(RuntimeError, match="port name 'prometheus-metrics' is longer than 15 characters"):
+            synth(c)
+
+    def test_a_valid_pod_passes(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(spec(ports=[Port("side", 9000)]), kind="sidecar", where=WHERE)
+        validate(synth(c), K8S_OLDEST)
