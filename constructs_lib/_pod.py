@@ -33,10 +33,9 @@ from typing import Any, Literal
 import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
-import jsii
 
 from . import _checks
-from ._errors import CollisionError, MainContainerError
+from ._errors import CollisionError, ConstructsLibError, MainContainerError
 
 ContainerKind = Literal["sidecar", "init", "native"]
 
@@ -155,6 +154,37 @@ _HARDENING: dict[str, Any] = {
 }
 
 
+@dataclass
+class _PodIndex:
+    """What the pod already holds, as plain Python data: the collision checks read this
+    instead of walking cdk8s-plus objects (each attribute read is a round trip to node).
+
+    It is re-read from the rendered workload whenever a pattern starts (:meth:`PodSeam.of`),
+    so it sees what the user added in between, and kept current by the seam's own edits.
+    """
+
+    containers: set[str] = field(default_factory=set)
+    ports: dict[tuple[int, str], str] = field(default_factory=dict)  # (number, protocol) -> container
+    port_names: dict[str, str] = field(default_factory=dict)  # name -> container
+    volumes: set[str] = field(default_factory=set)
+    mounts: dict[str, dict[str, str]] = field(default_factory=dict)  # container -> path -> volume
+    env: dict[str, set[str]] = field(default_factory=dict)  # container -> names
+
+    @classmethod
+    def read(cls, pod: Mapping[str, Any]) -> _PodIndex:
+        index = cls(volumes={v["name"] for v in pod.get("volumes", [])})
+        for c in [*pod.get("initContainers", []), *pod.get("containers", [])]:
+            index.containers.add(c["name"])
+            for p in c.get("ports", []):
+                index.ports.setdefault((p["containerPort"], p.get("protocol", "TCP")), c["name"])
+                if p.get("name"):
+                    index.port_names.setdefault(p["name"], c["name"])
+            index.mounts[c["name"]] = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            index.volumes.update(m["name"] for m in c.get("volumeMounts", []))
+            index.env[c["name"]] = {e["name"] for e in c.get("env", [])}
+        return index
+
+
 class PodSeam(constructs.Construct):
     """The one place where patterns edit a workload's pod. Get it with :meth:`of`."""
 
@@ -164,9 +194,9 @@ class PodSeam(constructs.Construct):
     def of(cls, workload: kplus.Deployment) -> PodSeam:
         """The seam of ``workload``, created on first use (one per workload)."""
         found = workload.node.try_find_child(cls._ID)
-        if isinstance(found, PodSeam):
-            return found
-        return cls(workload)
+        seam = found if isinstance(found, PodSeam) else cls(workload)
+        seam._index = _PodIndex.read(seam._render_original())
+        return seam
 
     def __init__(self, workload: kplus.Deployment) -> None:
         super().__init__(workload, self._ID)
@@ -176,10 +206,16 @@ class PodSeam(constructs.Construct):
         self._pod_edits: dict[str, Any] = {}
         self._annotations: dict[str, str] = {}
         self._claims: dict[tuple[str, str], str] = {}
-        _PodOutput.install(workload, self)
-        # Construction-time checks see the pod as it is when a pattern attaches; this one
-        # sees the final pod at synth time, including containers the user added later.
-        self.node.add_validation(_PodRules(workload))
+        self._output = _PodOutput.install(workload, self)
+        self._index = _PodIndex()
+
+    def _render_original(self) -> dict[str, Any]:
+        """The workload's pod spec as cdk8s-plus renders it (one round trip to node)."""
+        try:
+            doc = self._output.original.to_json()
+        except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
+            return {}
+        return dict(doc["spec"]["template"]["spec"])
 
     # --- containers ---------------------------------------------------------------
 
@@ -228,7 +264,7 @@ class PodSeam(constructs.Construct):
         (images are pinned), the resources and probes of ``spec``.
         """
         _checks.dns_label(where, prop, spec.name)
-        taken = {c.name for c in (*self.workload.containers, *self.workload.init_containers)}
+        taken = self._index.containers
         if spec.name in taken:
             raise CollisionError(
                 where,
@@ -271,6 +307,12 @@ class PodSeam(constructs.Construct):
             else self.workload.add_init_container(**props)
         )
         self._own_containers.add(spec.name)
+        self._index.containers.add(spec.name)
+        self._index.mounts[spec.name] = {}
+        self._index.env[spec.name] = set(spec.env)
+        for port in spec.ports:
+            self._index.ports[(port.number, port.protocol.value)] = spec.name
+            self._index.port_names[port.name] = spec.name
         edits = _deep_merge({}, _HARDENING)
         if kind == "native":
             # Native sidecar (KEP-753, Kubernetes >= 1.29): an init container that keeps running.
@@ -289,32 +331,30 @@ class PodSeam(constructs.Construct):
     def _check_port(self, port: Port, where: str) -> None:
         _checks.port_name(where, "port name", port.name)
         _checks.port_number(where, "port", port.number)
-        for c in (*self.workload.containers, *self.workload.init_containers):
-            for p in c.ports:
-                proto = p.protocol or kplus.Protocol.TCP
-                if p.number == port.number and proto == port.protocol:
-                    raise CollisionError(
-                        where,
-                        "port",
-                        port.number,
-                        f"container {c.name!r} already uses {proto.value} port {p.number} in this pod",
-                        "choose another port (all containers of a pod share one network namespace)",
-                    )
-                if p.name is not None and p.name == port.name:
-                    raise CollisionError(
-                        where,
-                        "port name",
-                        port.name,
-                        f"container {c.name!r} already has a port of that name",
-                        "choose another port name (port names are unique in a pod)",
-                    )
+        proto = port.protocol.value
+        owner = self._index.ports.get((port.number, proto))
+        if owner is not None:
+            raise CollisionError(
+                where,
+                "port",
+                port.number,
+                f"container {owner!r} already uses {proto} port {port.number} in this pod",
+                "choose another port (all containers of a pod share one network namespace)",
+            )
+        owner = self._index.port_names.get(port.name)
+        if owner is not None:
+            raise CollisionError(
+                where,
+                "port name",
+                port.name,
+                f"container {owner!r} already has a port of that name",
+                "choose another port name (port names are unique in a pod)",
+            )
 
     # --- volumes, mounts, env -----------------------------------------------------
 
     def add_volume(self, volume: kplus.Volume, *, where: str, prop: str = "name") -> kplus.Volume:
-        taken = {v.name for v in self.workload.volumes}
-        for c in (*self.workload.containers, *self.workload.init_containers):
-            taken.update(m.volume.name for m in c.mounts)
+        taken = self._index.volumes
         if volume.name in taken:
             raise CollisionError(
                 where,
@@ -324,33 +364,39 @@ class PodSeam(constructs.Construct):
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
         self.workload.add_volume(volume)
+        taken.add(volume.name)
         return volume
 
     def mount(self, container: kplus.Container, mount: Mount, *, where: str, prop: str) -> None:
         _checks.absolute_path(where, prop, mount.path)
-        for existing in container.mounts:
-            if existing.path == mount.path:
-                raise CollisionError(
-                    where,
-                    prop,
-                    mount.path,
-                    f"container {container.name!r} already mounts volume {existing.volume.name!r} there",
-                    "choose another mount path",
-                )
+        name = container.name
+        mounts = self._index.mounts.setdefault(name, {})
+        if mount.path in mounts:
+            raise CollisionError(
+                where,
+                prop,
+                mount.path,
+                f"container {name!r} already mounts volume {mounts[mount.path]!r} there",
+                "choose another mount path",
+            )
         container.mount(mount.path, mount.volume, read_only=mount.read_only)
+        mounts[mount.path] = mount.volume.name
 
     def add_env(
         self, container: kplus.Container, name: str, value: kplus.EnvValue, *, where: str, prop: str
     ) -> None:
-        if name in container.env.variables:
+        container_name = container.name
+        taken = self._index.env.setdefault(container_name, set())
+        if name in taken:
             raise CollisionError(
                 where,
                 prop,
                 name,
-                f"container {container.name!r} already has an env variable of that name",
+                f"container {container_name!r} already has an env variable of that name",
                 f"pass another {prop}=",
             )
         container.env.add_variable(name, value)
+        taken.add(name)
 
     def claim(self, what: str, value: str, *, where: str, prop: str) -> None:
         """Reserve a pattern-level name (a git-sync link...) that must be unique per pod."""
@@ -392,7 +438,17 @@ class PodSeam(constructs.Construct):
     # --- output-level edits (called by _PodOutput at synth time) -------------------
 
     def apply_edits(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Apply the output-level edits, then check the final pod.
+
+        Construction-time checks see the pod as it is when a pattern attaches; this one sees
+        the rendered pod, including containers and patches the user added afterwards.
+        """
         pod = doc["spec"]["template"]["spec"]
+        errors = pod_rule_errors(pod)
+        if errors:
+            raise ConstructsLibError(
+                f"{self.workload.node.path}: the pod would be rejected: " + "; ".join(errors)
+            )
         _deep_merge(pod, self._pod_edits)
         for key in ("initContainers", "containers"):
             for i, c in enumerate(pod.get(key, [])):
@@ -403,58 +459,54 @@ class PodSeam(constructs.Construct):
         return doc
 
 
-@jsii.implements(constructs.IValidation)
-class _PodRules:
-    """The API server's pod rules that JSON schemas cannot express, checked at synth time."""
-
-    def __init__(self, workload: kplus.Deployment) -> None:
-        self._workload = workload
-
-    def validate(self) -> list[str]:
-        errors: list[str] = []
-        everything = [*self._workload.init_containers, *self._workload.containers]
-        names = [c.name for c in everything]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            errors.append(
-                f"two containers are named {dup!r}; rename one (container names are unique in a pod)"
-            )
-        port_names: dict[str, str] = {}
-        port_numbers: dict[tuple[int, str], str] = {}
-        for c in everything:
-            for p in c.ports:
-                proto = (p.protocol or kplus.Protocol.TCP).value
-                owner = port_numbers.setdefault((int(p.number), proto), c.name)
-                if owner != c.name:
-                    errors.append(f"containers {owner!r} and {c.name!r} both use {proto} port {p.number}")
-                if p.name is not None:
-                    if len(p.name) > 15:
-                        errors.append(
-                            f"container {c.name!r}: port name {p.name!r} is longer than 15 characters"
-                        )
-                    owner = port_names.setdefault(p.name, c.name)
-                    if owner != c.name:
-                        errors.append(
-                            f"containers {owner!r} and {c.name!r} both have a port named {p.name!r}"
-                        )
-            paths = [m.path for m in c.mounts]
-            for dup in sorted({p for p in paths if paths.count(p) > 1}):
-                errors.append(f"container {c.name!r} mounts two volumes at {dup!r}")
-        volumes: dict[str, str] = {}
-        for v in [*self._workload.volumes, *(m.volume for c in everything for m in c.mounts)]:
-            if volumes.setdefault(v.name, v.node.path) != v.node.path:
-                errors.append(f"two different volumes are named {v.name!r}; rename one")
-        return sorted(set(errors))
+def pod_rule_errors(pod: Mapping[str, Any]) -> list[str]:
+    """The API server's pod rules that JSON schemas cannot express, on a rendered pod spec."""
+    errors: list[str] = []
+    everything = [*pod.get("initContainers", []), *pod.get("containers", [])]
+    names = [c["name"] for c in everything]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(f"two containers are named {dup!r}; rename one (container names are unique in a pod)")
+    port_names: dict[str, str] = {}
+    port_numbers: dict[tuple[int, str], str] = {}
+    for c in everything:
+        for p in c.get("ports", []):
+            proto = p.get("protocol", "TCP")
+            owner = port_numbers.setdefault((p["containerPort"], proto), c["name"])
+            if owner != c["name"]:
+                errors.append(
+                    f"containers {owner!r} and {c['name']!r} both use {proto} port {p['containerPort']}"
+                )
+            name = p.get("name")
+            if name is not None:
+                if len(name) > 15:
+                    errors.append(f"container {c['name']!r}: port name {name!r} is longer than 15 characters")
+                owner = port_names.setdefault(name, c["name"])
+                if owner != c["name"]:
+                    errors.append(f"containers {owner!r} and {c['name']!r} both have a port named {name!r}")
+        paths = [m["mountPath"] for m in c.get("volumeMounts", [])]
+        for dup in sorted({p for p in paths if paths.count(p) > 1}):
+            errors.append(f"container {c['name']!r} mounts two volumes at {dup!r}")
+        volumes = {v["name"] for v in pod.get("volumes", [])}
+        for m in c.get("volumeMounts", []):
+            if m["name"] not in volumes:
+                errors.append(
+                    f"container {c['name']!r} mounts {m['name']!r}, which is not a volume of the pod"
+                )
+    volume_names = [v["name"] for v in pod.get("volumes", [])]
+    for dup in sorted({n for n in volume_names if volume_names.count(n) > 1}):
+        errors.append(f"two volumes are named {dup!r}; rename one")
+    return errors
 
 
 class _PodOutput(cdk8s.ApiObject):
     """Stands in for a workload's ApiObject: renders it, then applies the seam's edits."""
 
     @classmethod
-    def install(cls, workload: kplus.Deployment, seam: PodSeam) -> None:
+    def install(cls, workload: kplus.Deployment, seam: PodSeam) -> _PodOutput:
         original = cdk8s.ApiObject.of(workload)
         child_id = original.node.id
         workload.node.try_remove_child(child_id)
-        cls(workload, child_id, original, seam)
+        return cls(workload, child_id, original, seam)
 
     def __init__(
         self, scope: constructs.Construct, id: str, original: cdk8s.ApiObject, seam: PodSeam
@@ -466,15 +518,15 @@ class _PodOutput(cdk8s.ApiObject):
             kind=original.kind,
             metadata=cdk8s.ApiObjectMetadata(name=original.name),
         )
-        self._original = original
+        self.original = original
         self._seam = seam
 
     def to_json(self) -> Any:
-        return self._seam.apply_edits(self._original.to_json())
+        return self._seam.apply_edits(self.original.to_json())
 
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.
-        self._original.add_json_patch(*ops)
+        self.original.add_json_patch(*ops)
 
 
 def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:
