@@ -214,13 +214,13 @@ class MetricsSource:
         rules: Sequence[Mapping[str, Any]] = (),
         lowercase_output_name: bool = True,
         command: Sequence[str] | None = None,
-        uid: int = 1001,
+        uid: int = 10001,
     ) -> MetricsSource:
         """A JVM's remote JMX on localhost, via jmx_exporter's standalone HTTP server. Default port 9404.
 
         jmx_exporter publishes no official image, so ``image`` is required: one whose
         entrypoint runs ``java -jar jmx_prometheus_standalone.jar`` (Bitnami's does, as uid
-        1001); the adapter passes ``<port> <config.yaml>`` as args (or set ``command``).
+        1001, and any other uid); the adapter passes ``<port> <config.yaml>`` as args (or set ``command``).
         ``rules`` are jmx_exporter rules (``pattern``, ``name``, ``labels``...); none exports
         every MBean attribute under default names.
         """
@@ -297,10 +297,10 @@ class MetricsSource:
             )
         if self.kind == "nginx":
             uri = _local_url(where, "source.scrape_uri", o["scrape_uri"])
-            # build/Dockerfile: FROM scratch, USER 1001:1001.
+            # build/Dockerfile: FROM scratch (a static binary, any uid works; its USER is 1001).
             return ExporterPlan(
                 image=image,
-                uid=1001,
+                uid=65534,
                 args=[f"--nginx.scrape-uri={uri}", listen, "--web.telemetry-path=/metrics"],
             )
         if self.kind == "redis":

@@ -260,8 +260,9 @@ class PodSeam(constructs.Construct):
         """Add a sidecar, one-shot init container or native sidecar with secure defaults.
 
         Defaults: numeric non-root uid/gid, read-only root filesystem, no privilege
-        escalation, every capability dropped, RuntimeDefault seccomp, IfNotPresent pulls
-        (images are pinned), the resources and probes of ``spec``.
+        escalation, every capability dropped, RuntimeDefault seccomp, ``Always`` pulls (the
+        kubelet checks the registry and the pod's pull credentials on every start), the
+        resources and probes of ``spec``.
         """
         _checks.dns_label(where, prop, spec.name)
         taken = self._index.containers
@@ -286,7 +287,7 @@ class PodSeam(constructs.Construct):
             ports=[kplus.ContainerPort(number=p.number, name=p.name, protocol=p.protocol) for p in spec.ports]
             or None,
             resources=spec.resources,
-            image_pull_policy=kplus.ImagePullPolicy.IF_NOT_PRESENT,
+            image_pull_policy=kplus.ImagePullPolicy.ALWAYS,
             security_context=kplus.ContainerSecurityContextProps(
                 ensure_non_root=True,
                 user=spec.uid,

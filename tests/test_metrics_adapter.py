@@ -219,7 +219,7 @@ class TestOtherSources:
             "--web.listen-address=:9113",
             "--web.telemetry-path=/metrics",
         ]
-        assert ad["securityContext"]["runAsUser"] == 1001
+        assert ad["securityContext"]["runAsUser"] == 65534
         assert "volumeMounts" not in ad
         assert m.port == 9113
         assert annotations(c) == {

@@ -82,7 +82,7 @@ class TestAddContainer:
             "limits": {"cpu": "100m", "memory": "32Mi"},
             "requests": {"cpu": "10m", "memory": "16Mi"},
         }
-        assert side["imagePullPolicy"] == "IfNotPresent"
+        assert side["imagePullPolicy"] == "Always"
         assert side["ports"] == [{"containerPort": 9000, "name": "side-http", "protocol": "TCP"}]
         assert side["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": 9000, "scheme": "HTTP"}
         assert "startupProbe" not in side  # no automatic probe from cdk8s-plus

@@ -165,7 +165,7 @@ class TestPod:
         ]
         assert proxy["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 9902, "scheme": "HTTP"}
         assert proxy["livenessProbe"]["httpGet"]["path"] == "/ready"
-        assert proxy["securityContext"]["runAsUser"] == 101
+        assert proxy["securityContext"]["runAsUser"] == 10101
         assert proxy["resources"] == {
             "limits": {"cpu": "500m", "memory": "128Mi"},
             "requests": {"cpu": "50m", "memory": "64Mi"},
@@ -211,7 +211,7 @@ class TestPod:
             "items": [{"key": "redis-password", "path": "password"}],
             "secretName": "redis",
         }
-        assert pod(docs)["securityContext"]["fsGroup"] == 101
+        assert pod(docs)["securityContext"]["fsGroup"] == 10101
 
     def test_config_change_rolls_the_pods(self) -> None:
         def checksum(**kw: Any) -> str:
@@ -279,7 +279,7 @@ class TestDevelopmentMode:
             "6379",
             "ping",
         ]
-        assert redis["securityContext"]["runAsUser"] == 999
+        assert redis["securityContext"]["runAsUser"] == 10999
         assert not kind(docs, "ConfigMap")
         # The app's settings are the same as with the proxy: no code change between environments.
         assert containers(docs)["app"]["env"][2] == {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"}
