@@ -7,7 +7,7 @@ points its root at the synced content. nginx knows nothing about git.
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import SidecarGitSync
+from constructs_lib import SidecarGitSync, container_resources
 
 NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs as uid 101
 NGINX_UID = 101  # the image's nginx user
@@ -60,10 +60,7 @@ def add_nginx(chart: cdk8s.Chart, root: str | None = None) -> kplus.Deployment:
         image=NGINX_IMAGE,
         ports=[kplus.ContainerPort(number=8080, name="http")],
         security_context=kplus.ContainerSecurityContextProps(user=NGINX_UID, group=NGINX_UID),
-        resources=kplus.ContainerResources(
-            cpu=kplus.CpuResources(request=kplus.Cpu.millis(50), limit=kplus.Cpu.millis(500)),
-            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(64), limit=cdk8s.Size.mebibytes(128)),
-        ),
+        resources=container_resources(50, 500, 64, 128),
         readiness=kplus.Probe.from_http_get("/healthz", port=8080),
         liveness=kplus.Probe.from_http_get("/healthz", port=8080),
     )

@@ -10,7 +10,7 @@ deploy key under ``ssh`` and the host keys under ``known_hosts``:
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import GitAuth, GitSubmodules, SidecarGitSync
+from constructs_lib import GitAuth, GitSubmodules, SidecarGitSync, container_resources
 
 SERVER_UID = 10001  # any non-root uid; the pod's fsGroup lets it read the checkout
 
@@ -26,10 +26,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         command=["python", "-m", "http.server", "8000", "--directory", "$(CONTENT_ROOT)"],
         ports=[kplus.ContainerPort(number=8000, name="http")],
         security_context=kplus.ContainerSecurityContextProps(user=SERVER_UID, group=SERVER_UID),
-        resources=kplus.ContainerResources(
-            cpu=kplus.CpuResources(request=kplus.Cpu.millis(20), limit=kplus.Cpu.millis(200)),
-            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(48), limit=cdk8s.Size.mebibytes(96)),
-        ),
+        resources=container_resources(20, 200, 48, 96),
         readiness=kplus.Probe.from_tcp_socket(port=8000),
     )
 

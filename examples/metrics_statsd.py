@@ -7,7 +7,14 @@ statsd_exporter maps the dotted names to labelled Prometheus metrics.
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import MetricsAdapter, MetricsSource, StatsdMapping, StatsdMetricType, StatsdObserver
+from constructs_lib import (
+    MetricsAdapter,
+    MetricsSource,
+    StatsdMapping,
+    StatsdMetricType,
+    StatsdObserver,
+    container_resources,
+)
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
@@ -18,10 +25,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         image="example/shop-django:3.2.0",
         ports=[kplus.ContainerPort(number=8000, name="http")],
         security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
-        resources=kplus.ContainerResources(
-            cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
-            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(256), limit=cdk8s.Size.mebibytes(512)),
-        ),
+        resources=container_resources(100, 1000, 256, 512),
         readiness=kplus.Probe.from_http_get("/healthz", port=8000),
     )
     MetricsAdapter(

@@ -8,7 +8,7 @@ and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD and nothing
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import RedisAmbassador
+from constructs_lib import RedisAmbassador, container_resources
 
 REDIS_IMAGE = "redis:7.4.2-alpine"
 REDIS_UID = 999  # the image's redis user
@@ -37,12 +37,7 @@ def redis_servers(chart: cdk8s.Chart, password: kplus.SecretValue) -> tuple[kplu
             ],
             ports=[kplus.ContainerPort(number=6379, name="redis")],
             security_context=kplus.ContainerSecurityContextProps(user=REDIS_UID, group=REDIS_UID),
-            resources=kplus.ContainerResources(
-                cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
-                memory=kplus.MemoryResources(
-                    request=cdk8s.Size.mebibytes(256), limit=cdk8s.Size.mebibytes(512)
-                ),
-            ),
+            resources=container_resources(100, 1000, 256, 512),
             readiness=kplus.Probe.from_tcp_socket(port=6379),
         )
         c.env.add_variable("REDIS_PASSWORD", kplus.EnvValue.from_secret_value(password))
@@ -61,10 +56,7 @@ def add_app(chart: cdk8s.Chart) -> kplus.Deployment:
         image="example/shop-api:1.4.2",
         ports=[kplus.ContainerPort(number=8000, name="http")],
         security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
-        resources=kplus.ContainerResources(
-            cpu=kplus.CpuResources(request=kplus.Cpu.millis(100), limit=kplus.Cpu.millis(1000)),
-            memory=kplus.MemoryResources(request=cdk8s.Size.mebibytes(128), limit=cdk8s.Size.mebibytes(256)),
-        ),
+        resources=container_resources(100, 1000, 128, 256),
         readiness=kplus.Probe.from_http_get("/healthz", port=8000),
     )
     return api
