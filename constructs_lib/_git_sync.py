@@ -312,32 +312,17 @@ class SidecarGitSync(constructs.Construct):
         mounts = [Mount(_ROOT, self.volume), Mount("/tmp", tmp)]
         self.config_map: kplus.ConfigMap | None = None
         if sparse_checkout is not None:
-            text = _sparse_checkout_file(where, sparse_checkout)
-            self.config_map = kplus.ConfigMap(self, "config", data={"sparse-checkout": text})
-            config = seam.add_volume(
-                kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
-                where=where,
-                prop="name",
-            )
-            mounts.append(Mount(_CONFIG_DIR, config, read_only=True))
+            files = {"sparse-checkout": _sparse_checkout_file(where, sparse_checkout)}
+            self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
+            mounts.append(config)
             common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
-            seam.annotate_config_hash(name, text, where=where)
         if auth_secret is not None:
-            auth_volume = seam.add_volume(
-                kplus.Volume.from_secret(
-                    self,
-                    "auth",
-                    auth_secret,
-                    name=f"{name}-auth",
-                    items={key: kplus.PathMapping(path=path) for key, path in auth_items.items()},
-                    # 0400 as git-sync's docs ask: ssh refuses group/world-readable keys. The pod's
-                    # fsGroup makes it readable to git-sync (kubelet adds group read).
-                    default_mode=0o400,
-                ),
-                where=where,
-                prop="name",
+            # 0400 as git-sync's docs ask: ssh refuses keys that others can read.
+            mounts.append(
+                seam.add_secret_files(
+                    self, f"{name}-auth", auth_secret, auth_items, path=_SECRET_DIR, mode=0o400, where=where
+                )
             )
-            mounts.append(Mount(_SECRET_DIR, auth_volume, read_only=True))
         # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
         self.fs_group = seam.ensure_fs_group(GIT_SYNC_UID)
 

@@ -115,13 +115,9 @@ class MetricsAdapter(constructs.Construct):
         mounts: list[Mount] = []
         self.config_map: kplus.ConfigMap | None = None
         if plan.config_file is not None and plan.config_text is not None:
-            self.config_map = kplus.ConfigMap(self, "config", data={plan.config_file: plan.config_text})
-            volume = seam.add_volume(
-                kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
-                where=where,
-            )
-            mounts.append(Mount(config_dir, volume, read_only=True))
-            seam.annotate_config_hash(name, plan.config_text, where=where)
+            files = {plan.config_file: plan.config_text}
+            self.config_map, config = seam.add_config_files(self, name, files, path=config_dir, where=where)
+            mounts.append(config)
         ports = [Port(self.port_name, self.port), *plan.extra_ports]
         # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
         probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)

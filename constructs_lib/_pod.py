@@ -35,7 +35,7 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
-from ._errors import CollisionError, ConstructsLibError, MainContainerError
+from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
 
 ContainerKind = Literal["sidecar", "init", "native"]
 
@@ -169,10 +169,15 @@ class _PodIndex:
     volumes: set[str] = field(default_factory=set)
     mounts: dict[str, dict[str, str]] = field(default_factory=dict)  # container -> path -> volume
     env: dict[str, set[str]] = field(default_factory=dict)  # container -> names
+    annotations: set[str] = field(default_factory=set)  # pod-template annotation keys
 
     @classmethod
-    def read(cls, pod: Mapping[str, Any]) -> _PodIndex:
-        index = cls(volumes={v["name"] for v in pod.get("volumes", [])})
+    def read(cls, template: Mapping[str, Any]) -> _PodIndex:
+        pod = template.get("spec", {})
+        index = cls(
+            volumes={v["name"] for v in pod.get("volumes", [])},
+            annotations=set(template.get("metadata", {}).get("annotations", {})),
+        )
         for c in [*pod.get("initContainers", []), *pod.get("containers", [])]:
             index.containers.add(c["name"])
             for p in c.get("ports", []):
@@ -196,6 +201,8 @@ class PodSeam(constructs.Construct):
         found = workload.node.try_find_child(cls._ID)
         seam = found if isinstance(found, PodSeam) else cls(workload)
         seam._index = _PodIndex.read(seam._render_original())
+        for number, owner in seam._loopback_ports.items():  # not in the rendered pod
+            seam._index.ports.setdefault((number, "TCP"), owner)
         return seam
 
     def __init__(self, workload: kplus.Deployment) -> None:
@@ -206,16 +213,17 @@ class PodSeam(constructs.Construct):
         self._pod_edits: dict[str, Any] = {}
         self._annotations: dict[str, str] = {}
         self._claims: dict[tuple[str, str], str] = {}
+        self._loopback_ports: dict[int, str] = {}
         self._output = _PodOutput.install(workload, self)
         self._index = _PodIndex()
 
     def _render_original(self) -> dict[str, Any]:
-        """The workload's pod spec as cdk8s-plus renders it (one round trip to node)."""
+        """The workload's pod template as cdk8s-plus renders it (one round trip to node)."""
         try:
             doc = self._output.original.to_json()
         except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
             return {}
-        return dict(doc["spec"]["template"]["spec"])
+        return dict(doc["spec"]["template"])
 
     # --- containers ---------------------------------------------------------------
 
@@ -265,6 +273,15 @@ class PodSeam(constructs.Construct):
         resources and probes of ``spec``.
         """
         _checks.dns_label(where, prop, spec.name)
+        for label, uid in (("uid", spec.uid), ("gid", spec.gid)):
+            if isinstance(uid, bool) or not isinstance(uid, int) or uid <= 0:
+                raise PropsError(
+                    where,
+                    label,
+                    uid,
+                    "containers this library adds never run as root",
+                    "use the image's non-root numeric uid (>= 10000 keeps clear of host users)",
+                )
         taken = self._index.containers
         if spec.name in taken:
             raise CollisionError(
@@ -329,20 +346,29 @@ class PodSeam(constructs.Construct):
         found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
         return {k: v for k, v in found.items() if v is not None}
 
-    def _check_port(self, port: Port, where: str) -> None:
-        _checks.port_name(where, "port name", port.name)
-        _checks.port_number(where, "port", port.number)
+    def reserve_loopback_port(self, number: int, owner: str, *, where: str, prop: str) -> None:
+        """Claim a port a container binds on 127.0.0.1 only (not declared as a containerPort):
+        it still shares the pod's network namespace with every other container."""
+        _checks.port_number(where, prop, number)
+        self._check_port(Port(f"loopback-{number}", number), where, prop=prop, named=False)
+        self._loopback_ports[number] = owner
+        self._index.ports[(number, "TCP")] = owner
+
+    def _check_port(self, port: Port, where: str, *, prop: str = "port", named: bool = True) -> None:
+        if named:
+            _checks.port_name(where, "port name", port.name)
+        _checks.port_number(where, prop, port.number)
         proto = port.protocol.value
         owner = self._index.ports.get((port.number, proto))
         if owner is not None:
             raise CollisionError(
                 where,
-                "port",
+                prop,
                 port.number,
                 f"container {owner!r} already uses {proto} port {port.number} in this pod",
                 "choose another port (all containers of a pod share one network namespace)",
             )
-        owner = self._index.port_names.get(port.name)
+        owner = self._index.port_names.get(port.name) if named else None
         if owner is not None:
             raise CollisionError(
                 where,
@@ -355,6 +381,8 @@ class PodSeam(constructs.Construct):
     # --- volumes, mounts, env -----------------------------------------------------
 
     def add_volume(self, volume: kplus.Volume, *, where: str, prop: str = "name") -> kplus.Volume:
+        # cdk8s-plus truncates long names silently; check the name the API server will see.
+        _checks.dns_label(where, prop, volume.name)
         taken = self._index.volumes
         if volume.name in taken:
             raise CollisionError(
@@ -367,6 +395,48 @@ class PodSeam(constructs.Construct):
         self.workload.add_volume(volume)
         taken.add(volume.name)
         return volume
+
+    def add_config_files(
+        self, scope: constructs.Construct, prefix: str, files: Mapping[str, str], *, path: str, where: str
+    ) -> tuple[kplus.ConfigMap, Mount]:
+        """Rendered config files: a ConfigMap, its volume ``<prefix>-config`` mounted read-only at
+        ``path``, and a ``checksum/<prefix>`` pod annotation so that a config change rolls the pods."""
+        config_map = kplus.ConfigMap(scope, "config", data=dict(files))
+        volume = self.add_volume(
+            kplus.Volume.from_config_map(scope, "config-volume", config_map, name=f"{prefix}-config"),
+            where=where,
+        )
+        self.annotate_config_hash(prefix, *(f"{k}\0{v}" for k, v in sorted(files.items())), where=where)
+        return config_map, Mount(path, volume, read_only=True)
+
+    def add_secret_files(
+        self,
+        scope: constructs.Construct,
+        name: str,
+        secret: kplus.ISecret,
+        items: Mapping[str, str],
+        *,
+        path: str,
+        mode: int,
+        where: str,
+    ) -> Mount:
+        """Secret keys as files (``items``: key -> file name), volume ``name`` mounted read-only.
+
+        Files are root-owned with ``mode``; the pod's fsGroup (see :meth:`ensure_fs_group`) makes
+        the kubelet add group read, which is how a non-root sidecar reads a 0400 key.
+        """
+        volume = self.add_volume(
+            kplus.Volume.from_secret(
+                scope,
+                name,
+                secret,
+                name=name,
+                items={key: kplus.PathMapping(path=file) for key, file in sorted(items.items())},
+                default_mode=mode,
+            ),
+            where=where,
+        )
+        return Mount(path, volume, read_only=True)
 
     def mount(self, container: kplus.Container, mount: Mount, *, where: str, prop: str) -> None:
         _checks.absolute_path(where, prop, mount.path)
@@ -415,11 +485,14 @@ class PodSeam(constructs.Construct):
 
     def annotate(self, key: str, value: str, *, where: str, prop: str) -> None:
         """Add a pod-template annotation; a key set twice through the seam is a collision."""
-        owner = self._annotations.setdefault(key, where)
-        if owner != where:
+        owner = self._annotations.get(key) or (
+            "the Deployment's own pod metadata" if key in self._index.annotations else None
+        )
+        if owner is not None and owner != where:
             raise CollisionError(
                 where, prop, key, f"{owner} already sets this pod annotation", f"change {prop} so they differ"
             )
+        self._annotations[key] = where
         self.workload.pod_metadata.add_annotation(key, value)
 
     def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
@@ -523,7 +596,14 @@ class _PodOutput(cdk8s.ApiObject):
         self._seam = seam
 
     def to_json(self) -> Any:
-        return self._seam.apply_edits(self.original.to_json())
+        doc = self.original.to_json()
+        # Labels and annotations added through cdk8s.ApiObject.of(deployment).metadata land
+        # on this stand-in; carry them over.
+        own = self.metadata.to_json()
+        for key in ("labels", "annotations"):
+            if own.get(key):
+                doc["metadata"][key] = dict(sorted({**doc["metadata"].get(key, {}), **own[key]}.items()))
+        return self._seam.apply_edits(doc)
 
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.

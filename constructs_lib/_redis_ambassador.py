@@ -238,14 +238,9 @@ class RedisAmbassador(constructs.Construct):
                 upstream_password_file=upstream_file,
                 downstream_password_file=downstream_file,
             )
-            text = render_yaml(self.envoy_config)
-            self.config_map = kplus.ConfigMap(self, "config", data={"envoy.yaml": text})
-            config_volume = seam.add_volume(
-                kplus.Volume.from_config_map(self, "config-volume", self.config_map, name=f"{name}-config"),
-                where=where,
-            )
-            mounts.insert(0, Mount(_CONFIG_DIR, config_volume, read_only=True))
-            seam.annotate_config_hash(name, text, where=where)
+            files = {"envoy.yaml": render_yaml(self.envoy_config)}
+            self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
+            mounts.insert(0, config)
             ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
             spec = ContainerSpec(
                 name=name,
@@ -304,19 +299,16 @@ class RedisAmbassador(constructs.Construct):
     def _secret_mount(
         self, seam: PodSeam, where: str, suffix: str, value: kplus.SecretValue, path: str
     ) -> Mount:
-        volume = seam.add_volume(
-            kplus.Volume.from_secret(
-                self,
-                suffix,
-                value.secret,
-                name=f"{self.name}-{suffix}",
-                items={value.key: kplus.PathMapping(path="password")},
-                # Owner and group read; the pod's fsGroup gives Envoy's group access.
-                default_mode=0o440,
-            ),
+        # Owner and group read: Envoy reads it through the pod's fsGroup.
+        return seam.add_secret_files(
+            self,
+            f"{self.name}-{suffix}",
+            value.secret,
+            {value.key: "password"},
+            path=path,
+            mode=0o440,
             where=where,
         )
-        return Mount(path, volume, read_only=True)
 
     def _add_dev_redis(
         self,
