@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import posixpath
 import re
+from typing import Any, TypeVar
 
 import cdk8s
+import cdk8s_plus_27 as kplus
 
 from ._errors import PropsError
 
@@ -99,7 +102,12 @@ def duration_at_least(where: str, prop: str, value: cdk8s.Duration, minimum_ms: 
     """Return the duration in whole milliseconds, or raise when below ``minimum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
-    ms = int(value.to_milliseconds())
+    raw = value.to_milliseconds(integral=False)
+    if raw != int(raw):
+        raise PropsError(
+            where, prop, f"{raw}ms", "not a whole number of milliseconds", "round it to whole ms"
+        )
+    ms = int(raw)
     if ms < minimum_ms:
         raise PropsError(where, prop, f"{ms}ms", f"must be at least {minimum_ms}ms", fix)
     return ms
@@ -138,3 +146,63 @@ def label(where: str, prop: str, key: str, value: str) -> None:
         raise PropsError(
             where, prop, value, "not a label value", "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.'"
         )
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def enum_member(where: str, prop: str, cls: type[E], value: E | str) -> E:
+    """An enum member, or its value as a string ('histogram' for StatsdObserver.HISTOGRAM)."""
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in cls)
+        raise PropsError(where, prop, value, f"not a {cls.__name__}", f"use one of {choices}") from None
+
+
+def boolean(where: str, prop: str, value: Any) -> bool:
+    """A real bool: a string such as 'no' would otherwise count as True."""
+    if not isinstance(value, bool):
+        raise PropsError(where, prop, value, "not True or False", f"pass {prop}=True or {prop}=False")
+    return value
+
+
+def deployment(where: str, value: Any) -> kplus.Deployment:
+    if not isinstance(value, kplus.Deployment):
+        raise PropsError(
+            where,
+            "deployment",
+            value,
+            "not a cdk8s-plus-27 Deployment",
+            "pass the kplus.Deployment object the pattern attaches to",
+        )
+    return value
+
+
+def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
+    """A Secret key, never a literal (a literal would land in the manifest)."""
+    if value is None or isinstance(value, kplus.SecretValue):
+        return value
+    raise PropsError(
+        where,
+        prop,
+        "<literal>" if isinstance(value, str) else value,
+        "a password must come from a Kubernetes Secret, never a literal",
+        f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
+    )
+
+
+_USERINFO_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
+
+
+def no_url_password(where: str, prop: str, url: str) -> str:
+    """Refuse ``scheme://user:password@host``: the password would be in the manifest."""
+    if _USERINFO_PASSWORD.match(url):
+        raise PropsError(
+            where,
+            prop,
+            url,
+            "the URL carries a password, which would be in the manifest",
+            "take credentials from a Secret (see the pattern's auth options)",
+        )
+    return url

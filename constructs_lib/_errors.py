@@ -13,7 +13,16 @@ Hierarchy::
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# scheme://user:password@host -> scheme://***@host, so that no credential reaches a log.
+_CREDENTIALS = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def _redact(value: Any) -> Any:
+    return _CREDENTIALS.sub(r"\1***@", value) if isinstance(value, str) else value
+
 
 __all__ = ["CollisionError", "ConstructsLibError", "MainContainerError", "PropsError"]
 
@@ -33,6 +42,7 @@ class PropsError(ConstructsLibError, ValueError):
     """
 
     def __init__(self, path: str, prop: str, value: Any, problem: str, fix: str) -> None:
+        value = _redact(value)
         self.path = path
         self.prop = prop
         self.value = value

@@ -35,6 +35,14 @@ _MIN_PERIOD_MS = 10
 # Webhook/exechook --*-timeout and --*-backoff must be at least 1s (main.go).
 _MIN_HOOK_MS = 1000
 
+# Flags that carry credentials; they must come from Secrets through GitAuth instead.
+_CREDENTIAL_FLAGS = {
+    "--password",
+    "--username",
+    "--password-file",
+    "--github-app-private-key",
+    "--cookie-file",
+}
 _LINK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)\S+$")
 
@@ -143,7 +151,8 @@ class SidecarGitSync(constructs.Construct):
         period: time between syncs, at least 10ms. Default 10s.
         depth: commits of history to fetch; 0 means full history. Default 1.
         link: name of the symlink below ``mount_path`` that points at the current checkout.
-            Default: the last part of the repo URL without ``.git`` (git-sync's default).
+            Default: the last part of the repo URL without ``.git`` (git-sync's own default
+            keeps ``.git``; the library always passes ``--link``).
         mount_path: where the main container sees the volume. Default ``/srv/git``.
         serve_dir: sub-directory of the repository that holds the content to serve.
             Default: the repository root.
@@ -213,6 +222,7 @@ class SidecarGitSync(constructs.Construct):
         super().__init__(scope, id)
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
+        _checks.deployment(where, deployment)
         auth = auth or GitAuth.none()
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
@@ -257,12 +267,24 @@ class SidecarGitSync(constructs.Construct):
                 raise PropsError(
                     where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
                 )
+            if arg.split("=", 1)[0] in _CREDENTIAL_FLAGS:
+                raise PropsError(
+                    where,
+                    "extra_args",
+                    arg.split("=", 1)[0],
+                    "credentials in args end up in the manifest",
+                    "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
+                )
+            _checks.no_url_password(where, "extra_args", arg.split("=", 1)[-1])
         startup_ms = _checks.duration_at_least(
             where, "startup_timeout", startup_timeout or cdk8s.Duration.minutes(5), 10_000, "use at least 10s"
         )
         self.name = _checks.dns_label(where, "name", name)
-        self.native_sidecar = native_sidecar
-        self.metrics_enabled = metrics
+        _checks.port_name(where, "name", name)  # it also names git-sync's container port
+        self.native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
+        self.metrics_enabled = _checks.boolean(where, "metrics", metrics)
+        if content_env is not None:
+            _checks.env_name(where, "content_env", content_env)
 
         common = [
             f"--repo={self.repo}",
@@ -273,7 +295,9 @@ class SidecarGitSync(constructs.Construct):
             f"--depth={depth}",
         ]
         if submodules is not None:
-            common.append(f"--submodules={GitSubmodules(submodules).value}")
+            common.append(
+                f"--submodules={_checks.enum_member(where, 'submodules', GitSubmodules, submodules).value}"
+            )
         if max_failures is not None:
             if isinstance(max_failures, bool) or not isinstance(max_failures, int):
                 raise PropsError(
@@ -293,7 +317,10 @@ class SidecarGitSync(constructs.Construct):
             common += _exechook_args(where, exechook)
         auth_args, auth_secret, auth_items = _auth_args(where, auth)
         common += auth_args
+        hooks = _webhook_args(where, webhook) if webhook is not None else []
+        sparse_file = _sparse_checkout_file(where, sparse_checkout) if sparse_checkout is not None else None
 
+        self.deployment = deployment
         seam = PodSeam.of(deployment)
         self.main_container = seam.main_container(container_name, where=where)
         seam.claim("git-sync link", self.link, where=where, prop="link")
@@ -311,8 +338,8 @@ class SidecarGitSync(constructs.Construct):
         )
         mounts = [Mount(_ROOT, self.volume), Mount("/tmp", tmp)]
         self.config_map: kplus.ConfigMap | None = None
-        if sparse_checkout is not None:
-            files = {"sparse-checkout": _sparse_checkout_file(where, sparse_checkout)}
+        if sparse_file is not None:
+            files = {"sparse-checkout": sparse_file}
             self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
             mounts.append(config)
             common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
@@ -327,7 +354,6 @@ class SidecarGitSync(constructs.Construct):
         self.fs_group = seam.ensure_fs_group(GIT_SYNC_UID)
 
         http = [f"--http-bind=:{self.http_port}"] + (["--http-metrics"] if metrics else [])
-        hooks = _webhook_args(where, webhook) if webhook is not None else []
         # "/" answers 503 until the first sync, then 200 (git-sync main.go): a startup probe
         # with a generous budget, then liveness/readiness.
         startup = HttpProbe(
@@ -370,7 +396,6 @@ class SidecarGitSync(constructs.Construct):
             prop="mount_path",
         )
         if content_env is not None:
-            _checks.env_name(where, "content_env", content_env)
             seam.add_env(
                 self.main_container,
                 content_env,
@@ -407,6 +432,7 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
             )
     elif repo.startswith("ssh://") or _SCP_LIKE.match(repo):
         scheme = "ssh"
+        _checks.no_url_password(where, "repo", repo)
     elif repo.startswith("file://"):
         scheme = "file"
     else:
@@ -500,6 +526,7 @@ def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
         raise PropsError(
             where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'"
         )
+    _checks.no_url_password(where, "webhook.url", hook.url)
     if not re.match(r"^[A-Z]+$", hook.method or ""):
         raise PropsError(where, "webhook.method", hook.method, "not an HTTP method", "use e.g. 'POST'")
     status = hook.success_status
@@ -537,13 +564,14 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
     if auth.kind == "none":
         return [], None, {}
     if auth.kind == "https":
-        if not isinstance(auth.password, kplus.SecretValue):
+        password = _checks.secret_value(where, "auth.password", auth.password)
+        if password is None:
             raise PropsError(
                 where,
                 "auth.password",
-                "<literal>" if isinstance(auth.password, str) else auth.password,
-                "a password must come from a Kubernetes Secret, never a literal",
-                "pass password=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
+                None,
+                "HTTPS auth needs a password or token",
+                "pass password=kplus.SecretValue(secret=..., key='token')",
             )
         if not isinstance(auth.username, str) or not auth.username or ":" in auth.username:
             raise PropsError(
@@ -551,7 +579,7 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
             )
         # --password-file (the --password flag is deprecated and would put it in the manifest).
         args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
-        return args, auth.password.secret, {auth.password.key: "password"}
+        return args, password.secret, {password.key: "password"}
     if auth.kind == "ssh":
         if auth.secret is None or isinstance(auth.secret, str):
             raise PropsError(
@@ -560,6 +588,14 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
                 auth.secret,
                 "not a Secret",
                 "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
+            )
+        if auth.ssh_key == auth.known_hosts_key:
+            raise PropsError(
+                where,
+                "auth.known_hosts_key",
+                auth.known_hosts_key,
+                "the same Secret key as the private key",
+                "name the known_hosts key of the Secret",
             )
         args = [f"--ssh-key-file={_SECRET_DIR}/ssh"]
         items = {auth.ssh_key: "ssh"}

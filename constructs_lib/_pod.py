@@ -137,6 +137,22 @@ def container_resources(
     cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int
 ) -> kplus.ContainerResources:
     """Explicit CPU (millicores) and memory (MiB) requests and limits."""
+    for prop, value in (
+        ("cpu_request_m", cpu_request_m),
+        ("cpu_limit_m", cpu_limit_m),
+        ("mem_request_mi", mem_request_mi),
+        ("mem_limit_mi", mem_limit_mi),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise PropsError("container_resources", prop, value, "not a positive integer", "use e.g. 100")
+    if cpu_request_m > cpu_limit_m or mem_request_mi > mem_limit_mi:
+        raise PropsError(
+            "container_resources",
+            "requests",
+            (cpu_request_m, mem_request_mi),
+            f"a request exceeds its limit ({cpu_limit_m}m, {mem_limit_mi}Mi); the API server rejects that",
+            "keep each request at or below its limit",
+        )
     return kplus.ContainerResources(
         cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_request_m), limit=kplus.Cpu.millis(cpu_limit_m)),
         memory=kplus.MemoryResources(

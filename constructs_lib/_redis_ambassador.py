@@ -153,13 +153,16 @@ class RedisAmbassador(constructs.Construct):
         super().__init__(scope, id)
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
+        _checks.deployment(where, deployment)
+        self.deployment = deployment
         self.port = _checks.port_number(where, "port", port)
         self.host = "127.0.0.1"
         self.url = f"redis://{self.host}:{self.port}"
-        self.development = bool(development)
+        self.development = _checks.boolean(where, "development", development)
+        native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
         self.name = _checks.dns_label(where, "name", name)
-        upstream_pw = _secret_value(where, "password", password)
-        client_pw = _secret_value(where, "client_password", client_password)
+        upstream_pw = _checks.secret_value(where, "password", password)
+        client_pw = _checks.secret_value(where, "client_password", client_password)
         op_ms = _positive_ms(where, "op_timeout", op_timeout or cdk8s.Duration.seconds(5))
         connect_ms = _positive_ms(where, "connect_timeout", connect_timeout or cdk8s.Duration.seconds(1))
         if primary is None and not self.development:
@@ -167,6 +170,16 @@ class RedisAmbassador(constructs.Construct):
         self.primary = _upstream(where, "primary", primary) if primary is not None else None
         self.replicas = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
         route_ups = [_route(where, i, r) for i, r in enumerate(routes)]
+        prefixes = [r.prefix for r, _, _ in route_ups]
+        for i, prefix in enumerate(prefixes):
+            if prefix in prefixes[:i]:  # Envoy refuses the config: "prefix ... already exists"
+                raise PropsError(
+                    where,
+                    f"routes[{i}].prefix",
+                    prefix,
+                    "another route has this prefix",
+                    "give each RedisRoute its own prefix",
+                )
         _checks.port_number(where, "admin_port", admin_port)
         self.stats_port = _checks.port_number(where, "stats_port", stats_port)
         if len({self.port, admin_port, self.stats_port}) != 3:
@@ -183,7 +196,8 @@ class RedisAmbassador(constructs.Construct):
         redis_image = _checks.pinned_image(where, "redis_image", redis_image)
         delay_ms = _positive_ms(where, "shutdown_delay", shutdown_delay or cdk8s.Duration.seconds(15))
         grace = deployment.termination_grace_period
-        grace_ms = int(grace.to_milliseconds()) if grace is not None else 30_000  # Kubernetes' default
+        # Kubernetes' default grace period is 30s.
+        grace_ms = int(grace.to_milliseconds(integral=False)) if grace is not None else 30_000
         if not native_sidecar and not development and delay_ms >= grace_ms:
             raise PropsError(
                 where,
@@ -204,6 +218,9 @@ class RedisAmbassador(constructs.Construct):
 
         seam = PodSeam.of(deployment)
         self.main_container = seam.main_container(container_name, where=where)
+        if not self.development:
+            # Envoy's admin binds 127.0.0.1 only, undeclared, but in the pod's network namespace.
+            seam.reserve_loopback_port(admin_port, name, where=where, prop="admin_port")
         self.config_map: kplus.ConfigMap | None = None
         self.envoy_config: dict[str, Any] | None = None
         ports = [Port(port_name, self.port)]
@@ -497,7 +514,9 @@ def _stats_listener(port: int) -> dict[str, Any]:
 
 
 def _seconds(ms: int) -> str:
-    return str(ms // 1000) if ms % 1000 == 0 else f"{ms / 1000:g}"
+    """Whole milliseconds as exact decimal seconds ('5', '0.25', '1234.567'); no float rounding."""
+    whole, frac = divmod(ms, 1000)
+    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".")
 
 
 def _positive_ms(where: str, prop: str, value: cdk8s.Duration) -> int:
@@ -506,26 +525,22 @@ def _positive_ms(where: str, prop: str, value: cdk8s.Duration) -> int:
     )
 
 
-def _secret_value(where: str, prop: str, value: object) -> kplus.SecretValue | None:
-    if value is None or isinstance(value, kplus.SecretValue):
-        return value
-    shown = "<literal>" if isinstance(value, str) else value
-    raise PropsError(
-        where,
-        prop,
-        shown,
-        "a password must come from a Kubernetes Secret, never a literal",
-        f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
-    )
-
-
 def _upstream(where: str, prop: str, value: Endpoint) -> _Upstream:
     if isinstance(value, kplus.Service):
         ns = value.metadata.namespace
         host = f"{value.name}.{ns}.svc" if ns else value.name
-        if value.port is None:
-            raise PropsError(where, prop, value.name, "the Service has no port", "give the Service a port")
-        return _Upstream(host, int(value.port))
+        ports = value.ports
+        # One port, or the one named "redis" (a Service may also expose Sentinel, 26379).
+        chosen = ports if len(ports) == 1 else [p for p in ports if p.name == "redis"]
+        if len(chosen) != 1:
+            raise PropsError(
+                where,
+                prop,
+                value.name,
+                f"the Service has {len(ports)} ports and none is named 'redis'",
+                "name its Redis port 'redis', or pass 'host:port'",
+            )
+        return _Upstream(host, int(chosen[0].port))
     if not isinstance(value, str) or value.count(":") != 1:
         raise PropsError(where, prop, value, "not host:port", "use e.g. 'redis-primary.data.svc:6379'")
     host, port_text = value.split(":")

@@ -324,7 +324,7 @@ class TestErrors:
             ({"image": "registry.k8s.io/git-sync/git-sync"}, "not pinned"),
             ({"http_port": 70000}, r"http_port=70000: not a TCP/UDP port"),
             ({"http_port": 8080}, r"port=8080: container 'app' already uses TCP port 8080"),
-            ({"name": "website-git-sync"}, r"port name='website-git-sync'"),
+            ({"name": "website-git-sync"}, r"name='website-git-sync': not a valid port name"),
             ({"name": "Git_Sync"}, "DNS-1123"),
             ({"extra_args": ["-v"]}, "not a git-sync flag"),
             ({"exechook": GitSyncExechook(command="make build")}, "must be one absolute path"),

@@ -133,6 +133,14 @@ class TestEnvoyConfig:
         assert redis_filter(cfg)["settings"] == {"op_timeout": "0.25s"}
         assert cluster(cfg, "redis_primary")["connect_timeout"] == "3s"
 
+    def test_long_timeouts_stay_exact(self) -> None:
+        c, _ = attach(
+            op_timeout=cdk8s.Duration.millis(1_000_000_500), connect_timeout=cdk8s.Duration.millis(1_234_567)
+        )
+        cfg = envoy(c)
+        assert redis_filter(cfg)["settings"] == {"op_timeout": "1000000.5s"}
+        assert cluster(cfg, "redis_primary")["connect_timeout"] == "1234.567s"
+
     def test_prefix_routes(self) -> None:
         c, _ = attach(
             routes=[RedisRoute(prefix="session:", primary="sessions.data.svc:6379", remove_prefix=True)]
@@ -348,7 +356,68 @@ class TestErrors:
                 url_env="B_URL",
                 host_env=None,
                 port_env=None,
+                admin_port=9911,
+                stats_port=9912,
             )
+
+    def test_two_ambassadors_on_the_same_admin_port(self) -> None:
+        """Envoy's admin binds 127.0.0.1 only and is not a declared port; it still collides."""
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "a", deployment=dep, primary=PRIMARY)
+        with pytest.raises(CollisionError, match=r"test/b: admin_port=9901: container 'redis-ambassador'"):
+            RedisAmbassador(
+                c,
+                "b",
+                deployment=dep,
+                primary=PRIMARY,
+                name="b",
+                port=6380,
+                port_name="b",
+                stats_port=9912,
+                stats_port_name="b-stats",
+                url_env="B_URL",
+                host_env=None,
+                port_env=None,
+            )
+
+    def test_admin_port_on_the_apps_port(self) -> None:
+        with pytest.raises(
+            CollisionError, match=r"admin_port=8080: container 'app' already uses TCP port 8080"
+        ):
+            attach(admin_port=8080)
+
+    def test_duplicate_route_prefixes(self) -> None:
+        routes = [RedisRoute(prefix="a:", primary=PRIMARY), RedisRoute(prefix="a:", primary=REPLICA)]
+        with pytest.raises(PropsError, match=r"routes\[1\].prefix='a:': another route has this prefix"):
+            attach(routes=routes)
+
+    def test_a_multi_port_service_needs_a_redis_port(self) -> None:
+        c = chart()
+        svc = kplus.Service(
+            c,
+            "multi",
+            ports=[
+                kplus.ServicePort(port=26379, name="sentinel"),
+                kplus.ServicePort(port=6379, name="redis"),
+            ],
+        )
+        _, amb = attach(c, primary=svc, replicas=[])
+        assert amb.primary is not None
+        assert amb.primary.port == 6379
+        bad = kplus.Service(
+            c, "bad", ports=[kplus.ServicePort(port=1, name="a"), kplus.ServicePort(port=2, name="b")]
+        )
+        with pytest.raises(PropsError, match="has 2 ports and none is named 'redis'"):
+            attach(chart(), primary=bad)
+
+    def test_wrong_types(self) -> None:
+        with pytest.raises(PropsError, match="deployment='web': not a cdk8s-plus-27 Deployment"):
+            RedisAmbassador(chart(), "x", deployment="web", primary=PRIMARY)  # type: ignore[arg-type]
+        with pytest.raises(PropsError, match="native_sidecar='no': not True or False"):
+            attach(native_sidecar="no")
+        with pytest.raises(PropsError, match="not a whole number of milliseconds"):
+            attach(op_timeout=cdk8s.Duration.millis(10.5))
 
     def test_env_collision_between_two_ambassadors(self) -> None:
         c = chart()
