@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import cdk8s
 import cdk8s_plus_27 as kplus
+import yaml
 
 from ._errors import PropsError
 
@@ -206,3 +207,8 @@ def no_url_password(where: str, prop: str, url: str) -> str:
             "take credentials from a Secret (see the pattern's auth options)",
         )
     return url
+
+
+def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
+    """Deterministic block-style YAML for every config file the library renders."""
+    return yaml.safe_dump(data, sort_keys=sort_keys, default_flow_style=False)

@@ -31,6 +31,9 @@ class MetricsEndpoint(Protocol):
     @property
     def metrics_path(self) -> str: ...
 
+    @property
+    def deployment(self) -> kplus.Deployment: ...
+
 
 class MetricsAdapter(constructs.Construct):
     """Expose the main container's metrics in the uniform model: port ``metrics``, ``/metrics``.
@@ -80,6 +83,8 @@ class MetricsAdapter(constructs.Construct):
     ) -> None:
         super().__init__(scope, id)
         where = self.node.path
+        # --- resolve and check every prop before touching the pod ---
+        self.deployment = _checks.deployment(where, deployment)
         if not isinstance(source, MetricsSource):
             raise PropsError(
                 where,
@@ -89,13 +94,25 @@ class MetricsAdapter(constructs.Construct):
                 "build one with MetricsSource.statsd(...), .nginx(), .redis(), .json(), .jmx() or .custom()",
             )
         self.name = _checks.dns_label(where, "name", name)
+        if source.kind == "custom" and port is not None and port != source.default_port:
+            raise PropsError(
+                where,
+                "port",
+                port,
+                f"the custom exporter listens on {source.default_port} (source.port)",
+                "set the port once, in MetricsSource.custom(port=...)",
+            )
         self.port = _checks.port_number(where, "port", port if port is not None else source.default_port)
         self.port_name = _checks.port_name(where, "port_name", port_name)
-        config_dir = f"/etc/{name}"
-        plan = source.plan(where, self.port, config_dir)
+        annotations = _checks.boolean(where, "annotations", annotations)
+        pod_monitor = _checks.boolean(where, "pod_monitor", pod_monitor)
+        service = _checks.boolean(where, "service", service)
+        config_dir, secret_dir = f"/etc/{name}", f"/etc/{name}-auth"
+        plan = source.plan(where, self.port, config_dir, secret_dir)
         self.source = source
-        self.scrape_path = plan.path  # what Prometheus requests (json_exporter: /probe?...)
-        others = [_endpoint(where, i, e) for i, e in enumerate(also_scrape)]
+        self.scrape_path = plan.path  # what Prometheus requests (json_exporter: /probe)
+        self.scrape_params = dict(plan.params)  # and its URL parameters
+        others = self._other_endpoints(where, also_scrape)
         if others and not pod_monitor:
             raise PropsError(
                 where,
@@ -104,6 +121,16 @@ class MetricsAdapter(constructs.Construct):
                 "prometheus.io annotations can name one port per pod",
                 "pass pod_monitor=True so the PodMonitor lists every port",
             )
+        if not pod_monitor and (pod_monitor_labels or scrape_interval is not None):
+            raise PropsError(
+                where,
+                "pod_monitor_labels" if pod_monitor_labels else "scrape_interval",
+                pod_monitor_labels or scrape_interval,
+                "only used by the PodMonitor",
+                "pass pod_monitor=True",
+            )
+        for label_key, label_value in (pod_monitor_labels or {}).items():
+            _checks.label(where, "pod_monitor_labels", label_key, label_value)
         interval = None
         if scrape_interval is not None:
             interval = _checks.go_duration(
@@ -118,6 +145,19 @@ class MetricsAdapter(constructs.Construct):
             files = {plan.config_file: plan.config_text}
             self.config_map, config = seam.add_config_files(self, name, files, path=config_dir, where=where)
             mounts.append(config)
+        if plan.secret_files:
+            (first, _), *rest = plan.secret_files
+            if any(v.secret is not first.secret for v, _ in rest):
+                raise PropsError(
+                    where, "source", source, "secret files from several Secrets", "use one Secret"
+                )
+            items = {value.key: file for value, file in plan.secret_files}
+            mounts.append(
+                seam.add_secret_files(
+                    self, f"{name}-auth", first.secret, items, path=secret_dir, mode=0o440, where=where
+                )
+            )
+            seam.ensure_fs_group(plan.uid)
         ports = [Port(self.port_name, self.port), *plan.extra_ports]
         # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
         probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)
@@ -142,7 +182,7 @@ class MetricsAdapter(constructs.Construct):
             seam.add_env(self.main_container, env_name, value, where=where, prop="source env")
 
         # --- discovery ---
-        path, params = _split_query(self.scrape_path)
+        path, params = self.scrape_path, self.scrape_params
         if annotations:
             seam.annotate("prometheus.io/scrape", "true", where=where, prop="annotations")
             seam.annotate("prometheus.io/port", str(self.port), where=where, prop="annotations")
@@ -154,9 +194,9 @@ class MetricsAdapter(constructs.Construct):
         self.pod_monitor: cdk8s.ApiObject | None = None
         if pod_monitor:
             endpoints = [_pod_metrics_endpoint(self.port_name, path, params, interval)]
-            endpoints += [_pod_metrics_endpoint(p, ep_path, {}, interval) for p, ep_path in others]
-            for label_key, label_value in (pod_monitor_labels or {}).items():
-                _checks.label(where, "pod_monitor_labels", label_key, label_value)
+            endpoints += [
+                _pod_metrics_endpoint(p, ep_path, ep_params, interval) for p, ep_path, ep_params in others
+            ]
             # Prometheus Operator API monitoring.coreos.com/v1 PodMonitor (podmonitor_types.go):
             # spec.selector is required; podMetricsEndpoints[].port is a container port NAME.
             self.pod_monitor = cdk8s.ApiObject(
@@ -180,33 +220,42 @@ class MetricsAdapter(constructs.Construct):
                 ports=[kplus.ServicePort(port=self.port, target_port=self.port, name=self.port_name)],
             )
 
+    def _other_endpoints(
+        self, where: str, also_scrape: Sequence[MetricsEndpoint]
+    ) -> list[tuple[str, str, dict[str, str]]]:
+        """(port name, path, params) of the peers; they must serve metrics in this very pod.
+
+        A peer without a metrics port right now (git-sync with metrics=False, an ambassador in
+        development mode) is left out, so switching a peer's mode needs no change here.
+        """
+        found: dict[str, tuple[str, str, dict[str, str]]] = {}
+        for i, other in enumerate(also_scrape):
+            owner = getattr(other, "deployment", None)
+            if owner is None or owner.node.path != self.deployment.node.path:
+                raise PropsError(
+                    where,
+                    f"also_scrape[{i}]",
+                    type(other).__name__,
+                    "it is not attached to this Deployment",
+                    "list only patterns attached to the same Deployment (its pods carry their ports)",
+                )
+            port_name = other.metrics_port_name
+            if port_name is not None:
+                params = dict(getattr(other, "metrics_params", {}))
+                found.setdefault(port_name, (port_name, other.metrics_path, params))
+        return list(found.values())
+
     @property
     def metrics_port_name(self) -> str:
         return self.port_name
 
     @property
+    def metrics_params(self) -> dict[str, str]:
+        return dict(self.scrape_params)
+
+    @property
     def metrics_path(self) -> str:
         return self.scrape_path
-
-
-def _endpoint(where: str, i: int, other: MetricsEndpoint) -> tuple[str, str]:
-    port_name = getattr(other, "metrics_port_name", None)
-    if port_name is None:
-        raise PropsError(
-            where,
-            f"also_scrape[{i}]",
-            type(other).__name__,
-            "it serves no metrics port",
-            "enable its metrics (e.g. SidecarGitSync(metrics=True)) or leave it out",
-        )
-    return str(port_name), str(getattr(other, "metrics_path", "/metrics"))
-
-
-def _split_query(path: str) -> tuple[str, dict[str, str]]:
-    if "?" not in path:
-        return path, {}
-    base, query = path.split("?", 1)
-    return base, dict(part.split("=", 1) for part in query.split("&"))
 
 
 def _pod_metrics_endpoint(

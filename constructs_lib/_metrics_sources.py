@@ -19,7 +19,6 @@ from typing import Any
 
 import cdk8s
 import cdk8s_plus_27 as kplus
-import yaml
 
 from . import _checks
 from ._errors import PropsError
@@ -128,7 +127,11 @@ class ExporterPlan:
     env: dict[str, kplus.EnvValue] = field(default_factory=dict)
     app_env: dict[str, kplus.EnvValue] = field(default_factory=dict)
     path: str = "/metrics"
+    #: URL parameters Prometheus must send (json_exporter's module and target).
+    params: dict[str, str] = field(default_factory=dict)
     extra_ports: list[Port] = field(default_factory=list)
+    #: Secret keys mounted as files in the adapter's secret directory: (value, file name).
+    secret_files: list[tuple[kplus.SecretValue, str]] = field(default_factory=list)
 
 
 class MetricsSource:
@@ -150,6 +153,7 @@ class MetricsSource:
         *,
         mappings: Sequence[StatsdMapping] = (),
         statsd_port: int = 9125,
+        statsd_port_name: str = "statsd",
         host_env: str | None = "STATSD_HOST",
         port_env: str | None = "STATSD_PORT",
         image: str = STATSD_IMAGE,
@@ -157,6 +161,7 @@ class MetricsSource:
         """The app sends StatsD (UDP and TCP) to ``127.0.0.1:statsd_port``; statsd_exporter maps it.
 
         The main container gets ``STATSD_HOST``/``STATSD_PORT`` (names configurable, None omits).
+        The StatsD ports are named ``statsd_port_name`` (UDP) and ``<statsd_port_name>-tcp``.
         Exporter web port default 9102 (statsd_exporter's).
         """
         return cls(
@@ -165,6 +170,7 @@ class MetricsSource:
             dict(
                 mappings=tuple(mappings),
                 statsd_port=statsd_port,
+                statsd_port_name=statsd_port_name,
                 host_env=host_env,
                 port_env=port_env,
                 image=image,
@@ -183,11 +189,18 @@ class MetricsSource:
         cls,
         *,
         address: str = "redis://127.0.0.1:6379",
-        password: kplus.SecretValue | None = None,
+        password_map: kplus.SecretValue | None = None,
         image: str = REDIS_EXPORTER_IMAGE,
     ) -> MetricsSource:
-        """Redis ``INFO`` via redis_exporter; the password comes from a Secret. Default port 9121."""
-        return cls("redis", 9121, dict(address=address, password=password, image=image))
+        """Redis ``INFO`` via redis_exporter. Default port 9121.
+
+        ``password_map`` is a Secret key holding redis_exporter's password file: a JSON map
+        from address to password, e.g. ``{"redis://127.0.0.1:6379": "..."}``. The exporter
+        uses a password only for the addresses in that map, so its ``/scrape?target=``
+        endpoint cannot hand the password to another host (a global REDIS_PASSWORD would:
+        oliver006/redis_exporter#1104). A plain password is therefore not accepted.
+        """
+        return cls("redis", 9121, dict(address=address, password_map=password_map, image=image))
 
     @classmethod
     def json(
@@ -253,7 +266,7 @@ class MetricsSource:
 
     # --- resolution ------------------------------------------------------------------
 
-    def plan(self, where: str, port: int, config_dir: str) -> ExporterPlan:
+    def plan(self, where: str, port: int, config_dir: str, secret_dir: str) -> ExporterPlan:
         """Check the options and resolve them for an exporter listening on ``port``."""
         o = self._options
         image = _checks.pinned_image(where, "source.image", o["image"])
@@ -268,6 +281,8 @@ class MetricsSource:
                     "same as the metrics port",
                     "choose another port",
                 )
+            udp_name = _checks.port_name(where, "source.statsd_port_name", o["statsd_port_name"])
+            tcp_name = _checks.port_name(where, "source.statsd_port_name", f"{udp_name}-tcp")
             text = render_statsd_mapping(where, o["mappings"])
             app_env: dict[str, kplus.EnvValue] = {}
             for prop, value in (("host_env", "127.0.0.1"), ("port_env", str(statsd_port))):
@@ -282,10 +297,7 @@ class MetricsSource:
                 config_file="mapping.yaml",
                 config_text=text,
                 app_env=app_env,
-                extra_ports=[
-                    Port("statsd", statsd_port, kplus.Protocol.UDP),
-                    Port("statsd-tcp", statsd_port),
-                ],
+                extra_ports=[Port(udp_name, statsd_port, kplus.Protocol.UDP), Port(tcp_name, statsd_port)],
                 args=[
                     listen,
                     "--web.telemetry-path=/metrics",
@@ -311,27 +323,16 @@ class MetricsSource:
                     "source.address",
                     address,
                     "not a redis:// address without credentials",
-                    "use e.g. 'redis://127.0.0.1:6379' and pass password= as a SecretValue",
+                    "use e.g. 'redis://127.0.0.1:6379' and pass password_map= as a SecretValue",
                 )
-            env: dict[str, kplus.EnvValue] = {}
-            if o["password"] is not None:
-                if not isinstance(o["password"], kplus.SecretValue):
-                    raise PropsError(
-                        where,
-                        "source.password",
-                        "<literal>",
-                        "a password must come from a Secret",
-                        "pass password=kplus.SecretValue(secret=..., key=...)",
-                    )
-                # redis_exporter reads REDIS_PASSWORD (its --redis.password-file wants a JSON map).
-                env["REDIS_PASSWORD"] = kplus.EnvValue.from_secret_value(o["password"])
+            args = [f"--redis.addr={address}", listen, "--web.telemetry-path=/metrics"]
+            password_map = _checks.secret_value(where, "source.password_map", o["password_map"])
+            secrets = []
+            if password_map is not None:
+                args.append(f"--redis.password-file={secret_dir}/passwords.json")
+                secrets.append((password_map, "passwords.json"))
             # docker/Dockerfile: USER 59000:59000.
-            return ExporterPlan(
-                image=image,
-                uid=59000,
-                env=env,
-                args=[f"--redis.addr={address}", listen, "--web.telemetry-path=/metrics"],
-            )
+            return ExporterPlan(image=image, uid=59000, args=args, secret_files=secrets)
         if self.kind == "json":
             url = _local_url(where, "source.url", o["url"])
             module = o["module"]
@@ -340,11 +341,12 @@ class MetricsSource:
             text = render_json_config(where, module, o["metrics"])
             return ExporterPlan(
                 image=image,
-                uid=65534,
+                uid=65534,  # Dockerfile: USER nobody
                 config_file="config.yml",
-                config_text=text,  # USER nobody
+                config_text=text,
                 args=[f"--config.file={config_dir}/config.yml", listen],
-                path=f"/probe?module={module}&target={url}",
+                path="/probe",
+                params={"module": module, "target": url},
             )
         if self.kind == "jmx":
             if o["jmx_port"] is None:
@@ -358,47 +360,63 @@ class MetricsSource:
             jmx_port = _checks.port_number(where, "source.jmx_port", o["jmx_port"])
             config = {
                 "hostPort": f"127.0.0.1:{jmx_port}",
-                "lowercaseOutputName": bool(o["lowercase_output_name"]),
+                "lowercaseOutputName": _checks.boolean(
+                    where, "source.lowercase_output_name", o["lowercase_output_name"]
+                ),
                 "rules": [dict(r) for r in o["rules"]] or [{"pattern": ".*"}],
             }
-            text = yaml.safe_dump(config, sort_keys=True, default_flow_style=False)
-            uid = _checks.non_negative_int(where, "source.uid", o["uid"])
             return ExporterPlan(
                 image=image,
-                uid=uid,
+                uid=_positive_uid(where, o["uid"]),
                 config_file="config.yaml",
-                config_text=text,
+                config_text=_checks.render_yaml(config),
                 command=list(o["command"]) if o["command"] is not None else None,
                 args=[str(port), f"{config_dir}/config.yaml"],
             )
         # custom
         path = o["path"]
-        if not isinstance(path, str) or not path.startswith("/"):
-            raise PropsError(where, "source.path", path, "not an absolute URL path", "use e.g. '/metrics'")
-        uid = _checks.non_negative_int(where, "source.uid", o["uid"])
-        if uid == 0:
+        if not isinstance(path, str) or not re.match(r"^/[^?#\s]*$", path):
             raise PropsError(
-                where, "source.uid", 0, "the adapter must not run as root", "use the image's non-root uid"
+                where, "source.path", path, "not an absolute URL path without a query", "use e.g. '/metrics'"
             )
         return ExporterPlan(
             image=image,
-            uid=uid,
+            uid=_positive_uid(where, o["uid"]),
             args=list(o["args"]),
             command=list(o["command"]) if o["command"] is not None else None,
             path=path,
         )
 
 
+def _positive_uid(where: str, uid: Any) -> int:
+    if isinstance(uid, bool) or not isinstance(uid, int) or uid <= 0:
+        raise PropsError(
+            where, "source.uid", uid, "the adapter must not run as root", "use a non-root numeric uid"
+        )
+    return uid
+
+
 def render_statsd_mapping(where: str, mappings: Sequence[StatsdMapping]) -> str:
     """The statsd_exporter mapping file, checked against the exporter's own rules."""
     rendered = [_statsd_rule(where, i, m) for i, m in enumerate(mappings)]
     _check_statsd_conflicts(where, mappings, rendered)
-    return yaml.safe_dump({"mappings": rendered}, sort_keys=False, default_flow_style=False)
+    return _checks.render_yaml({"mappings": rendered}, sort_keys=False)
 
 
 def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
     prop = f"mappings[{i}]"
-    match_type = StatsdMatchType(m.match_type)
+    match_type = _checks.enum_member(where, f"{prop}.match_type", StatsdMatchType, m.match_type)
+    observer = (
+        None
+        if m.observer_type is None
+        else _checks.enum_member(where, f"{prop}.observer_type", StatsdObserver, m.observer_type)
+    )
+    metric_type = (
+        None
+        if m.match_metric_type is None
+        else _checks.enum_member(where, f"{prop}.match_metric_type", StatsdMetricType, m.match_metric_type)
+    )
+    drop = _checks.boolean(where, f"{prop}.drop", m.drop)
     if not isinstance(m.match, str) or not m.match:
         raise PropsError(where, f"{prop}.match", m.match, "empty match", "use e.g. 'app.*.requests'")
     if match_type is StatsdMatchType.GLOB and not _GLOB.match(m.match):
@@ -424,7 +442,7 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             raise PropsError(
                 where, f"{prop}.match", m.match, f"invalid regex ({err})", "fix the regex"
             ) from None
-    name = m.name if m.name is not None else ("dropped" if m.drop else None)
+    name = m.name if m.name is not None else ("dropped" if drop else None)
     if name is None:
         raise PropsError(
             where,
@@ -444,7 +462,7 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
     rule: dict[str, Any] = {"match": m.match, "name": name}
     if match_type is StatsdMatchType.REGEX:
         rule["match_type"] = "regex"
-    if m.drop:
+    if drop:
         rule["action"] = "drop"
     for label in m.labels:
         if not isinstance(label, str) or not _LABEL_NAME.match(label):
@@ -457,13 +475,13 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             )
     if m.labels:
         rule["labels"] = {k: str(v) for k, v in sorted(m.labels.items())}
-    if m.match_metric_type is not None:
-        rule["match_metric_type"] = StatsdMetricType(m.match_metric_type).value
-    if m.observer_type is not None:
-        rule["observer_type"] = StatsdObserver(m.observer_type).value
+    if metric_type is not None:
+        rule["match_metric_type"] = metric_type.value
+    if observer is not None:
+        rule["observer_type"] = observer.value
     if m.buckets is not None:
         buckets = list(m.buckets)
-        if m.observer_type is not StatsdObserver.HISTOGRAM:
+        if observer is not StatsdObserver.HISTOGRAM:
             raise PropsError(
                 where,
                 f"{prop}.buckets",
@@ -564,9 +582,7 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
         if m.values:
             entry["values"] = dict(sorted(m.values.items()))
         rendered.append(entry)
-    return yaml.safe_dump(
-        {"modules": {module: {"metrics": rendered}}}, sort_keys=False, default_flow_style=False
-    )
+    return _checks.render_yaml({"modules": {module: {"metrics": rendered}}}, sort_keys=False)
 
 
 def _local_url(where: str, prop: str, url: str) -> str:

@@ -20,7 +20,6 @@ from typing import Any
 import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
-import yaml
 
 from . import _checks
 from ._errors import PropsError
@@ -255,7 +254,7 @@ class RedisAmbassador(constructs.Construct):
                 upstream_password_file=upstream_file,
                 downstream_password_file=downstream_file,
             )
-            files = {"envoy.yaml": render_yaml(self.envoy_config)}
+            files = {"envoy.yaml": _checks.render_yaml(self.envoy_config)}
             self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
             mounts.insert(0, config)
             ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
@@ -433,11 +432,6 @@ def envoy_config(
             "clusters": clusters,
         },
     }
-
-
-def render_yaml(data: dict[str, Any]) -> str:
-    """Deterministic YAML (sorted keys, block style)."""
-    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False)
 
 
 def _socket(address: str, port: int) -> dict[str, Any]:

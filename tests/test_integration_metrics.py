@@ -9,9 +9,13 @@ becomes a free 127.0.0.1 port. The exporters' output is parsed with prometheus_c
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -109,37 +113,88 @@ def test_nginx_stub_status_becomes_prometheus_metrics(tmp_path: Path) -> None:
             assert "allow 127.0.0.1;" in conf
 
 
-def test_redis_info_becomes_prometheus_metrics(tmp_path: Path) -> None:
+def redis_adapter_docs() -> list[dict[str, Any]]:
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "it")
     web = kplus.Deployment(chart, "web")
     web.add_container(name="redis", image="redis:7.4.2-alpine")
-    pw = kplus.SecretValue(secret=kplus.Secret.from_secret_name(chart, "pw", "redis"), key="password")
-    MetricsAdapter(chart, "metrics", deployment=web, source=MetricsSource.redis(password=pw))
+    secret = kplus.Secret.from_secret_name(chart, "pw", "redis-exporter")
+    pw = kplus.SecretValue(secret=secret, key="passwords.json")
+    MetricsAdapter(chart, "metrics", deployment=web, source=MetricsSource.redis(password_map=pw))
     docs = synthesized(app)
     assert PASSWORD not in str(docs)
-    (dep,) = [d for d in docs if d["kind"] == "Deployment"]
-    (container,) = [
-        c for c in dep["spec"]["template"]["spec"]["containers"] if c["name"] == "metrics-adapter"
-    ]
-    # The kubelet resolves the Secret reference into the env; here we hold the Secret's value.
-    assert container["env"] == [
-        {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"key": "password", "name": "redis"}}}
-    ]
+    return docs
 
-    with redis_server(tmp_path / "redis", password=PASSWORD) as server:
-        args, listen = loopback(adapter_args(docs), server.port, 6379)
-        binary = require("prometheus-redis-exporter", "prometheus-redis-exporter")
-        with exporter(binary, args, listen, env={"REDIS_PASSWORD": PASSWORD}):
-            before = scrape(listen)
-            assert before[("redis_up", ())] == 1
-            client = server.client()
-            for i in range(7):
-                client.set(f"k{i}", "v")
-            after = scrape(listen)
-            set_calls = ("redis_commands_total", (("cmd", "set"),))
-            assert after[set_calls] - before.get(set_calls, 0) == 7
-            assert after[("redis_db_keys", (("db", "db0"),))] == 7
+
+@contextmanager
+def redis_exporter(tmp_path: Path, server_port: int) -> Iterator[int]:
+    """The exporter with the synthesized args; the Secret's password map becomes a file.
+
+    Translated besides the ports: the Secret mount /etc/metrics-adapter-auth becomes a
+    directory below tmp_path, and the map's address is the test server's.
+    """
+    args, listen = loopback(adapter_args(redis_adapter_docs()), server_port, 6379)
+    secret_dir = tmp_path / "etc/metrics-adapter-auth"
+    secret_dir.mkdir(parents=True)
+    (secret_dir / "passwords.json").write_text(json.dumps({f"redis://127.0.0.1:{server_port}": PASSWORD}))
+    args = [a.replace("/etc/metrics-adapter-auth/", f"{secret_dir}/") for a in args]
+    assert f"--redis.password-file={secret_dir}/passwords.json" in args
+    with exporter(require("prometheus-redis-exporter", "prometheus-redis-exporter"), args, listen):
+        yield listen
+
+
+def test_redis_info_becomes_prometheus_metrics(tmp_path: Path) -> None:
+    with (
+        redis_server(tmp_path / "redis", password=PASSWORD) as server,
+        redis_exporter(tmp_path, server.port) as port,
+    ):
+        before = scrape(port)
+        assert before[("redis_up", ())] == 1
+        client = server.client()
+        for i in range(7):
+            client.set(f"k{i}", "v")
+        after = scrape(port)
+        set_calls = ("redis_commands_total", (("cmd", "set"),))
+        assert after[set_calls] - before.get(set_calls, 0) == 7
+        assert after[("redis_db_keys", (("db", "db0"),))] == 7
+
+
+def test_the_exporter_does_not_hand_the_password_to_another_target(tmp_path: Path) -> None:
+    """redis_exporter#1104: with a global password, /scrape?target=<any host> sends AUTH <password>
+    there. With the per-address password map the adapter uses, another target gets nothing."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(10)
+    fake_port = listener.getsockname()[1]
+    with (
+        redis_server(tmp_path / "redis", password=PASSWORD) as server,
+        redis_exporter(tmp_path, server.port) as port,
+    ):
+        received = bytearray()
+
+        def accept() -> None:
+            conn, _ = listener.accept()
+            conn.settimeout(2)
+            with conn:
+                try:
+                    while chunk := conn.recv(4096):
+                        received.extend(chunk)
+                except TimeoutError:
+                    pass
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        # The scrape fails against a silent peer; what matters is what the exporter sent it.
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/scrape?target=redis://127.0.0.1:{fake_port}", timeout=10
+            )
+        thread.join(timeout=15)
+        listener.close()
+    assert received, "the exporter never connected: the test would prove nothing"
+    assert PASSWORD.encode() not in received
+    assert b"AUTH" not in received.upper()
 
 
 def test_statsd_mapping_follows_statsd_exporter_rules() -> None:

@@ -21,7 +21,18 @@ from constructs_lib import (
     StatsdObserver,
 )
 
-from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod_monitor_errors, synth, validate, web
+from .helpers import (
+    K8S_NEWEST,
+    K8S_OLDEST,
+    chart,
+    containers,
+    kind,
+    pod,
+    pod_monitor_errors,
+    synth,
+    validate,
+    web,
+)
 
 DJANGO = StatsdMapping(
     match="django.view.*.duration",
@@ -228,20 +239,36 @@ class TestOtherSources:
             "prometheus.io/scrape": "true",
         }
 
-    def test_redis_with_password_from_a_secret(self) -> None:
+    def test_redis_with_a_password_map_from_a_secret(self) -> None:
         c = chart()
-        pw = kplus.SecretValue(secret=kplus.Secret.from_secret_name(c, "pw", "redis"), key="password")
-        c, _ = attach(MetricsSource.redis(address="redis://127.0.0.1:6380", password=pw), c)
+        pw = kplus.SecretValue(
+            secret=kplus.Secret.from_secret_name(c, "pw", "redis-exporter"), key="passwords.json"
+        )
+        c, _ = attach(MetricsSource.redis(address="redis://127.0.0.1:6380", password_map=pw), c)
+        docs = synth(c)
         ad = adapter(c)
         assert ad["args"] == [
             "--redis.addr=redis://127.0.0.1:6380",
             "--web.listen-address=:9121",
             "--web.telemetry-path=/metrics",
+            # Per-address passwords: /scrape?target=elsewhere gets none (redis_exporter#1104).
+            "--redis.password-file=/etc/metrics-adapter-auth/passwords.json",
         ]
-        assert ad["env"] == [
-            {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"key": "password", "name": "redis"}}}
-        ]
+        assert "env" not in ad
+        assert {
+            "mountPath": "/etc/metrics-adapter-auth",
+            "name": "metrics-adapter-auth",
+            "readOnly": True,
+        } in ad["volumeMounts"]
+        (vol,) = [v for v in pod(docs)["volumes"] if v["name"] == "metrics-adapter-auth"]
+        assert vol["secret"] == {
+            "defaultMode": 0o440,
+            "items": [{"key": "passwords.json", "path": "passwords.json"}],
+            "secretName": "redis-exporter",
+        }
+        assert pod(docs)["securityContext"]["fsGroup"] == 59000
         assert ad["securityContext"]["runAsUser"] == 59000
+        validate(docs, K8S_OLDEST)
 
     def test_json(self) -> None:
         source = MetricsSource.json(
@@ -288,7 +315,8 @@ class TestOtherSources:
             "--web.listen-address=:7979",
         ]
         # json_exporter is multi-target: discovery carries module and target.
-        assert m.metrics_path == "/probe?module=default&target=http://127.0.0.1:8080/stats"
+        assert m.metrics_path == "/probe"
+        assert m.metrics_params == {"module": "default", "target": "http://127.0.0.1:8080/stats"}
         assert annotations(c)["prometheus.io/path"] == "/probe"
         assert annotations(c)["prometheus.io/param_target"] == "http://127.0.0.1:8080/stats"
         (pm,) = kind(docs, "PodMonitor")
@@ -348,7 +376,7 @@ class TestOtherSources:
                 MetricsSource.redis(address="redis://user:pw@127.0.0.1:6379"),
                 "not a redis:// address without credentials",
             ),
-            (MetricsSource.redis(password="hunter2"), r"source.password='<literal>'"),  # type: ignore[arg-type]
+            (MetricsSource.redis(password_map="hunter2"), r"source.password_map='<literal>'"),  # type: ignore[arg-type]
             (MetricsSource.json(url="http://127.0.0.1/stats", metrics=[]), "no metrics"),
             (
                 MetricsSource.json(url="http://127.0.0.1/s", metrics=[JsonMetric(name="x", path=".a")]),
@@ -409,14 +437,56 @@ class TestDiscovery:
         with pytest.raises(PropsError, match=r"annotations can name one port per pod.*pod_monitor=True"):
             attach(c=c, dep=dep, also_scrape=[site])
 
-    def test_also_scrape_a_pattern_without_metrics(self) -> None:
+    def test_also_scrape_leaves_out_a_peer_without_metrics(self) -> None:
         c = chart()
         dep = web(c)
         site = SidecarGitSync(
             c, "site", deployment=dep, repo="https://github.com/example/site.git", metrics=False
         )
-        with pytest.raises(PropsError, match="serves no metrics port"):
-            attach(c=c, dep=dep, pod_monitor=True, also_scrape=[site])
+        cache = RedisAmbassador(c, "cache", deployment=dep, development=True)
+        c, _ = attach(c=c, dep=dep, pod_monitor=True, also_scrape=[site, cache, site])
+        (pm,) = kind(synth(c), "PodMonitor")
+        assert pm["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics"}]
+
+    def test_also_scrape_a_pattern_of_another_deployment(self) -> None:
+        c = chart()
+        other = kplus.Deployment(c, "other")
+        other.add_container(name="x", image="example/x:1")
+        site = SidecarGitSync(c, "site", deployment=other, repo="https://github.com/example/site.git")
+        with pytest.raises(
+            PropsError, match=r"also_scrape\[0\]='SidecarGitSync': it is not attached to this Deployment"
+        ):
+            attach(c=c, pod_monitor=True, also_scrape=[site])
+
+    def test_a_second_statsd_adapter_names_its_ports(self) -> None:
+        c = chart()
+        dep = web(c)
+        MetricsAdapter(
+            c, "a", deployment=dep, source=MetricsSource.statsd(), pod_monitor=True, annotations=False
+        )
+        MetricsAdapter(
+            c,
+            "b",
+            deployment=dep,
+            name="jobs-statsd",
+            port=9103,
+            port_name="jobs-metrics",
+            source=MetricsSource.statsd(
+                statsd_port=9126,
+                statsd_port_name="jobs-statsd",
+                host_env="JOBS_STATSD_HOST",
+                port_env="JOBS_STATSD_PORT",
+            ),
+            pod_monitor=True,
+            annotations=False,
+        )
+        docs = synth(c)
+        assert [p["name"] for p in containers(docs)["jobs-statsd"]["ports"]] == [
+            "jobs-metrics",
+            "jobs-statsd",
+            "jobs-statsd-tcp",
+        ]
+        validate(docs, K8S_OLDEST)
 
     def test_two_adapters_cannot_both_own_the_annotations(self) -> None:
         c = chart()
@@ -471,7 +541,27 @@ class TestErrors:
             ({"name": "Metrics"}, "DNS-1123"),
             ({"source": "statsd"}, "not a MetricsSource"),
             ({"pod_monitor": True, "pod_monitor_labels": {"release": "a b"}}, "not a label value"),
-            ({"scrape_interval": cdk8s.Duration.millis(10)}, "scrape_interval"),
+            ({"pod_monitor": True, "scrape_interval": cdk8s.Duration.millis(10)}, "scrape_interval"),
+            (
+                {"scrape_interval": cdk8s.Duration.seconds(30)},
+                r"scrape_interval=.*only used by the PodMonitor",
+            ),
+            ({"pod_monitor_labels": {"release": "x"}}, "only used by the PodMonitor"),
+            ({"annotations": "yes"}, "not True or False"),
+            (
+                {"source": MetricsSource.custom(image="e/x:1", port=9200), "port": 9300},
+                "the custom exporter listens on 9200",
+            ),
+            ({"source": MetricsSource.custom(image="e/x:1", port=9200, path="/m?x=1")}, "without a query"),
+            ({"source": MetricsSource.jmx(image="e/j:1", jmx_port=5555, uid=0)}, "must not run as root"),
+            (
+                {
+                    "source": MetricsSource.statsd(
+                        mappings=[StatsdMapping(match="a.*", name="x", observer_type="hist")]
+                    )
+                },
+                "not a StatsdObserver",
+            ),
         ],
     )
     def test_bad_props(self, kw: dict[str, Any], match: str) -> None:
