@@ -401,3 +401,58 @@ class TestErrors:
         SidecarGitSync(c, "a", deployment=dep, repo=REPO)
         with pytest.raises(CollisionError, match="git-sync-root"):
             SidecarGitSync(c, "b", deployment=dep, repo="https://x.example/other.git", mount_path="/srv/b")
+
+
+class TestCredentialHygiene:
+    def test_error_messages_never_echo_a_credential(self) -> None:
+        with pytest.raises(PropsError) as err:
+            attach(repo="https://bot:ghp_SECRET123@github.com/example/site.git")
+        assert "ghp_SECRET123" not in str(err.value)
+        assert "https://***@github.com/example/site.git" in str(err.value)
+
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            ({"repo": "ssh://git:hunter2@github.com/org/site.git", "auth": "ssh"}, "carries a password"),
+            (
+                {"webhook": GitSyncWebhook(url="http://user:hunter2@127.0.0.1:8080/hook")},
+                "carries a password",
+            ),
+            ({"extra_args": ["--password=hunter2"]}, "credentials in args end up in the manifest"),
+            ({"extra_args": ["--username=bot"]}, "credentials in args"),
+        ],
+    )
+    def test_credentials_outside_secrets_are_refused(self, kw: dict[str, Any], match: str) -> None:
+        if kw.get("auth") == "ssh":
+            kw["auth"] = ssh_auth()
+        with pytest.raises(PropsError, match=match) as err:
+            attach(**kw)
+        assert "hunter2" not in str(err.value)
+
+    def test_ssh_key_and_known_hosts_must_be_different_keys(self) -> None:
+        secret = kplus.Secret.from_secret_name(chart(), "k", "git-creds")
+        with pytest.raises(PropsError, match="the same Secret key as the private key"):
+            attach(
+                repo="git@github.com:org/site.git",
+                auth=GitAuth.ssh(secret=secret, key="id", known_hosts_key="id"),
+            )
+
+
+class TestTypes:
+    def test_fractional_milliseconds(self) -> None:
+        with pytest.raises(PropsError, match=r"period='10.5ms': not a whole number of milliseconds"):
+            attach(period=cdk8s.Duration.millis(10.5))
+
+    def test_enum_values_as_strings(self) -> None:
+        c, _ = attach(submodules="off")
+        assert "--submodules=off" in args(c)
+        with pytest.raises(PropsError, match=r"submodules='bogus': not a GitSubmodules"):
+            attach(submodules="bogus")
+
+    def test_booleans_are_booleans(self) -> None:
+        with pytest.raises(PropsError, match="native_sidecar='no': not True or False"):
+            attach(native_sidecar="no")
+
+    def test_deployment_type(self) -> None:
+        with pytest.raises(PropsError, match="deployment=None: not a cdk8s-plus-27 Deployment"):
+            SidecarGitSync(chart(), "s", deployment=None, repo=REPO)  # type: ignore[arg-type]

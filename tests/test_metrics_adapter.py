@@ -166,6 +166,12 @@ class TestStatsd:
         c2, _ = attach(MetricsSource.statsd(mappings=[StatsdMapping(match="a.*", name="a_total")]))
         assert annotations(c1)["checksum/metrics-adapter"] != annotations(c2)["checksum/metrics-adapter"]
 
+    def test_enum_values_as_strings(self) -> None:
+        rules = statsd_yaml(
+            StatsdMapping(match="a.*", name="a_seconds", observer_type="histogram", buckets=[1, 2])
+        )
+        assert rules["mappings"][0]["histogram_options"] == {"buckets": [1.0, 2.0]}
+
     def test_same_name_same_shape_is_fine(self) -> None:
         rules = statsd_yaml(
             StatsdMapping(match="a.*.hits", name="hits_total", labels={"src": "a"}),

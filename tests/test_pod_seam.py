@@ -284,3 +284,41 @@ class TestSynthTimeRules:
         c = chart()
         PodSeam.of(web(c)).add_container(spec(ports=[Port("side", 9000)]), kind="sidecar", where=WHERE)
         validate(synth(c), K8S_OLDEST)
+
+
+class TestUserState:
+    def test_annotations_the_user_set_are_not_overwritten(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.pod_metadata.add_annotation("prometheus.io/port", "8080")
+        with pytest.raises(
+            CollisionError, match="the Deployment's own pod metadata already sets this pod annotation"
+        ):
+            PodSeam.of(dep).annotate("prometheus.io/port", "9102", where=WHERE, prop="annotations")
+
+    def test_metadata_added_through_the_api_object_survives(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep)
+        cdk8s.ApiObject.of(dep).metadata.add_label("team", "web")
+        cdk8s.ApiObject.of(dep).metadata.add_annotation("owner", "platform")
+        (d,) = [d for d in synth(c) if d["kind"] == "Deployment"]
+        assert d["metadata"]["labels"]["team"] == "web"
+        assert d["metadata"]["annotations"] == {"owner": "platform"}
+
+    def test_root_is_refused(self) -> None:
+        with pytest.raises(PropsError, match="uid=0: containers this library adds never run as root"):
+            PodSeam.of(web(chart())).add_container(spec(uid=0), kind="sidecar", where=WHERE)
+
+    def test_long_volume_names_are_refused_not_truncated(self) -> None:
+        c = chart()
+        with pytest.raises(PropsError, match="not a DNS-1123 label"):
+            PodSeam.of(web(c)).add_volume(kplus.Volume.from_empty_dir(c, "v", "a" * 62 + "-config"), where=WHERE)
+
+    @pytest.mark.parametrize(
+        ("values", "match"),
+        [((0, 100, 16, 32), "cpu_request_m=0"), ((200, 100, 16, 32), "a request exceeds its limit")],
+    )
+    def test_container_resources_are_checked(self, values: tuple[int, int, int, int], match: str) -> None:
+        with pytest.raises(PropsError, match=match):
+            container_resources(*values)
