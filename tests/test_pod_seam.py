@@ -313,7 +313,9 @@ class TestUserState:
     def test_long_volume_names_are_refused_not_truncated(self) -> None:
         c = chart()
         with pytest.raises(PropsError, match="not a DNS-1123 label"):
-            PodSeam.of(web(c)).add_volume(kplus.Volume.from_empty_dir(c, "v", "a" * 62 + "-config"), where=WHERE)
+            PodSeam.of(web(c)).add_volume(
+                kplus.Volume.from_empty_dir(c, "v", "a" * 62 + "-config"), where=WHERE
+            )
 
     @pytest.mark.parametrize(
         ("values", "match"),
