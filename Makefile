@@ -45,6 +45,7 @@ test: lint
 
 # Benchmarks print ratios against a baseline measured in the same run (not timed tests).
 bench: setup
+	$(PY) -m bench.synth
 	$(PY) -m bench.redis_ambassador
 
 clean:

@@ -25,6 +25,7 @@ then applies the recorded edits, matching containers by name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,9 +50,9 @@ class _ProbeTiming:
 
     def _kplus_timing(self) -> dict[str, Any]:
         return {
-            "initial_delay_seconds": cdk8s.Duration.seconds(self.initial_delay_seconds),
-            "period_seconds": cdk8s.Duration.seconds(self.period_seconds),
-            "timeout_seconds": cdk8s.Duration.seconds(self.timeout_seconds),
+            "initial_delay_seconds": _seconds(self.initial_delay_seconds),
+            "period_seconds": _seconds(self.period_seconds),
+            "timeout_seconds": _seconds(self.timeout_seconds),
             "failure_threshold": self.failure_threshold,
         }
 
@@ -133,6 +134,13 @@ class ContainerSpec:
     pre_stop: Sequence[str] | None = None
 
 
+@functools.lru_cache(maxsize=64)
+def _seconds(n: int) -> cdk8s.Duration:
+    # Durations are immutable node-side objects: create each once (every creation is a jsii round trip).
+    return cdk8s.Duration.seconds(n)
+
+
+@functools.lru_cache(maxsize=64)
 def container_resources(
     cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int
 ) -> kplus.ContainerResources:
