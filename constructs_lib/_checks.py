@@ -187,7 +187,7 @@ def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
     raise PropsError(
         where,
         prop,
-        "<literal>" if isinstance(value, str) else value,
+        "<literal>" if isinstance(value, str) else f"<{type(value).__name__}, redacted>",
         "a password must come from a Kubernetes Secret, never a literal",
         f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
     )
@@ -217,3 +217,102 @@ _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     """Deterministic block-style YAML for every config file the library renders."""
     return str(yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False))
+
+
+_USERINFO = re.compile(r"^https?://[^/?#\s]*@", re.IGNORECASE)
+
+
+def no_url_credentials(where: str, prop: str, url: str) -> str:
+    """Refuse any ``user@`` or ``user:password@`` in an http(s) URL (a token is often the user)."""
+    no_url_password(where, prop, url)
+    if _USERINFO.match(url):
+        raise PropsError(
+            where,
+            prop,
+            url,
+            "the URL carries credentials, which would be in the manifest",
+            "remove them; take credentials from a Secret",
+        )
+    return url
+
+
+def string_list(where: str, prop: str, value: Any) -> list[str]:
+    """A list of strings (a plain string would be split into characters)."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise PropsError(where, prop, value, "not a list of strings", f"pass {prop}=['--flag=value', ...]")
+    for item in value:
+        if not isinstance(item, str):
+            raise PropsError(where, prop, item, "not a string", "pass strings only")
+    return list(value)
+
+
+T = TypeVar("T")
+
+
+def sequence_of(where: str, prop: str, value: Any, cls: type[T]) -> list[T]:
+    """A list or tuple of ``cls`` instances."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise PropsError(
+            where,
+            prop,
+            type(value).__name__,
+            f"not a list of {cls.__name__}",
+            f"pass {prop}=[{cls.__name__}(...), ...]",
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, cls):
+            raise PropsError(
+                where,
+                f"{prop}[{i}]",
+                type(item).__name__,
+                f"not a {cls.__name__}",
+                f"build it with {cls.__name__}(...)",
+            )
+    return list(value)
+
+
+def string_mapping(where: str, prop: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise PropsError(
+            where, prop, type(value).__name__, "not a mapping of strings", f"pass {prop}={{'k': 'v'}}"
+        )
+    for k, v in value.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise PropsError(where, prop, k, "keys and values must be strings", "quote them")
+    return dict(value)
+
+
+def instance(where: str, prop: str, value: Any, cls: type[T], fix: str) -> T:
+    if not isinstance(value, cls):
+        raise PropsError(where, prop, type(value).__name__, f"not a {cls.__name__}", fix)
+    return value
+
+
+def same_namespace(where: str, scope: Any, workload: kplus.Deployment) -> None:
+    """The pattern's own objects (ConfigMaps, PodMonitor) must live where the pods are."""
+    mine, theirs = cdk8s.Chart.of(scope).namespace, cdk8s.Chart.of(workload).namespace
+    if mine != theirs:
+        raise PropsError(
+            where,
+            "scope",
+            mine,
+            f"the Deployment is in namespace {theirs!r}",
+            "create the pattern in the Deployment's chart (or one with the same namespace)",
+        )
+
+
+def resources(where: str, value: Any) -> kplus.ContainerResources | None:
+    if value is not None and not isinstance(value, kplus.ContainerResources):
+        raise PropsError(
+            where,
+            "resources",
+            type(value).__name__,
+            "not a kplus.ContainerResources",
+            "use container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)",
+        )
+    return value
+
+
+def or_default(value: T | None, default: T) -> T:
+    """``value`` unless it is None (``or`` would also replace 0, '' and other falsy mistakes)."""
+    return default if value is None else value

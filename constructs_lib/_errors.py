@@ -16,15 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# scheme://user:password@host -> scheme://***@host, so that no credential reaches a log.
-_CREDENTIALS = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+# scheme://user:password@host -> scheme://***@host (up to the authority's last '@'), and
+# scp-like user:password@host: -> ***@host:, so that no credential reaches a log.
+_CREDENTIALS = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/?#\s]*@")
+_SCP_CREDENTIALS = re.compile(r"^[^@\s/:]+:[^@\s/]+@")
 
 
 def _redact(value: Any) -> Any:
-    return _CREDENTIALS.sub(r"\1***@", value) if isinstance(value, str) else value
-
-
-__all__ = ["CollisionError", "ConstructsLibError", "MainContainerError", "PropsError"]
+    if not isinstance(value, str):
+        return value
+    return _SCP_CREDENTIALS.sub("***@", _CREDENTIALS.sub(r"\1***@", value))
 
 
 class ConstructsLibError(Exception):

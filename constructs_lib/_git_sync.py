@@ -35,6 +35,34 @@ _MIN_PERIOD_MS = 10
 # Webhook/exechook --*-timeout and --*-backoff must be at least 1s (main.go).
 _MIN_HOOK_MS = 1000
 
+# Flags the library sets from props; an extra_args copy would override them behind the
+# probes', volumes' and content_path's back (git-sync takes the last value).
+_MODELLED_FLAGS = {
+    "--repo",
+    "--root",
+    "--link",
+    "--ref",
+    "--period",
+    "--depth",
+    "--one-time",
+    "--submodules",
+    "--sparse-checkout-file",
+    "--max-failures",
+    "--sync-timeout",
+    "--http-bind",
+    "--http-metrics",
+    "--webhook-url",
+    "--webhook-method",
+    "--webhook-success-status",
+    "--webhook-timeout",
+    "--webhook-backoff",
+    "--exechook-command",
+    "--exechook-timeout",
+    "--exechook-backoff",
+    "--ssh-key-file",
+    "--ssh-known-hosts",
+    "--ssh-known-hosts-file",
+}
 # Flags that carry credentials; they must come from Secrets through GitAuth instead.
 _CREDENTIAL_FLAGS = {
     "--password",
@@ -223,7 +251,15 @@ class SidecarGitSync(constructs.Construct):
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
         _checks.deployment(where, deployment)
-        auth = auth or GitAuth.none()
+        auth = _checks.instance(
+            where,
+            "auth",
+            _checks.or_default(auth, GitAuth.none()),
+            GitAuth,
+            "use GitAuth.none(), .https() or .ssh()",
+        )
+        _checks.same_namespace(where, self, deployment)
+        resources = _checks.resources(where, resources)
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
             where, link if link is not None else _default_link(repo), given=link is not None
@@ -241,7 +277,7 @@ class SidecarGitSync(constructs.Construct):
         period_ms = _checks.duration_at_least(
             where,
             "period",
-            period or cdk8s.Duration.seconds(10),
+            _checks.or_default(period, cdk8s.Duration.seconds(10)),
             _MIN_PERIOD_MS,
             "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
         )
@@ -262,10 +298,18 @@ class SidecarGitSync(constructs.Construct):
                 f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
             )
         self.image = _checks.pinned_image(where, "image", image)
-        for arg in extra_args:
-            if not isinstance(arg, str) or not arg.startswith("--"):
+        for arg in _checks.string_list(where, "extra_args", extra_args):
+            if not arg.startswith("--"):
                 raise PropsError(
                     where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
+                )
+            if arg.split("=", 1)[0] in _MODELLED_FLAGS:
+                raise PropsError(
+                    where,
+                    "extra_args",
+                    arg.split("=", 1)[0],
+                    "the library sets this flag from a prop",
+                    "use the prop instead (probes, content_path and volumes follow the props)",
                 )
             if arg.split("=", 1)[0] in _CREDENTIAL_FLAGS:
                 raise PropsError(
@@ -275,9 +319,16 @@ class SidecarGitSync(constructs.Construct):
                     "credentials in args end up in the manifest",
                     "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
                 )
-            _checks.no_url_password(where, "extra_args", arg.split("=", 1)[-1])
+            value = arg.split("=", 1)[-1]
+            if value.startswith(("http://", "https://")):
+                _checks.no_url_credentials(where, "extra_args", value)
+            _checks.no_url_password(where, "extra_args", value)
         startup_ms = _checks.duration_at_least(
-            where, "startup_timeout", startup_timeout or cdk8s.Duration.minutes(5), 10_000, "use at least 10s"
+            where,
+            "startup_timeout",
+            _checks.or_default(startup_timeout, cdk8s.Duration.minutes(5)),
+            10_000,
+            "use at least 10s",
         )
         self.name = _checks.dns_label(where, "name", name)
         _checks.port_name(where, "name", name)  # it also names git-sync's container port
@@ -314,9 +365,14 @@ class SidecarGitSync(constructs.Construct):
             )
             common.append(f"--sync-timeout={_checks.go_duration(ms)}")
         if exechook is not None:
+            _checks.instance(
+                where, "exechook", exechook, GitSyncExechook, "pass GitSyncExechook(command=...)"
+            )
             common += _exechook_args(where, exechook)
         auth_args, auth_secret, auth_items = _auth_args(where, auth)
         common += auth_args
+        if webhook is not None:
+            _checks.instance(where, "webhook", webhook, GitSyncWebhook, "pass GitSyncWebhook(url=...)")
         hooks = _webhook_args(where, webhook) if webhook is not None else []
         sparse_file = _sparse_checkout_file(where, sparse_checkout) if sparse_checkout is not None else None
 
@@ -526,7 +582,7 @@ def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
         raise PropsError(
             where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'"
         )
-    _checks.no_url_password(where, "webhook.url", hook.url)
+    _checks.no_url_credentials(where, "webhook.url", hook.url)
     if not re.match(r"^[A-Z]+$", hook.method or ""):
         raise PropsError(where, "webhook.method", hook.method, "not an HTTP method", "use e.g. 'POST'")
     status = hook.success_status
@@ -574,8 +630,17 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
                 "pass password=kplus.SecretValue(secret=..., key='token')",
             )
         if not isinstance(auth.username, str) or not auth.username or ":" in auth.username:
+            shown = (
+                auth.username.split(":")[0] + ":<redacted>"
+                if isinstance(auth.username, str)
+                else auth.username
+            )
             raise PropsError(
-                where, "auth.username", auth.username, "not a user name", "pass the account name"
+                where,
+                "auth.username",
+                shown,
+                "not a user name (a ':' would start a password)",
+                "pass the account name; the password or token goes in password=",
             )
         # --password-file (the --password flag is deprecated and would put it in the manifest).
         args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
@@ -588,6 +653,15 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
                 auth.secret,
                 "not a Secret",
                 "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
+            )
+        for key_prop, key in (("auth.key", auth.ssh_key), ("auth.known_hosts_key", auth.known_hosts_key)):
+            if key is not None and (not isinstance(key, str) or not key):
+                raise PropsError(
+                    where, key_prop, key, "not a Secret key name", "use e.g. 'ssh' or 'known_hosts'"
+                )
+        if auth.ssh_key is None:
+            raise PropsError(
+                where, "auth.key", None, "SSH needs the private key's Secret key", "use e.g. 'ssh'"
             )
         if auth.ssh_key == auth.known_hosts_key:
             raise PropsError(

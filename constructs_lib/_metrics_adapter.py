@@ -16,7 +16,7 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
-from ._errors import PropsError
+from ._errors import ConstructsLibError, PropsError
 from ._metrics_sources import MetricsSource
 from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
@@ -85,6 +85,18 @@ class MetricsAdapter(constructs.Construct):
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
         self.deployment = _checks.deployment(where, deployment)
+        _checks.same_namespace(where, self, deployment)
+        resources = _checks.resources(where, resources)
+        if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
+            raise PropsError(
+                where,
+                "also_scrape",
+                type(also_scrape).__name__,
+                "not a list",
+                "pass also_scrape=[site, cache]",
+            )
+        if pod_monitor_labels is not None:
+            pod_monitor_labels = _checks.string_mapping(where, "pod_monitor_labels", pod_monitor_labels)
         if not isinstance(source, MetricsSource):
             raise PropsError(
                 where,
@@ -191,7 +203,7 @@ class MetricsAdapter(constructs.Construct):
             # prometheus.io/param_<name> annotations to URL parameters.
             for param, param_value in params.items():
                 seam.annotate(f"prometheus.io/param_{param}", param_value, where=where, prop="annotations")
-        self.pod_monitor: cdk8s.ApiObject | None = None
+        self.pod_monitor: _PodMonitor | None = None
         if pod_monitor:
             endpoints = [_pod_metrics_endpoint(self.port_name, path, params, interval)]
             endpoints += [
@@ -199,18 +211,9 @@ class MetricsAdapter(constructs.Construct):
             ]
             # Prometheus Operator API monitoring.coreos.com/v1 PodMonitor (podmonitor_types.go):
             # spec.selector is required; podMetricsEndpoints[].port is a container port NAME.
-            self.pod_monitor = cdk8s.ApiObject(
-                self,
-                "pod-monitor",
-                api_version="monitoring.coreos.com/v1",
-                kind="PodMonitor",
-                metadata=cdk8s.ApiObjectMetadata(labels=dict(pod_monitor_labels or {})),
+            self.pod_monitor = _PodMonitor(
+                self, "pod-monitor", deployment, endpoints, labels=dict(pod_monitor_labels or {}), where=where
             )
-            monitor_spec = {
-                "selector": {"matchLabels": dict(deployment.match_labels)},
-                "podMetricsEndpoints": endpoints,
-            }
-            self.pod_monitor.add_json_patch(cdk8s.JsonPatch.add("/spec", monitor_spec))
         self.service: kplus.Service | None = None
         if service:
             self.service = kplus.Service(
@@ -256,6 +259,48 @@ class MetricsAdapter(constructs.Construct):
     @property
     def metrics_path(self) -> str:
         return self.scrape_path
+
+
+class _PodMonitor(cdk8s.ApiObject):
+    """Prometheus Operator ``monitoring.coreos.com/v1`` PodMonitor (podmonitor_types.go).
+
+    ``spec.selector`` is required and the Deployment's match labels can still change after
+    the adapter is built (``deployment.select(...)``), so the spec is rendered at synth time.
+    ``podMetricsEndpoints[].port`` is a container port NAME.
+    """
+
+    def __init__(
+        self,
+        scope: constructs.Construct,
+        id: str,
+        deployment: kplus.Deployment,
+        endpoints: list[dict[str, Any]],
+        *,
+        labels: dict[str, str],
+        where: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=cdk8s.ApiObjectMetadata(labels=labels),
+        )
+        self._deployment = deployment
+        self._endpoints = endpoints
+        self._where = where
+
+    def to_json(self) -> Any:
+        doc = super().to_json()
+        match = dict(sorted(self._deployment.match_labels.items()))
+        if not match:
+            # An empty selector would select every pod of the namespace.
+            raise ConstructsLibError(
+                f"{self._where}: the Deployment selects its pods by no label (select=False); "
+                "call deployment.select(...) or keep cdk8s-plus's default selector"
+            )
+        doc["spec"] = {"podMetricsEndpoints": self._endpoints, "selector": {"matchLabels": match}}
+        return doc
 
 
 def _pod_metrics_endpoint(

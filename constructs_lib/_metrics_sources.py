@@ -168,7 +168,7 @@ class MetricsSource:
             "statsd",
             9102,
             dict(
-                mappings=tuple(mappings),
+                mappings=mappings,
                 statsd_port=statsd_port,
                 statsd_port_name=statsd_port_name,
                 host_env=host_env,
@@ -216,7 +216,7 @@ class MetricsSource:
         json_exporter is a multi-target exporter: it serves ``/probe?module=..&target=..``,
         not ``/metrics``; the adapter's discovery carries those parameters.
         """
-        return cls("json", 7979, dict(url=url, metrics=tuple(metrics), module=module, image=image))
+        return cls("json", 7979, dict(url=url, metrics=metrics, module=module, image=image))
 
     @classmethod
     def jmx(
@@ -242,7 +242,7 @@ class MetricsSource:
             9404,
             dict(
                 jmx_port=jmx_port,
-                rules=tuple(rules),
+                rules=rules,
                 image=image,
                 command=command,
                 uid=uid,
@@ -262,7 +262,7 @@ class MetricsSource:
         uid: int = 65534,
     ) -> MetricsSource:
         """Any exporter image that serves Prometheus text on ``port`` at ``path``."""
-        return cls("custom", port, dict(image=image, args=tuple(args), command=command, path=path, uid=uid))
+        return cls("custom", port, dict(image=image, args=args, command=command, path=path, uid=uid))
 
     # --- resolution ------------------------------------------------------------------
 
@@ -287,9 +287,16 @@ class MetricsSource:
             app_env: dict[str, kplus.EnvValue] = {}
             for prop, value in (("host_env", "127.0.0.1"), ("port_env", str(statsd_port))):
                 if o[prop] is not None:
-                    app_env[_checks.env_name(where, f"source.{prop}", o[prop])] = kplus.EnvValue.from_value(
-                        value
-                    )
+                    env_name = _checks.env_name(where, f"source.{prop}", o[prop])
+                    if env_name in app_env:
+                        raise PropsError(
+                            where,
+                            f"source.{prop}",
+                            env_name,
+                            "host_env has the same name",
+                            "give each variable its own name",
+                        )
+                    app_env[env_name] = kplus.EnvValue.from_value(value)
             return ExporterPlan(
                 # Dockerfile: USER nobody (65534) since v0.22.4.
                 image=image,
@@ -358,6 +365,20 @@ class MetricsSource:
                     "pass jmx_port= the port of -Dcom.sun.management.jmxremote.port",
                 )
             jmx_port = _checks.port_number(where, "source.jmx_port", o["jmx_port"])
+            rules = o["rules"]
+            if isinstance(rules, str) or not isinstance(rules, list | tuple):
+                raise PropsError(
+                    where,
+                    "source.rules",
+                    rules,
+                    "not a list of rule mappings",
+                    "pass rules=[{'pattern': '...', 'name': '...'}]",
+                )
+            for r in rules:
+                if not isinstance(r, Mapping):
+                    raise PropsError(
+                        where, "source.rules", r, "not a rule mapping", "pass {'pattern': '...'}"
+                    )
             config = {
                 "hostPort": f"127.0.0.1:{jmx_port}",
                 "lowercaseOutputName": _checks.boolean(
@@ -370,7 +391,7 @@ class MetricsSource:
                 uid=_positive_uid(where, o["uid"]),
                 config_file="config.yaml",
                 config_text=_checks.render_yaml(config),
-                command=list(o["command"]) if o["command"] is not None else None,
+                command=_command(where, o["command"]),
                 args=[str(port), f"{config_dir}/config.yaml"],
             )
         # custom
@@ -382,10 +403,22 @@ class MetricsSource:
         return ExporterPlan(
             image=image,
             uid=_positive_uid(where, o["uid"]),
-            args=list(o["args"]),
-            command=list(o["command"]) if o["command"] is not None else None,
+            args=_checked_args(where, o["args"]),
+            command=_command(where, o["command"]),
             path=path,
         )
+
+
+def _command(where: str, command: Any) -> list[str] | None:
+    return None if command is None else _checked_args(where, command, prop="source.command")
+
+
+def _checked_args(where: str, args: Any, prop: str = "source.args") -> list[str]:
+    checked = _checks.string_list(where, prop, args)
+    for arg in checked:
+        # redis://:password@..., https://token@...: the manifest would carry the credential.
+        _checks.no_url_password(where, prop, arg.split("=", 1)[-1])
+    return checked
 
 
 def _positive_uid(where: str, uid: Any) -> int:
@@ -398,6 +431,7 @@ def _positive_uid(where: str, uid: Any) -> int:
 
 def render_statsd_mapping(where: str, mappings: Sequence[StatsdMapping]) -> str:
     """The statsd_exporter mapping file, checked against the exporter's own rules."""
+    mappings = _checks.sequence_of(where, "mappings", mappings, StatsdMapping)
     rendered = [_statsd_rule(where, i, m) for i, m in enumerate(mappings)]
     _check_statsd_conflicts(where, mappings, rendered)
     return _checks.render_yaml({"mappings": rendered}, sort_keys=False)
@@ -464,7 +498,8 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
         rule["match_type"] = "regex"
     if drop:
         rule["action"] = "drop"
-    for label in m.labels:
+    labels = _checks.string_mapping(where, f"{prop}.labels", m.labels)
+    for label in labels:
         if not isinstance(label, str) or not _LABEL_NAME.match(label):
             raise PropsError(
                 where,
@@ -473,8 +508,8 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
                 "not a label name statsd_exporter accepts",
                 "use at least two characters of letters, digits and '_', not starting with a digit",
             )
-    if m.labels:
-        rule["labels"] = {k: str(v) for k, v in sorted(m.labels.items())}
+    if labels:
+        rule["labels"] = dict(sorted(labels.items()))
     if metric_type is not None:
         rule["match_metric_type"] = metric_type.value
     if observer is not None:
@@ -544,9 +579,10 @@ def _check_statsd_conflicts(
 def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -> str:
     if not metrics:
         raise PropsError(where, "source.metrics", [], "no metrics", "pass at least one JsonMetric")
+    metrics = _checks.sequence_of(where, "source.metrics", metrics, JsonMetric)
     rendered = []
     for i, m in enumerate(metrics):
-        if not _METRIC_NAME.match(m.name) or "$" in m.name:
+        if not isinstance(m.name, str) or not _METRIC_NAME.match(m.name) or "$" in m.name:
             raise PropsError(
                 where,
                 f"source.metrics[{i}].name",
@@ -577,10 +613,11 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
         entry: dict[str, Any] = {"name": m.name, "path": m.path, "type": m.type, "valuetype": m.value_type}
         if m.help:
             entry["help"] = m.help
-        if m.labels:
-            entry["labels"] = dict(sorted(m.labels.items()))
-        if m.values:
-            entry["values"] = dict(sorted(m.values.items()))
+        for key, value in (("labels", m.labels), ("values", m.values)):
+            if value:
+                entry[key] = dict(
+                    sorted(_checks.string_mapping(where, f"source.metrics[{i}].{key}", value).items())
+                )
         rendered.append(entry)
     return _checks.render_yaml({"modules": {module: {"metrics": rendered}}}, sort_keys=False)
 

@@ -140,7 +140,6 @@ def _seconds(n: int) -> cdk8s.Duration:
     return cdk8s.Duration.seconds(n)
 
 
-@functools.lru_cache(maxsize=64)
 def container_resources(
     cpu_request_m: int, cpu_limit_m: int, mem_request_mi: int, mem_limit_mi: int
 ) -> kplus.ContainerResources:
@@ -161,10 +160,16 @@ def container_resources(
             f"a request exceeds its limit ({cpu_limit_m}m, {mem_limit_mi}Mi); the API server rejects that",
             "keep each request at or below its limit",
         )
+    return _container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)
+
+
+@functools.lru_cache(maxsize=64)
+def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int) -> kplus.ContainerResources:
+    # Built once per figure set: every Cpu/Size creation is a jsii round trip.
     return kplus.ContainerResources(
-        cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_request_m), limit=kplus.Cpu.millis(cpu_limit_m)),
+        cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_req), limit=kplus.Cpu.millis(cpu_lim)),
         memory=kplus.MemoryResources(
-            request=cdk8s.Size.mebibytes(mem_request_mi), limit=cdk8s.Size.mebibytes(mem_limit_mi)
+            request=cdk8s.Size.mebibytes(mem_req), limit=cdk8s.Size.mebibytes(mem_lim)
         ),
     )
 
@@ -226,7 +231,15 @@ class PodSeam(constructs.Construct):
         seam = found if isinstance(found, PodSeam) else cls(workload)
         seam._index = _PodIndex.read(seam._render_original())
         for number, owner in seam._loopback_ports.items():  # not in the rendered pod
-            seam._index.ports.setdefault((number, "TCP"), owner)
+            taken_by = seam._index.ports.setdefault((number, "TCP"), owner)
+            if taken_by != owner:
+                raise CollisionError(
+                    seam.node.path,
+                    "port",
+                    number,
+                    f"container {taken_by!r} declares a port that {owner!r} already binds on 127.0.0.1",
+                    f"give container {taken_by!r} another port",
+                )
         return seam
 
     def __init__(self, workload: kplus.Deployment) -> None:
@@ -315,8 +328,19 @@ class PodSeam(constructs.Construct):
                 "a container of that name already exists in the pod",
                 f"pass another {prop}= (names taken: {sorted(taken)})",
             )
+        seen: set[object] = set()
         for port in spec.ports:
             self._check_port(port, where)
+            for key, what in (((port.number, port.protocol.value), "port"), (port.name, "port name")):
+                if key in seen:
+                    raise CollisionError(
+                        where,
+                        what,
+                        port.number if what == "port" else port.name,
+                        "the container would declare it twice",
+                        f"choose another {what}",
+                    )
+                seen.add(key)
         probes: dict[str, kplus.Probe] = {}
         if kind == "sidecar":
             probes = {k: p.to_kplus() for k, p in self._probes(spec).items()}
@@ -488,7 +512,7 @@ class PodSeam(constructs.Construct):
                 prop,
                 name,
                 f"container {container_name!r} already has an env variable of that name",
-                f"pass another {prop}=",
+                f"choose another variable name ({prop})",
             )
         container.env.add_variable(name, value)
         taken.add(name)
@@ -507,14 +531,18 @@ class PodSeam(constructs.Construct):
 
     # --- pod-level -----------------------------------------------------------------
 
-    def annotate(self, key: str, value: str, *, where: str, prop: str) -> None:
+    def annotate(self, key: str, value: str, *, where: str, prop: str, fix: str | None = None) -> None:
         """Add a pod-template annotation; a key set twice through the seam is a collision."""
         owner = self._annotations.get(key) or (
             "the Deployment's own pod metadata" if key in self._index.annotations else None
         )
         if owner is not None and owner != where:
             raise CollisionError(
-                where, prop, key, f"{owner} already sets this pod annotation", f"change {prop} so they differ"
+                where,
+                prop,
+                key,
+                f"{owner} already sets this pod annotation",
+                fix or f"change {prop} so they differ",
             )
         self._annotations[key] = where
         self.workload.pod_metadata.add_annotation(key, value)
@@ -542,7 +570,7 @@ class PodSeam(constructs.Construct):
         the rendered pod, including containers and patches the user added afterwards.
         """
         pod = doc["spec"]["template"]["spec"]
-        errors = pod_rule_errors(pod)
+        errors = pod_rule_errors(pod, self._loopback_ports)
         if errors:
             raise ConstructsLibError(
                 f"{self.workload.node.path}: the pod would be rejected: " + "; ".join(errors)
@@ -557,8 +585,9 @@ class PodSeam(constructs.Construct):
         return doc
 
 
-def pod_rule_errors(pod: Mapping[str, Any]) -> list[str]:
-    """The API server's pod rules that JSON schemas cannot express, on a rendered pod spec."""
+def pod_rule_errors(pod: Mapping[str, Any], loopback: Mapping[int, str] | None = None) -> list[str]:
+    """The API server's pod rules that JSON schemas cannot express, on a rendered pod spec;
+    ``loopback`` lists ports containers bind on 127.0.0.1 without declaring them."""
     errors: list[str] = []
     everything = [*pod.get("initContainers", []), *pod.get("containers", [])]
     names = [c["name"] for c in everything]
@@ -569,6 +598,11 @@ def pod_rule_errors(pod: Mapping[str, Any]) -> list[str]:
     for c in everything:
         for p in c.get("ports", []):
             proto = p.get("protocol", "TCP")
+            bound = (loopback or {}).get(p["containerPort"]) if proto == "TCP" else None
+            if bound is not None and bound != c["name"]:
+                errors.append(
+                    f"container {c['name']!r} declares port {p['containerPort']}, which {bound!r} binds"
+                )
             owner = port_numbers.setdefault((p["containerPort"], proto), c["name"])
             if owner != c["name"]:
                 errors.append(
@@ -618,6 +652,9 @@ class _PodOutput(cdk8s.ApiObject):
         )
         self.original = original
         self._seam = seam
+        # What this stand-in's metadata holds now (chart labels...); only later additions through
+        # cdk8s.ApiObject.of(deployment).metadata are carried over to the output.
+        self._initial_metadata = self.metadata.to_json()
 
     def to_json(self) -> Any:
         doc = self.original.to_json()
@@ -625,8 +662,13 @@ class _PodOutput(cdk8s.ApiObject):
         # on this stand-in; carry them over.
         own = self.metadata.to_json()
         for key in ("labels", "annotations"):
-            if own.get(key):
-                doc["metadata"][key] = dict(sorted({**doc["metadata"].get(key, {}), **own[key]}.items()))
+            before = self._initial_metadata.get(key, {})
+            added = {k: v for k, v in own.get(key, {}).items() if before.get(k) != v}
+            if added:
+                doc["metadata"][key] = dict(sorted({**doc["metadata"].get(key, {}), **added}.items()))
+        for key in ("finalizers", "ownerReferences"):
+            if own.get(key) and own.get(key) != self._initial_metadata.get(key):
+                doc["metadata"][key] = own[key]
         return self._seam.apply_edits(doc)
 
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:

@@ -153,7 +153,9 @@ class RedisAmbassador(constructs.Construct):
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
         _checks.deployment(where, deployment)
+        _checks.same_namespace(where, self, deployment)
         self.deployment = deployment
+        resources = _checks.resources(where, resources)
         self.port = _checks.port_number(where, "port", port)
         self.host = "127.0.0.1"
         self.url = f"redis://{self.host}:{self.port}"
@@ -162,12 +164,17 @@ class RedisAmbassador(constructs.Construct):
         self.name = _checks.dns_label(where, "name", name)
         upstream_pw = _checks.secret_value(where, "password", password)
         client_pw = _checks.secret_value(where, "client_password", client_password)
-        op_ms = _positive_ms(where, "op_timeout", op_timeout or cdk8s.Duration.seconds(5))
-        connect_ms = _positive_ms(where, "connect_timeout", connect_timeout or cdk8s.Duration.seconds(1))
+        op_ms = _positive_ms(where, "op_timeout", _checks.or_default(op_timeout, cdk8s.Duration.seconds(5)))
+        connect_ms = _positive_ms(
+            where, "connect_timeout", _checks.or_default(connect_timeout, cdk8s.Duration.seconds(1))
+        )
         if primary is None and not self.development:
             raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
         self.primary = _upstream(where, "primary", primary) if primary is not None else None
+        if isinstance(replicas, str) or not isinstance(replicas, list | tuple):
+            raise PropsError(where, "replicas", replicas, "not a list", "pass replicas=['host:port', ...]")
         self.replicas = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
+        routes = _checks.sequence_of(where, "routes", routes, RedisRoute)
         route_ups = [_route(where, i, r) for i, r in enumerate(routes)]
         prefixes = [r.prefix for r, _, _ in route_ups]
         for i, prefix in enumerate(prefixes):
@@ -181,7 +188,7 @@ class RedisAmbassador(constructs.Construct):
                 )
         _checks.port_number(where, "admin_port", admin_port)
         self.stats_port = _checks.port_number(where, "stats_port", stats_port)
-        if len({self.port, admin_port, self.stats_port}) != 3:
+        if not self.development and len({self.port, admin_port, self.stats_port}) != 3:
             raise PropsError(
                 where,
                 "admin_port",
@@ -193,7 +200,9 @@ class RedisAmbassador(constructs.Construct):
             raise PropsError(where, "concurrency", concurrency, "must be an integer >= 1", "use e.g. 2")
         image = _checks.pinned_image(where, "image", image)
         redis_image = _checks.pinned_image(where, "redis_image", redis_image)
-        delay_ms = _positive_ms(where, "shutdown_delay", shutdown_delay or cdk8s.Duration.seconds(15))
+        delay_ms = _positive_ms(
+            where, "shutdown_delay", _checks.or_default(shutdown_delay, cdk8s.Duration.seconds(15))
+        )
         grace = deployment.termination_grace_period
         # Kubernetes' default grace period is 30s.
         grace_ms = int(grace.to_milliseconds(integral=False)) if grace is not None else 30_000
@@ -211,9 +220,19 @@ class RedisAmbassador(constructs.Construct):
             "url_env": url_env,
             "password_env": password_env,
         }
+        chosen: dict[str, str] = {}
         for prop, env_name in env_names.items():
             if env_name is not None:
                 _checks.env_name(where, prop, env_name)
+                if env_name in chosen:
+                    raise PropsError(
+                        where,
+                        prop,
+                        env_name,
+                        f"{chosen[env_name]} has the same name",
+                        "give each variable its own name",
+                    )
+                chosen[env_name] = prop
 
         seam = PodSeam.of(deployment)
         self.main_container = seam.main_container(container_name, where=where)
@@ -555,8 +574,13 @@ def _upstream(where: str, prop: str, value: Endpoint) -> _Upstream:
 
 
 def _route(where: str, i: int, route: RedisRoute) -> tuple[RedisRoute, _Upstream, list[_Upstream]]:
+    _checks.boolean(where, f"routes[{i}].remove_prefix", route.remove_prefix)
     if not isinstance(route.prefix, str) or not route.prefix:
         raise PropsError(where, f"routes[{i}].prefix", route.prefix, "empty prefix", "use e.g. 'session:'")
     primary = _upstream(where, f"routes[{i}].primary", route.primary)
+    if isinstance(route.replicas, str) or not isinstance(route.replicas, list | tuple):
+        raise PropsError(
+            where, f"routes[{i}].replicas", route.replicas, "not a list", "pass ['host:port', ...]"
+        )
     replicas = [_upstream(where, f"routes[{i}].replicas[{j}]", r) for j, r in enumerate(route.replicas)]
     return route, primary, replicas

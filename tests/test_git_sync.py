@@ -456,3 +456,38 @@ class TestTypes:
     def test_deployment_type(self) -> None:
         with pytest.raises(PropsError, match="deployment=None: not a cdk8s-plus-27 Deployment"):
             SidecarGitSync(chart(), "s", deployment=None, repo=REPO)  # type: ignore[arg-type]
+
+
+class TestSecondReview:
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            ({"extra_args": ["--link=current"]}, "the library sets this flag from a prop"),
+            ({"extra_args": ["--http-bind=:9999"]}, "the library sets this flag from a prop"),
+            ({"extra_args": "--v=2"}, "not a list of strings"),
+            (
+                {"webhook": GitSyncWebhook(url="https://ghp_SECRET123@hooks.example.com/x")},
+                "carries credentials",
+            ),
+            ({"webhook": "http://127.0.0.1/x"}, "webhook='str': not a GitSyncWebhook"),
+            ({"auth": "none"}, "auth='str': not a GitAuth"),
+            ({"period": 0}, "not a cdk8s.Duration"),
+            ({"resources": {"cpu": 1}}, "not a kplus.ContainerResources"),
+        ],
+    )
+    def test_bad_props(self, kw: dict[str, Any], match: str) -> None:
+        with pytest.raises(PropsError, match=match) as err:
+            attach(**kw)
+        assert "ghp_SECRET123" not in str(err.value)
+
+    def test_username_with_a_token_is_redacted(self) -> None:
+        c = chart()
+        pw = kplus.SecretValue(secret=kplus.Secret.from_secret_name(c, "s", "s"), key="k")
+        with pytest.raises(PropsError, match="x-access-token:<redacted>") as err:
+            attach(c, auth=GitAuth.https(username="x-access-token:ghp_SECRET", password=pw))
+        assert "ghp_SECRET" not in str(err.value)
+
+    def test_empty_known_hosts_key(self) -> None:
+        secret = kplus.Secret.from_secret_name(chart(), "k", "git-creds")
+        with pytest.raises(PropsError, match="not a Secret key name"):
+            attach(repo="git@github.com:org/site.git", auth=GitAuth.ssh(secret=secret, known_hosts_key=""))

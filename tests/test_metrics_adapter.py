@@ -575,3 +575,60 @@ class TestErrors:
         c = chart()
         with pytest.raises(PropsError, match=match):
             MetricsAdapter(c, "metrics", deployment=web(c), source=source or MetricsSource.statsd(), **kw)
+
+
+class TestShapes:
+    @pytest.mark.parametrize(
+        ("source", "kw", "match"),
+        [
+            (
+                MetricsSource.custom(image="e/x:1", port=9200, args="--web.listen=:9200"),
+                {},
+                "not a list of strings",
+            ),  # type: ignore[arg-type]
+            (MetricsSource.jmx(image="e/j:1", jmx_port=5555, command="java"), {}, "not a list of strings"),  # type: ignore[arg-type]
+            (
+                MetricsSource.jmx(image="e/j:1", jmx_port=5555, rules=["pattern: .*"]),
+                {},
+                "not a rule mapping",
+            ),
+            (
+                MetricsSource.custom(
+                    image="e/x:1", port=9200, args=["--redis.addr=redis://:hunter2@127.0.0.1:6379"]
+                ),
+                {},
+                "carries a password",
+            ),
+            (
+                MetricsSource.statsd(mappings=[{"match": "a.*"}]),
+                {},
+                r"mappings\[0\]='dict': not a StatsdMapping",
+            ),  # type: ignore[list-item]
+            (MetricsSource.statsd(host_env="S", port_env="S"), {}, "host_env has the same name"),
+            (MetricsSource.json(url="http://127.0.0.1/s", metrics=[{"name": "x"}]), {}, "not a JsonMetric"),  # type: ignore[list-item]
+            (MetricsSource.nginx(), {"also_scrape": "site"}, "also_scrape='str': not a list"),
+            (
+                MetricsSource.nginx(),
+                {"pod_monitor": True, "pod_monitor_labels": [("a", "b")]},
+                "not a mapping",
+            ),
+            (MetricsSource.nginx(), {"resources": "small"}, "not a kplus.ContainerResources"),
+        ],
+    )
+    def test_bad_shapes(self, source: MetricsSource, kw: dict[str, Any], match: str) -> None:
+        with pytest.raises(PropsError, match=match) as err:
+            attach(source, **kw)
+        assert "hunter2" not in str(err.value)
+
+    def test_pod_monitor_follows_a_later_select_and_refuses_an_empty_selector(self) -> None:
+        c = chart()
+        dep = kplus.Deployment(c, "web", select=False)
+        dep.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+        MetricsAdapter(
+            c, "m", deployment=dep, source=MetricsSource.nginx(), pod_monitor=True, annotations=False
+        )
+        with pytest.raises(RuntimeError, match="selects its pods by no label"):
+            synth(c)
+        dep.select(kplus.LabelSelector.of(labels={"app": "web"}))
+        (pm,) = kind(synth(c), "PodMonitor")
+        assert pm["spec"]["selector"] == {"matchLabels": {"app": "web"}}

@@ -324,3 +324,31 @@ class TestUserState:
     def test_container_resources_are_checked(self, values: tuple[int, int, int, int], match: str) -> None:
         with pytest.raises(PropsError, match=match):
             container_resources(*values)
+
+
+class TestSecondReviewRules:
+    def test_a_container_cannot_declare_one_port_twice(self) -> None:
+        seam = PodSeam.of(web(chart()))
+        with pytest.raises(CollisionError, match="the container would declare it twice"):
+            seam.add_container(spec(ports=[Port("a", 9000), Port("a", 9001)]), kind="sidecar", where=WHERE)
+
+    def test_a_user_port_on_a_loopback_port_is_caught(self) -> None:
+        c = chart()
+        dep = web(c)
+        PodSeam.of(dep).reserve_loopback_port(9901, "proxy", where=WHERE, prop="admin_port")
+        dep.add_container(name="other", image="example/o:1", ports=[kplus.ContainerPort(number=9901)])
+        with pytest.raises(
+            CollisionError, match="container 'other' declares a port that 'proxy' already binds"
+        ):
+            PodSeam.of(dep)  # the next pattern to attach
+        with pytest.raises(RuntimeError, match="declares port 9901, which 'proxy' binds"):
+            synth(c)  # or at synth time
+
+    def test_chart_labels_do_not_override_the_deployments_own(self) -> None:
+        app = cdk8s.App()
+        c = cdk8s.Chart(app, "c", labels={"team": "platform"})
+        dep = kplus.Deployment(c, "web", metadata=cdk8s.ApiObjectMetadata(labels={"team": "web"}))
+        dep.add_container(image="example/app:1")
+        PodSeam.of(dep)
+        (d,) = [d for d in synth(c) if d["kind"] == "Deployment"]
+        assert d["metadata"]["labels"]["team"] == "web"

@@ -436,3 +436,36 @@ class TestErrors:
                 admin_port=9911,
                 stats_port_name="b-stats",
             )
+
+
+class TestShapes:
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            ({"routes": RedisRoute(prefix="a:", primary=PRIMARY)}, "not a list of RedisRoute"),
+            ({"routes": [{"prefix": "a:"}]}, r"routes\[0\]='dict': not a RedisRoute"),
+            ({"replicas": "r:6379"}, "replicas='r:6379': not a list"),
+            ({"routes": [RedisRoute(prefix="a:", primary=PRIMARY, remove_prefix="no")]}, "not True or False"),  # type: ignore[arg-type]
+            ({"host_env": "X", "port_env": "X"}, "port_env='X': host_env has the same name"),
+            ({"url_env": "P", "password_env": "P"}, "password_env='P': url_env has the same name"),
+            ({"resources": {"cpu": 1}}, "not a kplus.ContainerResources"),
+            ({"op_timeout": 0}, "not a cdk8s.Duration"),
+            ({"password": {"redis://x": "hunter2"}}, r"password='<dict, redacted>'"),
+        ],
+    )
+    def test_bad_shapes(self, kw: dict[str, Any], match: str) -> None:
+        with pytest.raises(PropsError, match=match) as err:
+            attach(**kw)
+        assert "hunter2" not in str(err.value)
+
+    def test_pattern_in_another_namespace(self) -> None:
+        app = cdk8s.App()
+        shop = cdk8s.Chart(app, "shop", namespace="shop")
+        mon = cdk8s.Chart(app, "mon", namespace="monitoring")
+        dep = web(shop)
+        with pytest.raises(PropsError, match="the Deployment is in namespace 'shop'"):
+            RedisAmbassador(mon, "cache", deployment=dep, primary=PRIMARY)
+
+    def test_development_mode_ignores_proxy_ports(self) -> None:
+        _, amb = attach(development=True, port=9901)
+        assert amb.url == "redis://127.0.0.1:9901"
