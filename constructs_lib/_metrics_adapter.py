@@ -176,6 +176,7 @@ class MetricsAdapter(constructs.Construct):
         spec = ContainerSpec(
             name=name,
             image=plan.image,
+            # Go exporters idle at a few MiB and spend CPU only while a scrape runs.
             resources=resources or container_resources(10, 200, 32, 64),
             uid=plan.uid,
             gid=plan.uid,
