@@ -303,26 +303,27 @@ class SidecarGitSync(constructs.Construct):
                 raise PropsError(
                     where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
                 )
-            if arg.split("=", 1)[0] in _MODELLED_FLAGS:
+            flag, _, value = arg.partition("=")
+            if flag in _MODELLED_FLAGS:
                 raise PropsError(
                     where,
                     "extra_args",
-                    arg.split("=", 1)[0],
+                    flag,
                     "the library sets this flag from a prop",
                     "use the prop instead (probes, content_path and volumes follow the props)",
                 )
-            if arg.split("=", 1)[0] in _CREDENTIAL_FLAGS:
+            if flag in _CREDENTIAL_FLAGS:
                 raise PropsError(
                     where,
                     "extra_args",
-                    arg.split("=", 1)[0],
+                    flag,
                     "credentials in args end up in the manifest",
                     "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
                 )
-            value = arg.split("=", 1)[-1]
             if value.startswith(("http://", "https://")):
-                _checks.no_url_credentials(where, "extra_args", value)
-            _checks.no_url_password(where, "extra_args", value)
+                _checks.no_url_credentials(where, "extra_args", value)  # also refuses passwords
+            else:
+                _checks.no_url_password(where, "extra_args", value)
         startup_ms = _checks.duration_at_least(
             where,
             "startup_timeout",

@@ -397,7 +397,6 @@ class PodSeam(constructs.Construct):
     def reserve_loopback_port(self, number: int, owner: str, *, where: str, prop: str) -> None:
         """Claim a port a container binds on 127.0.0.1 only (not declared as a containerPort):
         it still shares the pod's network namespace with every other container."""
-        _checks.port_number(where, prop, number)
         self._check_port(Port(f"loopback-{number}", number), where, prop=prop, named=False)
         self._loopback_ports[number] = owner
         self._index.ports[(number, "TCP")] = owner
@@ -577,11 +576,11 @@ class PodSeam(constructs.Construct):
             )
         _deep_merge(pod, self._pod_edits)
         for key in ("initContainers", "containers"):
-            for i, c in enumerate(pod.get(key, [])):
+            for c in pod.get(key, []):
                 edits = self._container_edits.get(c["name"])
                 if edits:
-                    pod[key][i] = _sorted(_deep_merge(c, edits))
-        doc["spec"]["template"]["spec"] = _sorted(pod)
+                    _deep_merge(c, edits)
+        doc["spec"]["template"]["spec"] = _sorted(pod)  # sorts the edited containers too
         return doc
 
 
@@ -590,6 +589,8 @@ def pod_rule_errors(pod: Mapping[str, Any], loopback: Mapping[int, str] | None =
     ``loopback`` lists ports containers bind on 127.0.0.1 without declaring them."""
     errors: list[str] = []
     everything = [*pod.get("initContainers", []), *pod.get("containers", [])]
+    volume_names = [v["name"] for v in pod.get("volumes", [])]
+    volumes = set(volume_names)
     names = [c["name"] for c in everything]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         errors.append(f"two containers are named {dup!r}; rename one (container names are unique in a pod)")
@@ -618,13 +619,11 @@ def pod_rule_errors(pod: Mapping[str, Any], loopback: Mapping[int, str] | None =
         paths = [m["mountPath"] for m in c.get("volumeMounts", [])]
         for dup in sorted({p for p in paths if paths.count(p) > 1}):
             errors.append(f"container {c['name']!r} mounts two volumes at {dup!r}")
-        volumes = {v["name"] for v in pod.get("volumes", [])}
         for m in c.get("volumeMounts", []):
             if m["name"] not in volumes:
                 errors.append(
                     f"container {c['name']!r} mounts {m['name']!r}, which is not a volume of the pod"
                 )
-    volume_names = [v["name"] for v in pod.get("volumes", [])]
     for dup in sorted({n for n in volume_names if volume_names.count(n) > 1}):
         errors.append(f"two volumes are named {dup!r}; rename one")
     return errors

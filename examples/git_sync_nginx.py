@@ -52,7 +52,7 @@ def mount_nginx_config(chart: cdk8s.Chart, web: kplus.Deployment, text: str) -> 
     )
 
 
-def add_nginx(chart: cdk8s.Chart, root: str | None = None) -> kplus.Deployment:
+def add_nginx(chart: cdk8s.Chart) -> kplus.Deployment:
     """An unprivileged nginx Deployment, hardened, with writable /tmp (pid and temp files)."""
     web = kplus.Deployment(chart, "web", replicas=2)
     nginx = web.add_container(
