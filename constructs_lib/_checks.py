@@ -168,16 +168,38 @@ def boolean(where: str, prop: str, value: Any) -> bool:
     return value
 
 
-def deployment(where: str, value: Any) -> kplus.Deployment:
-    if not isinstance(value, kplus.Deployment):
+#: Every cdk8s-plus-27 workload the patterns attach to.
+Workload = kplus.Deployment | kplus.StatefulSet | kplus.DaemonSet | kplus.Job | kplus.CronJob | kplus.Pod
+_WORKLOAD_TYPES = (kplus.Deployment, kplus.StatefulSet, kplus.DaemonSet, kplus.Job, kplus.CronJob, kplus.Pod)
+
+
+def workload(where: str, prop: str, value: Any) -> Workload:
+    if not isinstance(value, _WORKLOAD_TYPES):
+        raise PropsError(
+            where,
+            prop,
+            type(value).__name__,
+            "not a cdk8s-plus-27 workload",
+            "pass the kplus.Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod the pattern attaches to",
+        )
+    return value
+
+
+def pattern_workload(where: str, workload_: Any, deployment: Any) -> Workload:
+    """The ``workload=`` prop, or its older name ``deployment=`` (exactly one of them)."""
+    if workload_ is not None and deployment is not None:
         raise PropsError(
             where,
             "deployment",
-            value,
-            "not a cdk8s-plus-27 Deployment",
-            "pass the kplus.Deployment object the pattern attaches to",
+            type(deployment).__name__,
+            "both workload= and deployment= were given",
+            "pass only workload= (deployment= is its older name)",
         )
-    return value
+    if workload_ is None and deployment is None:
+        raise PropsError(
+            where, "workload", None, "no workload", "pass workload= the kplus.Deployment (or other workload)"
+        )
+    return workload(where, "workload" if workload_ is not None else "deployment", workload_ or deployment)
 
 
 def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
@@ -288,16 +310,17 @@ def instance(where: str, prop: str, value: Any, cls: type[T], fix: str) -> T:
     return value
 
 
-def same_namespace(where: str, scope: Any, workload: kplus.Deployment) -> None:
+def same_namespace(where: str, scope: Any, target: Workload) -> None:
     """The pattern's own objects (ConfigMaps, PodMonitor) must live where the pods are."""
-    mine, theirs = cdk8s.Chart.of(scope).namespace, cdk8s.Chart.of(workload).namespace
+    mine, theirs = cdk8s.Chart.of(scope).namespace, cdk8s.Chart.of(target).namespace
+    kind = type(target).__name__
     if mine != theirs:
         raise PropsError(
             where,
             "scope",
             mine,
-            f"the Deployment is in namespace {theirs!r}",
-            "create the pattern in the Deployment's chart (or one with the same namespace)",
+            f"the {kind} is in namespace {theirs!r}",
+            f"create the pattern in the {kind}'s chart (or one with the same namespace)",
         )
 
 

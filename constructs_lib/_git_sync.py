@@ -19,6 +19,7 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._checks import Workload
 from ._errors import PropsError
 from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
@@ -173,7 +174,9 @@ class SidecarGitSync(constructs.Construct):
     Args:
         scope: construct scope.
         id: construct id.
-        deployment: the Deployment to attach to.
+        workload: the workload to attach to: a cdk8s-plus-27 Deployment, StatefulSet,
+            DaemonSet, Job, CronJob or Pod.
+        deployment: older name of ``workload`` (pass one of the two).
         repo: ``https://...``, ``ssh://...``, ``user@host:path`` or ``file://...`` URL.
         ref: branch, tag or full commit SHA. Default ``HEAD`` (the remote's default branch).
         period: time between syncs, at least 10ms. Default 10s.
@@ -220,7 +223,8 @@ class SidecarGitSync(constructs.Construct):
         scope: constructs.Construct,
         id: str,
         *,
-        deployment: kplus.Deployment,
+        workload: Workload | None = None,
+        deployment: Workload | None = None,
         repo: str,
         ref: str = "HEAD",
         period: cdk8s.Duration | None = None,
@@ -250,7 +254,7 @@ class SidecarGitSync(constructs.Construct):
         super().__init__(scope, id)
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
-        _checks.deployment(where, deployment)
+        target = _checks.pattern_workload(where, workload, deployment)
         auth = _checks.instance(
             where,
             "auth",
@@ -258,7 +262,7 @@ class SidecarGitSync(constructs.Construct):
             GitAuth,
             "use GitAuth.none(), .https() or .ssh()",
         )
-        _checks.same_namespace(where, self, deployment)
+        _checks.same_namespace(where, self, target)
         resources = _checks.resources(where, resources)
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
@@ -377,8 +381,8 @@ class SidecarGitSync(constructs.Construct):
         hooks = _webhook_args(where, webhook) if webhook is not None else []
         sparse_file = _sparse_checkout_file(where, sparse_checkout) if sparse_checkout is not None else None
 
-        self.deployment = deployment
-        seam = PodSeam.of(deployment)
+        self.workload = self.deployment = target
+        seam = PodSeam.of(target)
         self.main_container = seam.main_container(container_name, where=where)
         seam.claim("git-sync link", self.link, where=where, prop="link")
 

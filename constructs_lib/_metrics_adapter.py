@@ -16,6 +16,7 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._checks import Workload
 from ._errors import ConstructsLibError, PropsError
 from ._metrics_sources import MetricsSource
 from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
@@ -32,7 +33,7 @@ class MetricsEndpoint(Protocol):
     def metrics_path(self) -> str: ...
 
     @property
-    def deployment(self) -> kplus.Deployment: ...
+    def workload(self) -> Workload: ...
 
 
 class MetricsAdapter(constructs.Construct):
@@ -41,7 +42,9 @@ class MetricsAdapter(constructs.Construct):
     Args:
         scope: construct scope.
         id: construct id.
-        deployment: the Deployment whose app exports the metrics.
+        workload: the workload whose app exports the metrics (Deployment, StatefulSet,
+            DaemonSet, Job, CronJob or Pod).
+        deployment: older name of ``workload`` (pass one of the two).
         source: what the app exports, e.g. ``MetricsSource.statsd(mappings=[...])``.
         port: the exporter's HTTP port. Default: the exporter's conventional port
             (statsd 9102, nginx 9113, redis 9121, json 7979, jmx 9404).
@@ -57,6 +60,9 @@ class MetricsAdapter(constructs.Construct):
         scrape_interval: PodMonitor scrape interval. Default Prometheus' global interval.
         service: also create a ClusterIP Service exposing the metrics port (for
             ServiceMonitors or ad-hoc scraping). Default False.
+        native_sidecar: run the exporter as a native sidecar (Kubernetes >= 1.29): it starts
+            before the app and is stopped after it. Required in Jobs, CronJobs and Pods that
+            never restart, whose pods could not complete with a classic sidecar. Default False.
         name: container name and volume-name prefix. Default ``metrics-adapter``.
         container_name: the main container. Default: the Deployment's only app container.
         resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits.
@@ -67,7 +73,8 @@ class MetricsAdapter(constructs.Construct):
         scope: constructs.Construct,
         id: str,
         *,
-        deployment: kplus.Deployment,
+        workload: Workload | None = None,
+        deployment: Workload | None = None,
         source: MetricsSource,
         port: int | None = None,
         port_name: str = "metrics",
@@ -77,6 +84,7 @@ class MetricsAdapter(constructs.Construct):
         also_scrape: Sequence[MetricsEndpoint] = (),
         scrape_interval: cdk8s.Duration | None = None,
         service: bool = False,
+        native_sidecar: bool = False,
         name: str = "metrics-adapter",
         container_name: str | None = None,
         resources: kplus.ContainerResources | None = None,
@@ -84,8 +92,8 @@ class MetricsAdapter(constructs.Construct):
         super().__init__(scope, id)
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
-        self.deployment = _checks.deployment(where, deployment)
-        _checks.same_namespace(where, self, deployment)
+        target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
+        _checks.same_namespace(where, self, target)
         resources = _checks.resources(where, resources)
         if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
             raise PropsError(
@@ -119,6 +127,7 @@ class MetricsAdapter(constructs.Construct):
         annotations = _checks.boolean(where, "annotations", annotations)
         pod_monitor = _checks.boolean(where, "pod_monitor", pod_monitor)
         service = _checks.boolean(where, "service", service)
+        native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
         config_dir, secret_dir = f"/etc/{name}", f"/etc/{name}-auth"
         plan = source.plan(where, self.port, config_dir, secret_dir)
         self.source = source
@@ -149,8 +158,13 @@ class MetricsAdapter(constructs.Construct):
                 _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
             )
 
-        seam = PodSeam.of(deployment)
+        seam = PodSeam.of(target)
         self.main_container = seam.main_container(container_name, where=where)
+        container_kind = seam.looping_kind(native_sidecar, where=where)
+        for number, protocol in plan.loopback_ports:  # StatsD: only the app on localhost sends
+            seam.reserve_loopback_port(
+                number, name, where=where, prop="source.statsd_port", protocol=protocol
+            )
         mounts: list[Mount] = []
         self.config_map: kplus.ConfigMap | None = None
         if plan.config_file is not None and plan.config_text is not None:
@@ -170,7 +184,7 @@ class MetricsAdapter(constructs.Construct):
                 )
             )
             seam.ensure_fs_group(plan.uid)
-        ports = [Port(self.port_name, self.port), *plan.extra_ports]
+        ports = [Port(self.port_name, self.port)]
         # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
         probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)
         spec = ContainerSpec(
@@ -190,7 +204,7 @@ class MetricsAdapter(constructs.Construct):
                 path="/metrics", port=self.port, period_seconds=20, timeout_seconds=2, failure_threshold=3
             ),
         )
-        self.container = seam.add_container(spec, kind="sidecar", where=where)
+        self.container = seam.add_container(spec, kind=container_kind, where=where)
         for env_name, value in plan.app_env.items():
             seam.add_env(self.main_container, env_name, value, where=where, prop="source env")
 
@@ -213,14 +227,14 @@ class MetricsAdapter(constructs.Construct):
             # Prometheus Operator API monitoring.coreos.com/v1 PodMonitor (podmonitor_types.go):
             # spec.selector is required; podMetricsEndpoints[].port is a container port NAME.
             self.pod_monitor = _PodMonitor(
-                self, "pod-monitor", deployment, endpoints, labels=dict(pod_monitor_labels or {}), where=where
+                self, "pod-monitor", target, endpoints, labels=dict(pod_monitor_labels or {}), where=where
             )
         self.service: kplus.Service | None = None
         if service:
             self.service = kplus.Service(
                 self,
                 "service",
-                selector=deployment,
+                selector=target,
                 ports=[kplus.ServicePort(port=self.port, target_port=self.port, name=self.port_name)],
             )
 
@@ -234,8 +248,8 @@ class MetricsAdapter(constructs.Construct):
         """
         found: dict[str, tuple[str, str, dict[str, str]]] = {}
         for i, other in enumerate(also_scrape):
-            owner = getattr(other, "deployment", None)
-            if owner is None or owner.node.path != self.deployment.node.path:
+            owner = getattr(other, "workload", None)
+            if owner is None or owner.node.path != self.workload.node.path:
                 raise PropsError(
                     where,
                     f"also_scrape[{i}]",
@@ -265,16 +279,21 @@ class MetricsAdapter(constructs.Construct):
 class _PodMonitor(cdk8s.ApiObject):
     """Prometheus Operator ``monitoring.coreos.com/v1`` PodMonitor (podmonitor_types.go).
 
-    ``spec.selector`` is required and the Deployment's match labels can still change after
-    the adapter is built (``deployment.select(...)``), so the spec is rendered at synth time.
+    ``spec.selector`` is required and the workload's labels can still change after the
+    adapter is built (``deployment.select(...)``), so the spec is rendered at synth time.
     ``podMetricsEndpoints[].port`` is a container port NAME.
+
+    The selector follows each kind's own: a Deployment, StatefulSet or DaemonSet selects its
+    pods by its ``matchLabels``; a Job's selector is generated by the API server
+    (``batch.kubernetes.io/controller-uid``) and a Pod has none, so for Jobs, CronJobs and Pods
+    it is the pod template's labels (cdk8s-plus gives every pod ``cdk8s.io/metadata.addr``).
     """
 
     def __init__(
         self,
         scope: constructs.Construct,
         id: str,
-        deployment: kplus.Deployment,
+        target: Workload,
         endpoints: list[dict[str, Any]],
         *,
         labels: dict[str, str],
@@ -287,20 +306,27 @@ class _PodMonitor(cdk8s.ApiObject):
             kind="PodMonitor",
             metadata=cdk8s.ApiObjectMetadata(labels=labels),
         )
-        self._deployment = deployment
+        self._target = target
         self._endpoints = endpoints
         self._where = where
 
     def to_json(self) -> Any:
         doc = super().to_json()
-        match = dict(sorted(self._deployment.match_labels.items()))
+        target = self._target
+        if isinstance(target, kplus.Deployment | kplus.StatefulSet | kplus.DaemonSet):
+            match = dict(target.match_labels)
+        else:
+            match = dict(target.pod_metadata.to_json().get("labels", {}))
         if not match:
             # An empty selector would select every pod of the namespace.
             raise ConstructsLibError(
-                f"{self._where}: the Deployment selects its pods by no label (select=False); "
-                "call deployment.select(...) or keep cdk8s-plus's default selector"
+                f"{self._where}: the {type(target).__name__} selects its pods by no label (select=False); "
+                "call select(...) on it or keep cdk8s-plus's default selector"
             )
-        doc["spec"] = {"podMetricsEndpoints": self._endpoints, "selector": {"matchLabels": match}}
+        doc["spec"] = {
+            "podMetricsEndpoints": self._endpoints,
+            "selector": {"matchLabels": dict(sorted(match.items()))},
+        }
         return doc
 
 

@@ -22,7 +22,6 @@ import cdk8s_plus_27 as kplus
 
 from . import _checks
 from ._errors import PropsError
-from ._pod import Port
 
 # Pinned exporter images (override with image=).
 STATSD_IMAGE = "prom/statsd-exporter:v0.28.0"
@@ -129,7 +128,8 @@ class ExporterPlan:
     path: str = "/metrics"
     #: URL parameters Prometheus must send (json_exporter's module and target).
     params: dict[str, str] = field(default_factory=dict)
-    extra_ports: list[Port] = field(default_factory=list)
+    #: Ports the exporter binds on 127.0.0.1 only: reserved in the pod, never declared.
+    loopback_ports: list[tuple[int, kplus.Protocol]] = field(default_factory=list)
     #: Secret keys mounted as files in the adapter's secret directory: (value, file name).
     secret_files: list[tuple[kplus.SecretValue, str]] = field(default_factory=list)
 
@@ -153,7 +153,6 @@ class MetricsSource:
         *,
         mappings: Sequence[StatsdMapping] = (),
         statsd_port: int = 9125,
-        statsd_port_name: str = "statsd",
         host_env: str | None = "STATSD_HOST",
         port_env: str | None = "STATSD_PORT",
         image: str = STATSD_IMAGE,
@@ -161,8 +160,9 @@ class MetricsSource:
         """The app sends StatsD (UDP and TCP) to ``127.0.0.1:statsd_port``; statsd_exporter maps it.
 
         The main container gets ``STATSD_HOST``/``STATSD_PORT`` (names configurable, None omits).
-        The StatsD ports are named ``statsd_port_name`` (UDP) and ``<statsd_port_name>-tcp``.
-        Exporter web port default 9102 (statsd_exporter's).
+        The StatsD port is bound on 127.0.0.1 only, so it is reserved in the pod (no other
+        container may use it) but not declared as a container port: nothing outside the pod
+        can reach it. Exporter web port default 9102 (statsd_exporter's).
         """
         return cls(
             "statsd",
@@ -170,7 +170,6 @@ class MetricsSource:
             dict(
                 mappings=mappings,
                 statsd_port=statsd_port,
-                statsd_port_name=statsd_port_name,
                 host_env=host_env,
                 port_env=port_env,
                 image=image,
@@ -281,8 +280,6 @@ class MetricsSource:
                     "same as the metrics port",
                     "choose another port",
                 )
-            udp_name = _checks.port_name(where, "source.statsd_port_name", o["statsd_port_name"])
-            tcp_name = _checks.port_name(where, "source.statsd_port_name", f"{udp_name}-tcp")
             text = render_statsd_mapping(where, o["mappings"])
             app_env: dict[str, kplus.EnvValue] = {}
             for prop, value in (("host_env", "127.0.0.1"), ("port_env", str(statsd_port))):
@@ -304,7 +301,7 @@ class MetricsSource:
                 config_file="mapping.yaml",
                 config_text=text,
                 app_env=app_env,
-                extra_ports=[Port(udp_name, statsd_port, kplus.Protocol.UDP), Port(tcp_name, statsd_port)],
+                loopback_ports=[(statsd_port, kplus.Protocol.UDP), (statsd_port, kplus.Protocol.TCP)],
                 args=[
                     listen,
                     "--web.telemetry-path=/metrics",

@@ -21,6 +21,11 @@ the object from the typed 1.27 model *after* applying patches, which silently dr
 init container's ``restartPolicy`` (see REFERENCE.md, section 2). The seam therefore
 swaps the workload's default child for a Python ApiObject that renders the original and
 then applies the recorded edits, matching containers by name.
+
+Every cdk8s-plus-27 workload works the same way: ``Deployment``, ``StatefulSet``,
+``DaemonSet``, ``Job``, ``CronJob`` (the pod inside its job template) and ``Pod``. They all
+render through one ApiObject child; only where the pod template sits in the document differs
+(:data:`_TEMPLATE_PATH`).
 """
 
 from __future__ import annotations
@@ -35,10 +40,30 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
 
-from . import _checks
+from . import _checks, _pod_security
+from ._checks import Workload
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
 
 ContainerKind = Literal["sidecar", "init", "native"]
+
+#: Where each kind's rendered document holds the pod template (metadata + spec).
+_TEMPLATE_PATH: dict[str, tuple[str, ...]] = {
+    "Pod": (),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+_DEFAULT_TEMPLATE_PATH = ("spec", "template")
+
+
+def pod_template(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pod template (``metadata`` + ``spec``) inside a rendered workload document."""
+    node = doc
+    for key in _TEMPLATE_PATH.get(doc["kind"], _DEFAULT_TEMPLATE_PATH):
+        node = node[key]
+    return node
+
+
+def kind_of(workload: Workload) -> str:
+    return type(workload).__name__
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +188,26 @@ def container_resources(
     return _container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)
 
 
+def restricted_pod_security(workload: Workload) -> None:
+    """Make the whole pod of ``workload`` meet the Pod Security Standard "restricted".
+
+    Applied when the app synthesizes, so it covers every container: yours, the ones the
+    patterns add, and ones added after this call. Where a field is missing it is filled in:
+    pod-level ``runAsNonRoot: true`` and ``seccompProfile: RuntimeDefault``, and on every
+    container ``allowPrivilegeEscalation: false`` and ``capabilities.drop: [ALL]`` (the
+    fields cdk8s-plus-27 cannot express). What cannot be made compliant without changing
+    what you asked for (uid 0, ``privileged``, a hostPath volume, an added capability other
+    than ``NET_BIND_SERVICE``, host namespaces or ports, unsafe sysctls...) fails the synth
+    with a message that names the container and the rule.
+
+    Args:
+        workload: any cdk8s-plus-27 workload (Deployment, StatefulSet, DaemonSet, Job,
+            CronJob, Pod).
+    """
+    _checks.workload("restricted_pod_security", "workload", workload)
+    PodSeam.of(workload).restrict()
+
+
 @functools.lru_cache(maxsize=64)
 def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int) -> kplus.ContainerResources:
     # Built once per figure set: every Cpu/Size creation is a jsii round trip.
@@ -225,13 +270,13 @@ class PodSeam(constructs.Construct):
     _ID = "ConstructsLibPod"
 
     @classmethod
-    def of(cls, workload: kplus.Deployment) -> PodSeam:
+    def of(cls, workload: Workload) -> PodSeam:
         """The seam of ``workload``, created on first use (one per workload)."""
         found = workload.node.try_find_child(cls._ID)
         seam = found if isinstance(found, PodSeam) else cls(workload)
         seam._index = _PodIndex.read(seam._render_original())
-        for number, owner in seam._loopback_ports.items():  # not in the rendered pod
-            taken_by = seam._index.ports.setdefault((number, "TCP"), owner)
+        for (number, proto), owner in seam._loopback_ports.items():  # not in the rendered pod
+            taken_by = seam._index.ports.setdefault((number, proto), owner)
             if taken_by != owner:
                 raise CollisionError(
                     seam.node.path,
@@ -242,15 +287,18 @@ class PodSeam(constructs.Construct):
                 )
         return seam
 
-    def __init__(self, workload: kplus.Deployment) -> None:
+    def __init__(self, workload: Workload) -> None:
         super().__init__(workload, self._ID)
         self.workload = workload
+        #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
+        self.kind = kind_of(workload)
+        self._restricted = False
         self._own_containers: set[str] = set()
         self._container_edits: dict[str, dict[str, Any]] = {}
         self._pod_edits: dict[str, Any] = {}
         self._annotations: dict[str, str] = {}
         self._claims: dict[tuple[str, str], str] = {}
-        self._loopback_ports: dict[int, str] = {}
+        self._loopback_ports: dict[tuple[int, str], str] = {}
         self._output = _PodOutput.install(workload, self)
         self._index = _PodIndex()
 
@@ -260,7 +308,16 @@ class PodSeam(constructs.Construct):
             doc = self._output.original.to_json()
         except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
             return {}
-        return dict(doc["spec"]["template"])
+        return dict(pod_template(doc))
+
+    @property
+    def runs_to_completion(self) -> bool:
+        """True when the pod is meant to finish (Jobs, CronJobs, Pods that never restart):
+        a looping classic sidecar would keep such a pod running forever."""
+        if isinstance(self.workload, kplus.Job | kplus.CronJob):
+            return True
+        policy = self.workload.restart_policy
+        return policy is not None and policy != kplus.RestartPolicy.ALWAYS
 
     # --- containers ---------------------------------------------------------------
 
@@ -278,7 +335,7 @@ class PodSeam(constructs.Construct):
                 where,
                 prop,
                 name,
-                f"the Deployment has no application container of that name (it has {names})",
+                f"the {self.kind} has no application container of that name (it has {names})",
                 f"use one of {names}",
             )
         if len(candidates) == 1:
@@ -288,14 +345,14 @@ class PodSeam(constructs.Construct):
                 where,
                 prop,
                 None,
-                "the Deployment has no application container",
-                "add the application container to the Deployment before attaching patterns",
+                f"the {self.kind} has no application container",
+                f"add the application container to the {self.kind} before attaching patterns",
             )
         raise MainContainerError(
             where,
             prop,
             None,
-            f"the Deployment has several containers {names}; which one is the app is ambiguous",
+            f"the {self.kind} has several containers {names}; which one is the app is ambiguous",
             f"pass {prop}= one of {names}",
         )
 
@@ -389,17 +446,46 @@ class PodSeam(constructs.Construct):
             self.mount(container, m, where=where, prop="mounts")
         return container
 
+    def looping_kind(self, native_sidecar: bool, *, where: str) -> ContainerKind:
+        """How to run a container that never exits on its own (a proxy, an exporter).
+
+        A classic sidecar in a pod that must finish (Job, CronJob, a Pod that never restarts)
+        keeps it running forever, so there it must be a native sidecar, which the kubelet
+        stops once the app containers have exited (KEP-753, Kubernetes >= 1.29).
+        """
+        if native_sidecar:
+            return "native"
+        if self.runs_to_completion:
+            raise PropsError(
+                where,
+                "native_sidecar",
+                False,
+                f"a classic sidecar never exits, so the {self.kind}'s pod would never complete",
+                "pass native_sidecar=True (Kubernetes >= 1.29 stops native sidecars when the app exits)",
+            )
+        return "sidecar"
+
     @staticmethod
     def _probes(spec: ContainerSpec) -> dict[str, Probe]:
         found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
         return {k: v for k, v in found.items() if v is not None}
 
-    def reserve_loopback_port(self, number: int, owner: str, *, where: str, prop: str) -> None:
-        """Claim a port a container binds on 127.0.0.1 only (not declared as a containerPort):
-        it still shares the pod's network namespace with every other container."""
-        self._check_port(Port(f"loopback-{number}", number), where, prop=prop, named=False)
-        self._loopback_ports[number] = owner
-        self._index.ports[(number, "TCP")] = owner
+    def reserve_loopback_port(
+        self,
+        number: int,
+        owner: str,
+        *,
+        where: str,
+        prop: str,
+        protocol: kplus.Protocol = kplus.Protocol.TCP,
+    ) -> None:
+        """Claim a port a container binds on 127.0.0.1 only. It is not declared as a
+        containerPort (Services, probes and scrapers aim at declared ports on the pod IP, where
+        a loopback listener answers nothing), yet it shares the pod's network namespace with
+        every other container, so no other container may use it."""
+        self._check_port(Port(f"loopback-{number}", number, protocol), where, prop=prop, named=False)
+        self._loopback_ports[(number, protocol.value)] = owner
+        self._index.ports[(number, protocol.value)] = owner
 
     def _check_port(self, port: Port, where: str, *, prop: str = "port", named: bool = True) -> None:
         if named:
@@ -524,7 +610,7 @@ class PodSeam(constructs.Construct):
                 where,
                 prop,
                 value,
-                f"{owner} already uses this {what} on the same Deployment",
+                f"{owner} already uses this {what} on the same {self.kind}",
                 f"pass another {prop}=",
             )
 
@@ -533,7 +619,7 @@ class PodSeam(constructs.Construct):
     def annotate(self, key: str, value: str, *, where: str, prop: str, fix: str | None = None) -> None:
         """Add a pod-template annotation; a key set twice through the seam is a collision."""
         owner = self._annotations.get(key) or (
-            "the Deployment's own pod metadata" if key in self._index.annotations else None
+            f"the {self.kind}'s own pod metadata" if key in self._index.annotations else None
         )
         if owner is not None and owner != where:
             raise CollisionError(
@@ -562,13 +648,19 @@ class PodSeam(constructs.Construct):
 
     # --- output-level edits (called by _PodOutput at synth time) -------------------
 
+    def restrict(self) -> None:
+        """Make the whole pod meet the Pod Security Standard "restricted" at synth time."""
+        self._restricted = True
+
     def apply_edits(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Apply the output-level edits, then check the final pod.
 
         Construction-time checks see the pod as it is when a pattern attaches; this one sees
-        the rendered pod, including containers and patches the user added afterwards.
+        the rendered pod, including containers and patches the user added afterwards. With
+        :meth:`restrict`, every container of that final pod is hardened and checked too.
         """
-        pod = doc["spec"]["template"]["spec"]
+        template = pod_template(doc)
+        pod = template["spec"]
         errors = pod_rule_errors(pod, self._loopback_ports)
         if errors:
             raise ConstructsLibError(
@@ -580,11 +672,21 @@ class PodSeam(constructs.Construct):
                 edits = self._container_edits.get(c["name"])
                 if edits:
                     _deep_merge(c, edits)
-        doc["spec"]["template"]["spec"] = _sorted(pod)  # sorts the edited containers too
+        if self._restricted:
+            _pod_security.harden(pod)
+            refused = _pod_security.violations(pod, template.get("metadata", {}).get("annotations"))
+            if refused:
+                raise ConstructsLibError(
+                    f'{self.workload.node.path}: restricted_pod_security: a Pod Security "restricted" '
+                    "namespace would refuse the pod: " + "; ".join(refused)
+                )
+        template["spec"] = _sorted(pod)  # sorts the edited containers too
         return doc
 
 
-def pod_rule_errors(pod: Mapping[str, Any], loopback: Mapping[int, str] | None = None) -> list[str]:
+def pod_rule_errors(
+    pod: Mapping[str, Any], loopback: Mapping[tuple[int, str], str] | None = None
+) -> list[str]:
     """The API server's pod rules that JSON schemas cannot express, on a rendered pod spec;
     ``loopback`` lists ports containers bind on 127.0.0.1 without declaring them."""
     errors: list[str] = []
@@ -599,7 +701,7 @@ def pod_rule_errors(pod: Mapping[str, Any], loopback: Mapping[int, str] | None =
     for c in everything:
         for p in c.get("ports", []):
             proto = p.get("protocol", "TCP")
-            bound = (loopback or {}).get(p["containerPort"]) if proto == "TCP" else None
+            bound = (loopback or {}).get((p["containerPort"], proto))
             if bound is not None and bound != c["name"]:
                 errors.append(
                     f"container {c['name']!r} declares port {p['containerPort']}, which {bound!r} binds"
@@ -633,7 +735,7 @@ class _PodOutput(cdk8s.ApiObject):
     """Stands in for a workload's ApiObject: renders it, then applies the seam's edits."""
 
     @classmethod
-    def install(cls, workload: kplus.Deployment, seam: PodSeam) -> _PodOutput:
+    def install(cls, workload: Workload, seam: PodSeam) -> _PodOutput:
         original = cdk8s.ApiObject.of(workload)
         child_id = original.node.id
         workload.node.try_remove_child(child_id)

