@@ -1,8 +1,10 @@
 """cdk8s constructs for the Kubernetes multi-container design patterns.
 
-Attach a pattern to a cdk8s-plus-27 ``Deployment`` in one line::
+Attach a pattern to any cdk8s-plus-27 workload in one line, and make the whole pod meet the
+Pod Security Standard "restricted" in another::
 
-    SidecarGitSync(chart, "site", deployment=web, repo="https://github.com/example/site.git")
+    SidecarGitSync(chart, "site", workload=web, repo="https://github.com/example/site.git")
+    restricted_pod_security(web)
 """
 
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
@@ -22,7 +24,7 @@ from ._metrics_sources import (
     StatsdMetricType,
     StatsdObserver,
 )
-from ._pod import container_resources
+from ._pod import container_resources, restricted_pod_security
 from ._redis_ambassador import RedisAmbassador, RedisRoute
 
 __all__ = [
@@ -46,4 +48,5 @@ __all__ = [
     "StatsdMetricType",
     "StatsdObserver",
     "container_resources",
+    "restricted_pod_security",
 ]

@@ -21,7 +21,7 @@ import constructs
 from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
-from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, TcpProbe, container_resources
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
 DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
@@ -168,6 +168,12 @@ class SidecarGitSync(constructs.Construct):
     its startup probe on git-sync's ``/`` holds the main container back until the first
     sync is done.
 
+    In a pod that must finish (a Job, a CronJob, a Pod whose restart policy is not
+    ``Always``), a classic looping sidecar would never exit, so there the one-shot init
+    container alone syncs, once, before the app starts (no webhook, no metrics port). With
+    ``native_sidecar=True`` the native sidecar keeps syncing while the app runs, and the
+    kubelet stops it when the app has exited.
+
     Later pushes appear without a restart: git-sync swaps the ``link`` symlink atomically.
     The volume is mounted whole (never with ``subPath``, which would pin the old target).
 
@@ -190,9 +196,10 @@ class SidecarGitSync(constructs.Construct):
         submodules: submodule handling. Default git-sync's (recursive).
         sparse_checkout: git sparse-checkout patterns (rendered to a ConfigMap and passed
             with ``--sparse-checkout-file``). Default: full checkout.
-        max_failures: consecutive failed syncs tolerated before git-sync exits; negative
-            retries forever. Default git-sync's (0: exit on the first failure, the kubelet
-            restarts the container).
+        max_failures: consecutive failed syncs the looping sidecar tolerates before it exits;
+            negative retries forever. Default -1: through a git host outage the sidecar keeps
+            running and the pod keeps serving the content it has (git-sync's own default, 0,
+            exits on the first failed fetch). The one-shot initial sync always fails fast.
         sync_timeout: limit for one sync, at least 10ms. Default git-sync's (120s).
         webhook: HTTP call after each sync (sidecar only: the app is not running during the
             initial sync). Default none.
@@ -354,16 +361,15 @@ class SidecarGitSync(constructs.Construct):
             common.append(
                 f"--submodules={_checks.enum_member(where, 'submodules', GitSubmodules, submodules).value}"
             )
-        if max_failures is not None:
-            if isinstance(max_failures, bool) or not isinstance(max_failures, int):
-                raise PropsError(
-                    where,
-                    "max_failures",
-                    max_failures,
-                    "not an integer",
-                    "use e.g. 3, or -1 to retry forever",
-                )
-            common.append(f"--max-failures={max_failures}")
+        max_failures = _checks.or_default(max_failures, -1)
+        if isinstance(max_failures, bool) or not isinstance(max_failures, int):
+            raise PropsError(
+                where,
+                "max_failures",
+                max_failures,
+                "not an integer",
+                "use e.g. 3, or -1 to retry forever",
+            )
         if sync_timeout is not None:
             ms = _checks.duration_at_least(
                 where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms"
@@ -384,6 +390,18 @@ class SidecarGitSync(constructs.Construct):
         self.workload = self.deployment = target
         seam = PodSeam.of(target)
         self.main_container = seam.main_container(container_name, where=where)
+        # A pod that must finish (Job, CronJob...) cannot keep a classic looping sidecar: there
+        # the one-shot init container alone syncs, once, before the app starts.
+        self.one_shot_only = seam.runs_to_completion and not self.native_sidecar
+        if self.one_shot_only and webhook is not None:
+            raise PropsError(
+                where,
+                "webhook",
+                webhook.url,
+                f"in a {seam.kind} only the one-shot initial sync runs, and the webhook runs only in the "
+                "looping sidecar",
+                "drop the webhook, use an exechook, or pass native_sidecar=True (Kubernetes >= 1.29)",
+            )
         seam.claim("git-sync link", self.link, where=where, prop="link")
 
         # --- volumes ---
@@ -415,12 +433,17 @@ class SidecarGitSync(constructs.Construct):
         self.fs_group = seam.ensure_fs_group(GIT_SYNC_UID)
 
         http = [f"--http-bind=:{self.http_port}"] + (["--http-metrics"] if metrics else [])
-        # "/" answers 503 until the first sync, then 200 (git-sync main.go): a startup probe
-        # with a generous budget, then liveness/readiness.
+        # Outages: the looping sidecar retries forever by default (max_failures=-1), so a git
+        # host outage leaves it running and the content on the volume served. Its readiness
+        # and liveness are TCP checks of its HTTP port: git-sync's "/" answers 503 until a
+        # sync succeeds after each start, so a probe on "/" would take the whole pod out of
+        # its Service whenever git-sync restarts during an outage.
+        health = TcpProbe(port=self.http_port, period_seconds=10, failure_threshold=3)
+        # The native sidecar is also the first sync: its startup probe on "/" (200 once a sync
+        # succeeded) holds the app back until the content exists.
         startup = HttpProbe(
             path="/", port=self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000)
         )
-        health = HttpProbe(path="/", port=self.http_port, period_seconds=10, failure_threshold=3)
         spec = ContainerSpec(
             name=name,
             image=self.image,
@@ -428,14 +451,15 @@ class SidecarGitSync(constructs.Construct):
             resources=resources or container_resources(10, 500, 64, 256),
             uid=run_as_user,
             gid=GIT_SYNC_UID,
-            args=[*common, *http, *hooks, *extra_args],
+            args=[*common, f"--max-failures={max_failures}", *http, *hooks, *extra_args],
             ports=[Port(name, self.http_port)],
             mounts=mounts,
-            startup=startup,
+            startup=startup if native_sidecar else None,
             liveness=health,
             readiness=health,
         )
         self.init_container: kplus.Container | None = None
+        self.container: kplus.Container | None = None
         if native_sidecar:
             self.container = seam.add_container(spec, kind="native", where=where)
         else:
@@ -445,11 +469,14 @@ class SidecarGitSync(constructs.Construct):
                 resources=spec.resources,
                 uid=spec.uid,
                 gid=spec.gid,
+                # --one-time exits non-zero on a failed sync (the kubelet retries the init
+                # container): the app never starts without content.
                 args=[*common, "--one-time", *extra_args],
                 mounts=mounts,
             )
             self.init_container = seam.add_container(init_spec, kind="init", where=where)
-            self.container = seam.add_container(spec, kind="sidecar", where=where)
+            if not self.one_shot_only:
+                self.container = seam.add_container(spec, kind="sidecar", where=where)
         seam.mount(
             self.main_container,
             Mount(self.mount_path, self.volume, read_only=True),
@@ -468,7 +495,7 @@ class SidecarGitSync(constructs.Construct):
     @property
     def metrics_port_name(self) -> str | None:
         """Name of the container port serving ``/metrics``, or None when metrics are off."""
-        return self.name if self.metrics_enabled else None
+        return self.name if self.metrics_enabled and self.container is not None else None
 
     @property
     def metrics_path(self) -> str:

@@ -34,6 +34,8 @@ JSON_EXPORTER_IMAGE = "quay.io/prometheuscommunity/json-exporter:v0.7.0"
 _METRIC_NAME = re.compile(r"^([a-zA-Z_]|(\$\{?\d+\}?))([a-zA-Z0-9_]|(\$\{?\d+\}?))*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]+$")
 _GLOB = re.compile(r"^(\*|[a-zA-Z_](-?[a-zA-Z0-9_])*)(\.\*|\.[a-zA-Z0-9_](-?[a-zA-Z0-9_])*)*$")
+# ms -> s: the factor statsd_exporter already applies to |ms timers (pkg/line/line.go).
+_MS_TO_S = 0.001
 # Go's RE2 has no look-around and no back-references; Python would accept them.
 _NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]")
 
@@ -73,7 +75,12 @@ class StatsdMapping:
         observer_type: histogram or summary for timers. Default the exporter's (summary).
         buckets: histogram buckets (ascending); needs ``observer_type=HISTOGRAM``.
         ttl: forget a series not updated for this long. Default never.
-        scale: multiply observed values (e.g. 0.001 for ms -> s). Default none.
+        scale: multiply each value by this factor, after statsd_exporter's own conversion.
+            statsd_exporter already turns ``|ms`` timers into seconds (it divides them by
+            1000 while parsing), so timers need no scale; ``scale`` is for values it does not
+            convert: gauges and counters in other units, or ``|h``/``|d`` values. ``0.001`` on
+            a mapping that can match timers is refused, because it would convert them twice
+            (123 ms would be exported as 0.000123 s). Default none.
         help: metric help text. Default the exporter's.
     """
 
@@ -539,7 +546,18 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
         rule["ttl"] = _checks.go_duration(ms)
     if m.scale is not None:
         if isinstance(m.scale, bool) or not isinstance(m.scale, int | float) or m.scale == 0:
-            raise PropsError(where, f"{prop}.scale", m.scale, "not a non-zero number", "use e.g. 0.001")
+            raise PropsError(where, f"{prop}.scale", m.scale, "not a non-zero number", "use e.g. 1024")
+        if m.scale == _MS_TO_S and metric_type in (None, StatsdMetricType.OBSERVER):
+            raise PropsError(
+                where,
+                f"{prop}.scale",
+                m.scale,
+                "statsd_exporter already exports |ms timers in seconds (pkg/line/line.go divides them "
+                "by 1000; pkg/exporter/exporter.go applies scale afterwards), so 123 ms would become "
+                "0.000123 s",
+                "remove scale for timers; to rescale |h or |d values sent in milliseconds, send them as "
+                "|ms timers instead, or restrict the mapping with match_metric_type=GAUGE or COUNTER",
+            )
         rule["scale"] = float(m.scale)
     if m.help is not None:
         rule["help"] = str(m.help)

@@ -117,7 +117,20 @@ class ExecProbe(_ProbeTiming):
         return {"exec": {"command": list(self.command)}, **self._k8s_timing()}
 
 
-Probe = HttpProbe | ExecProbe
+@dataclass(frozen=True, kw_only=True)
+class TcpProbe(_ProbeTiming):
+    """A TCP connect probe: the process listens, whatever its own health page says."""
+
+    port: int
+
+    def to_kplus(self) -> kplus.Probe:
+        return kplus.Probe.from_tcp_socket(port=self.port, **self._kplus_timing())
+
+    def to_k8s(self) -> dict[str, Any]:
+        return {"tcpSocket": {"port": self.port}, **self._k8s_timing()}
+
+
+Probe = HttpProbe | ExecProbe | TcpProbe
 
 
 @dataclass(frozen=True)

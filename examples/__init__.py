@@ -6,13 +6,18 @@ import cdk8s
 
 from . import (
     all_patterns,
+    cronjob,
+    daemonset,
     git_sync_native,
     git_sync_nginx,
     git_sync_ssh,
+    job,
     metrics_nginx,
     metrics_statsd,
+    pod,
     redis_ambassador,
     redis_ambassador_dev,
+    statefulset,
 )
 
 #: Every example, as a function that adds its chart to an app.
@@ -25,6 +30,12 @@ EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
     "metrics-statsd": metrics_statsd.build,
     "metrics-nginx": metrics_nginx.build,
     "all-patterns": all_patterns.build,
+    # Every workload kind (the examples above are Deployments).
+    "statefulset": statefulset.build,
+    "daemonset": daemonset.build,
+    "job": job.build,
+    "cronjob": cronjob.build,
+    "pod": pod.build,
 }
 
 

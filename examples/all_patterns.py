@@ -21,7 +21,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     site = SidecarGitSync(
         chart,
         "site",
-        deployment=web,
+        workload=web,
         repo="https://github.com/example/site.git",
         ref="main",
         serve_dir="public",
@@ -34,7 +34,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     cache = RedisAmbassador(
         chart,
         "cache",
-        deployment=web,
+        workload=web,
         primary="redis-primary.data.svc:6379",
         replicas=["redis-replicas.data.svc:6379"],
         password=password,
@@ -43,7 +43,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     MetricsAdapter(
         chart,
         "metrics",
-        deployment=web,
+        workload=web,
         source=MetricsSource.nginx(),
         pod_monitor=True,
         also_scrape=[site, cache],

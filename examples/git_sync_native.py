@@ -21,7 +21,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     site = SidecarGitSync(
         chart,
         "site",
-        deployment=web,
+        workload=web,
         repo="https://git.example.com/web/site.git",
         ref="main",
         serve_dir="public",

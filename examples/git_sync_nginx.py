@@ -7,7 +7,7 @@ points its root at the synced content. nginx knows nothing about git.
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import SidecarGitSync, container_resources
+from constructs_lib import SidecarGitSync, container_resources, restricted_pod_security
 
 NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs as uid 101
 NGINX_UID = 101  # the image's nginx user
@@ -53,7 +53,7 @@ def mount_nginx_config(chart: cdk8s.Chart, web: kplus.Deployment, text: str) -> 
 
 
 def add_nginx(chart: cdk8s.Chart) -> kplus.Deployment:
-    """An unprivileged nginx Deployment, hardened, with writable /tmp (pid and temp files)."""
+    """An unprivileged nginx Deployment, hardened ("restricted"), with writable /tmp (pid and temp files)."""
     web = kplus.Deployment(chart, "web", replicas=2)
     nginx = web.add_container(
         name="nginx",
@@ -65,6 +65,8 @@ def add_nginx(chart: cdk8s.Chart) -> kplus.Deployment:
         liveness=kplus.Probe.from_http_get("/healthz", port=8080),
     )
     nginx.mount("/tmp", kplus.Volume.from_empty_dir(chart, "nginx-tmp", "nginx-tmp"))
+    # The whole pod, nginx and every sidecar added later, meets Pod Security "restricted".
+    restricted_pod_security(web)
     return web
 
 
@@ -75,7 +77,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     site = SidecarGitSync(
         chart,
         "site",
-        deployment=web,
+        workload=web,
         repo="https://github.com/example/site.git",
         ref="main",
         period=cdk8s.Duration.seconds(30),

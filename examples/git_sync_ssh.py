@@ -10,7 +10,13 @@ deploy key under ``ssh`` and the host keys under ``known_hosts``:
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import GitAuth, GitSubmodules, SidecarGitSync, container_resources
+from constructs_lib import (
+    GitAuth,
+    GitSubmodules,
+    SidecarGitSync,
+    container_resources,
+    restricted_pod_security,
+)
 
 SERVER_UID = 10001  # any non-root uid; the pod's fsGroup lets it read the checkout
 
@@ -33,7 +39,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     SidecarGitSync(
         chart,
         "handbook",
-        deployment=docs,
+        workload=docs,
         repo="git@github.com:example/handbook.git",
         ref="v2.3.0",
         period=cdk8s.Duration.minutes(1),
@@ -45,6 +51,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         auth=GitAuth.ssh(secret=kplus.Secret.from_secret_name(chart, "git-creds", "git-creds")),
         max_failures=5,
     )
+    restricted_pod_security(docs)
     return chart
 
 

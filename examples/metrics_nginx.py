@@ -18,7 +18,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     MetricsAdapter(
         chart,
         "metrics",
-        deployment=web,
+        workload=web,
         source=MetricsSource.nginx(scrape_uri="http://127.0.0.1:8080/stub_status"),
     )
     return chart

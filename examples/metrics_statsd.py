@@ -14,6 +14,7 @@ from constructs_lib import (
     StatsdMetricType,
     StatsdObserver,
     container_resources,
+    restricted_pod_security,
 )
 
 
@@ -31,7 +32,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     MetricsAdapter(
         chart,
         "metrics",
-        deployment=api,
+        workload=api,
         source=MetricsSource.statsd(
             mappings=[
                 StatsdMapping(
@@ -39,8 +40,8 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
                     name="django_view_duration_seconds",
                     labels={"view": "$1"},
                     observer_type=StatsdObserver.HISTOGRAM,
+                    # The app sends |ms timers; statsd_exporter exports them in seconds itself.
                     buckets=[0.01, 0.05, 0.1, 0.5, 1, 5],
-                    scale=0.001,  # the app times in milliseconds
                 ),
                 StatsdMapping(
                     match="django.view.*.status.*",
@@ -54,6 +55,7 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         pod_monitor=True,
         pod_monitor_labels={"release": "kube-prometheus-stack"},
     )
+    restricted_pod_security(api)
     return chart
 
 

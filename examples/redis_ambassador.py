@@ -8,7 +8,7 @@ and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD and nothing
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import RedisAmbassador, container_resources
+from constructs_lib import RedisAmbassador, container_resources, restricted_pod_security
 
 REDIS_IMAGE = "redis:7.4.2-alpine"
 REDIS_UID = 999  # the image's redis user
@@ -42,6 +42,7 @@ def redis_servers(chart: cdk8s.Chart, password: kplus.SecretValue) -> tuple[kplu
         )
         c.env.add_variable("REDIS_PASSWORD", kplus.EnvValue.from_secret_value(password))
         c.mount("/data", kplus.Volume.from_empty_dir(chart, f"{id}-data", "data"))
+        restricted_pod_security(dep)
         return dep.expose_via_service(ports=[kplus.ServicePort(port=6379, name="redis")], name=id)
 
     primary = server("redis-primary", 1, [])
@@ -59,6 +60,7 @@ def add_app(chart: cdk8s.Chart) -> kplus.Deployment:
         resources=container_resources(100, 1000, 128, 256),
         readiness=kplus.Probe.from_http_get("/healthz", port=8000),
     )
+    restricted_pod_security(api)
     return api
 
 
@@ -72,14 +74,14 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     cache = RedisAmbassador(
         chart,
         "cache",
-        deployment=add_app(chart),
+        workload=add_app(chart),
         primary=primary,
         replicas=[replicas],
         password=password,  # Envoy AUTHs to the servers
         client_password=password,  # and the app AUTHs to Envoy (REDIS_PASSWORD)
         op_timeout=cdk8s.Duration.seconds(2),
     )
-    assert cache.url == "redis://127.0.0.1:6379"
+    assert cache.url == "redis://127.0.0.1:6379?protocol=2"
     return chart
 
 

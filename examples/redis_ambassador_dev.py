@@ -1,7 +1,9 @@
-"""Ambassador, development mode: the same app, but "skip the proxy and connect directly".
+"""Ambassador, development mode: the same app and the same proxy, with a Redis in the pod.
 
-One switch replaces Envoy with a real Redis in the pod, on the same localhost port; the
-app's REDIS_URL is identical, so its code does not change between environments.
+One switch points the Envoy ambassador at a scratch redis-server in the pod instead of the
+remote primary and replicas. The app's env (REDIS_URL...) is byte-for-byte the same, and it
+meets the same proxy (RESP2, the same supported commands, the same AUTH), so whatever works
+in development works in production.
 """
 
 import cdk8s
@@ -13,9 +15,7 @@ from .redis_ambassador import add_app
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
     chart = cdk8s.Chart(app, "redis-ambassador-dev", namespace="shop-dev")
-    RedisAmbassador(
-        chart, "cache", deployment=add_app(chart), primary="unused.invalid:6379", development=True
-    )
+    RedisAmbassador(chart, "cache", workload=add_app(chart), primary="unused.invalid:6379", development=True)
     return chart
 
 

@@ -1,0 +1,49 @@
+"""Every workload kind: a node agent DaemonSet that emits StatsD, with a metrics adapter.
+
+One agent per node sends StatsD to $STATSD_HOST:$STATSD_PORT (127.0.0.1:9125, set by the
+adapter); statsd_exporter maps it to Prometheus metrics, and the PodMonitor selects the
+DaemonSet's pods by the DaemonSet's own selector.
+"""
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+
+from constructs_lib import (
+    MetricsAdapter,
+    MetricsSource,
+    StatsdMapping,
+    container_resources,
+    restricted_pod_security,
+)
+
+
+def build(app: cdk8s.App) -> cdk8s.Chart:
+    chart = cdk8s.Chart(app, "daemonset", namespace="monitoring")
+    agent = kplus.DaemonSet(chart, "node-agent")
+    agent.add_container(
+        name="agent",
+        image="example/node-agent:2.1.0",
+        security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
+        resources=container_resources(20, 200, 32, 64),
+    )
+    MetricsAdapter(
+        chart,
+        "metrics",
+        workload=agent,
+        source=MetricsSource.statsd(
+            mappings=[
+                StatsdMapping(
+                    match="agent.disk.*.free_bytes", name="node_agent_disk_free_bytes", labels={"mount": "$1"}
+                )
+            ]
+        ),
+        pod_monitor=True,
+    )
+    restricted_pod_security(agent)
+    return chart
+
+
+if __name__ == "__main__":
+    app = cdk8s.App()
+    build(app)
+    app.synth()
