@@ -21,7 +21,7 @@ import constructs
 from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
-from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, TcpProbe, container_resources
+from ._pod import ContainerSpec, ExecProbe, Mount, PodSeam, Port, TcpProbe, container_resources
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
 DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
@@ -165,7 +165,7 @@ class SidecarGitSync(constructs.Construct):
     ``git-sync --one-time`` init container does the first sync and a looping sidecar keeps
     it fresh (works on Kubernetes 1.27). With ``native_sidecar=True`` one native sidecar
     (an init container with ``restartPolicy: Always``, Kubernetes >= 1.29) does both, and
-    its startup probe on git-sync's ``/`` holds the main container back until the first
+    its startup probe (the link exists) holds the main container back until the first
     sync is done.
 
     In a pod that must finish (a Job, a CronJob, a Pod whose restart policy is not
@@ -210,8 +210,8 @@ class SidecarGitSync(constructs.Construct):
         metrics: serve Prometheus metrics at ``/metrics`` on ``http_port``. Default True.
         native_sidecar: one native sidecar instead of init container + sidecar
             (Kubernetes >= 1.29). Default False.
-        startup_timeout: how long the first sync of the looping or native sidecar may take
-            before the kubelet restarts it. Default 5 minutes.
+        startup_timeout: how long the first sync of the native sidecar may take before the
+            kubelet restarts it. Default 5 minutes.
         content_env: name of an env variable to set to ``content_path`` in the main
             container (use it as ``$(NAME)`` in the container's args). Default none.
         name: prefix of everything added to the pod: containers ``<name>`` and
@@ -434,15 +434,22 @@ class SidecarGitSync(constructs.Construct):
 
         http = [f"--http-bind=:{self.http_port}"] + (["--http-metrics"] if metrics else [])
         # Outages: the looping sidecar retries forever by default (max_failures=-1), so a git
-        # host outage leaves it running and the content on the volume served. Its readiness
-        # and liveness are TCP checks of its HTTP port: git-sync's "/" answers 503 until a
-        # sync succeeds after each start, so a probe on "/" would take the whole pod out of
-        # its Service whenever git-sync restarts during an outage.
+        # host outage leaves it running and the content on the volume served. git-sync's "/"
+        # answers 503 until a fetch succeeds after each start, even with a checkout on the
+        # volume (main.go: the "/" handler checks repoReady, set only by a successful
+        # SyncRepo, which fetches first), so no probe of the looping or native sidecar aims at
+        # "/": one would take the whole pod out of its Service whenever git-sync restarts
+        # during an outage. Readiness and liveness are TCP checks of the HTTP port, which
+        # git-sync binds before its first sync attempt (main.go: net.Listen before the loop).
         health = TcpProbe(port=self.http_port, period_seconds=10, failure_threshold=3)
-        # The native sidecar is also the first sync: its startup probe on "/" (200 once a sync
-        # succeeded) holds the app back until the content exists.
-        startup = HttpProbe(
-            path="/", port=self.http_port, period_seconds=2, failure_threshold=max(1, startup_ms // 2000)
+        # The native sidecar is also the first sync: its startup probe holds the app back until
+        # the link exists (created by the first successful sync). After a restart the link is
+        # still on the volume, so it passes at once, remote or not. The image ships coreutils
+        # (Dockerfile.in: stage_binaries.sh -p coreutils).
+        startup = ExecProbe(
+            command=("test", "-e", f"{_ROOT}/{self.link}"),
+            period_seconds=2,
+            failure_threshold=max(1, startup_ms // 2000),
         )
         spec = ContainerSpec(
             name=name,

@@ -137,6 +137,15 @@ def violations(pod: Mapping[str, Any], annotations: Mapping[str, str] | None = N
                 f"{who}: adds capabilities {added}; only NET_BIND_SERVICE may be added "
                 "(capabilities_restricted); remove them"
             )
+        # check_hostProbesAndhostLifecycle.go (policy >= 1.34): probes and hooks may not name a host
+        handlers = [c.get(k) or {} for k in ("livenessProbe", "readinessProbe", "startupProbe")]
+        handlers += [h or {} for h in (c.get("lifecycle") or {}).values()]
+        for h in handlers:
+            for action in ("httpGet", "tcpSocket"):
+                if (h.get(action) or {}).get("host"):
+                    errors.append(
+                        f"{who}: {action}.host is not allowed (hostProbesAndHostLifecycle); remove it"
+                    )
         # check_hostPorts.go
         for p in c.get("ports", []):
             if p.get("hostPort"):
