@@ -12,6 +12,8 @@ import kubernetes_validate
 import yaml
 from cdk8s import Testing as Cdk8sTesting  # bare `Testing` breaks pytest collection
 
+from constructs_lib._pod import pod_template
+
 #: The Kubernetes versions every manifest is validated against: the cdk8s-plus-27 target,
 #: and the newest one kubernetes-validate ships.
 K8S_OLDEST = "1.27"
@@ -40,9 +42,17 @@ def kind(docs: list[dict[str, Any]], k: str) -> list[dict[str, Any]]:
     return [d for d in docs if d["kind"] == k]
 
 
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+
+
+def workloads(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] in WORKLOAD_KINDS]
+
+
 def pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    (dep,) = kind(docs, "Deployment")
-    return dep["spec"]["template"]["spec"]
+    """The pod spec of the one workload in ``docs``."""
+    (only,) = workloads(docs)
+    return dict(pod_template(only)["spec"])
 
 
 def containers(docs: list[dict[str, Any]], key: str = "containers") -> dict[str, dict[str, Any]]:
@@ -64,9 +74,9 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
     name = doc["metadata"]["name"]
     if len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
         errors.append(f"object name {name!r} is not a DNS-1123 subdomain")
-    if doc["kind"] != "Deployment":
+    if doc["kind"] not in WORKLOAD_KINDS:
         return errors
-    spec = doc["spec"]["template"]["spec"]
+    spec = pod_template(doc)["spec"]
     volumes = [v["name"] for v in spec.get("volumes", [])]
     if len(volumes) != len(set(volumes)):
         errors.append(f"duplicate volume names {volumes}")
@@ -122,10 +132,9 @@ def pod_monitor_errors(monitor: dict[str, Any], docs: list[dict[str, Any]]) -> l
     if not selector:
         return [*errors, "spec.selector.matchLabels is missing"]
     pods = [
-        d["spec"]["template"]
-        for d in docs
-        if d["kind"] == "Deployment"
-        and selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()
+        pod_template(d)
+        for d in workloads(docs)
+        if selector.items() <= pod_template(d)["metadata"]["labels"].items()
     ]
     if not pods:
         errors.append(f"the selector {selector} matches no pod template")

@@ -12,14 +12,23 @@ import yaml
 
 from examples import EXAMPLES
 
-from .helpers import K8S_NEWEST, K8S_OLDEST, all_containers, semantic_errors, validate
+from constructs_lib._pod import pod_template
+
+from .helpers import K8S_NEWEST, K8S_OLDEST, all_containers, semantic_errors, validate, workloads
+from .pod_security import RULES, restricted_violations
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 #: Containers the library adds (their default names).
-LIBRARY_CONTAINERS = {"git-sync", "git-sync-init", "redis-ambassador", "metrics-adapter"}
+LIBRARY_CONTAINERS = {
+    "git-sync",
+    "git-sync-init",
+    "redis-ambassador",
+    "redis-ambassador-redis",
+    "metrics-adapter",
+}
 #: Examples that use Kubernetes >= 1.29 features (native sidecars).
-NEEDS_NEWER = {"git-sync-native"}
+NEEDS_NEWER = {"git-sync-native", "job", "cronjob"}
 
 
 def render(name: str) -> str:
@@ -60,11 +69,9 @@ def test_valid_for_the_target_kubernetes_versions(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_container_is_locked_down(name: str) -> None:
-    for doc in docs(name):
+    for doc in workloads(docs(name)):
         assert not semantic_errors(doc)
-        if doc["kind"] != "Deployment":
-            continue
-        spec = doc["spec"]["template"]["spec"]
+        spec = pod_template(doc)["spec"]
         assert spec["automountServiceAccountToken"] is False
         for c in all_containers(spec):
             sc = c["securityContext"]
@@ -83,11 +90,25 @@ def test_every_container_is_locked_down(name: str) -> None:
                     assert {"livenessProbe", "readinessProbe"} <= set(c), c["name"]
 
 
+def test_every_example_pod_meets_pod_security_restricted() -> None:
+    """What a namespace enforcing Pod Security "restricted" admits: every pod of every example
+    (the user's containers included), checked rule by rule (tests/pod_security.py cites each)."""
+    results = {
+        f"{name}/{doc['kind']}/{doc['metadata']['name']}": restricted_violations(pod_template(doc))
+        for name in sorted(EXAMPLES)
+        for doc in workloads(docs(name))
+    }
+    refused = {pod: found for pod, found in results.items() if found}
+    assert not refused
+    assert len(results) == 15  # 15 pods in 13 examples, all admitted
+    assert len(RULES) == 18
+
+
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_no_secret_material_in_manifests(name: str) -> None:
-    for doc in docs(name):
-        assert doc["kind"] != "Secret"
-        for c in all_containers(doc.get("spec", {}).get("template", {}).get("spec", {})):
+    assert all(doc["kind"] != "Secret" for doc in docs(name))
+    for doc in workloads(docs(name)):
+        for c in all_containers(pod_template(doc)["spec"]):
             for env in c.get("env", []):
                 assert "PASSWORD" not in env["name"].upper() or "valueFrom" in env
 
