@@ -218,7 +218,7 @@ class SidecarGitSync(constructs.Construct):
             ``<name>-init``, volumes ``<name>-root``, ``<name>-tmp`` (and ``<name>-auth``,
             ``<name>-config``), port ``<name>`` (at most 15 characters). Default ``git-sync``;
             set it when attaching two.
-        container_name: the main container. Default: the Deployment's only container.
+        container_name: the main container. Default: the workload's only app container.
         image: git-sync image. Default :data:`DEFAULT_IMAGE`.
         resources: git-sync's requests/limits. Default 10m/64Mi requests, 500m/256Mi limits.
         run_as_user: uid of git-sync. Default 65533 (the image's user); SSH needs it.

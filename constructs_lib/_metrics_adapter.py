@@ -64,7 +64,7 @@ class MetricsAdapter(constructs.Construct):
             before the app and is stopped after it. Required in Jobs, CronJobs and Pods that
             never restart, whose pods could not complete with a classic sidecar. Default False.
         name: container name and volume-name prefix. Default ``metrics-adapter``.
-        container_name: the main container. Default: the Deployment's only app container.
+        container_name: the main container. Default: the workload's only app container.
         resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits.
     """
 
@@ -254,8 +254,8 @@ class MetricsAdapter(constructs.Construct):
                     where,
                     f"also_scrape[{i}]",
                     type(other).__name__,
-                    "it is not attached to this Deployment",
-                    "list only patterns attached to the same Deployment (its pods carry their ports)",
+                    f"it is not attached to this {type(self.workload).__name__}",
+                    "list only patterns attached to the same workload (its pods carry their ports)",
                 )
             port_name = other.metrics_port_name
             if port_name is not None:

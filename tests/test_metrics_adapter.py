@@ -40,7 +40,6 @@ DJANGO = StatsdMapping(
     labels={"view": "$1"},
     observer_type=StatsdObserver.HISTOGRAM,
     buckets=[0.05, 0.1, 0.5, 1],
-    scale=0.001,
 )
 
 
@@ -84,11 +83,9 @@ class TestStatsd:
             "--statsd.listen-tcp=127.0.0.1:9125",
             "--statsd.mapping-config=/etc/metrics-adapter/mapping.yaml",
         ]
-        assert ad["ports"] == [
-            {"containerPort": 9102, "name": "metrics", "protocol": "TCP"},
-            {"containerPort": 9125, "name": "statsd", "protocol": "UDP"},
-            {"containerPort": 9125, "name": "statsd-tcp", "protocol": "TCP"},
-        ]
+        # StatsD listens on 127.0.0.1 only: a declared port would promise what no Service,
+        # probe or scraper on the pod IP could reach. It is reserved in the pod instead.
+        assert ad["ports"] == [{"containerPort": 9102, "name": "metrics", "protocol": "TCP"}]
         assert ad["securityContext"]["runAsUser"] == 65534
         assert ad["readinessProbe"]["httpGet"] == {"path": "/metrics", "port": 9102, "scheme": "HTTP"}
         assert ad["resources"] == {
@@ -118,7 +115,6 @@ class TestStatsd:
                     "labels": {"view": "$1"},
                     "observer_type": "histogram",
                     "histogram_options": {"buckets": [0.05, 0.1, 0.5, 1.0]},
-                    "scale": 0.001,
                 }
             ]
         }
@@ -200,11 +196,30 @@ class TestStatsd:
             ),
             (StatsdMapping(match="a.*", name="x", ttl=cdk8s.Duration.millis(10)), "at least 1000ms"),
             (StatsdMapping(match="a.*", name="x", scale=0), "not a non-zero number"),
+            # statsd_exporter already divides |ms timers by 1000; 0.001 would convert them twice.
+            (StatsdMapping(match="a.*", name="x", scale=0.001), r"scale=0.001: .*already exports \|ms timers"),
+            (
+                StatsdMapping(
+                    match="a.*", name="x", scale=0.001, match_metric_type=StatsdMetricType.OBSERVER
+                ),
+                "would become 0.000123 s",
+            ),
         ],
     )
     def test_bad_mapping(self, mapping: StatsdMapping, match: str) -> None:
         with pytest.raises(PropsError, match=match):
             attach(MetricsSource.statsd(mappings=[mapping]))
+
+    def test_scale_for_values_the_exporter_does_not_convert(self) -> None:
+        """Gauges in KiB, say: a scale on a non-timer mapping is the user's unit choice."""
+        rule = StatsdMapping(
+            match="app.heap_kib", name="app_heap_bytes", scale=1024, match_metric_type=StatsdMetricType.GAUGE
+        )
+        assert statsd_yaml(rule)["mappings"][0]["scale"] == 1024.0
+        ms_gauge = StatsdMapping(
+            match="app.lag_ms", name="app_lag_seconds", scale=0.001, match_metric_type=StatsdMetricType.GAUGE
+        )
+        assert statsd_yaml(ms_gauge)["mappings"][0]["scale"] == 0.001
 
     @pytest.mark.parametrize(
         "second",
@@ -449,10 +464,14 @@ class TestDiscovery:
         site = SidecarGitSync(
             c, "site", deployment=dep, repo="https://github.com/example/site.git", metrics=False
         )
+        # Development mode runs the same Envoy, so its stats port is listed in both modes.
         cache = RedisAmbassador(c, "cache", deployment=dep, development=True)
         c, _ = attach(c=c, dep=dep, pod_monitor=True, also_scrape=[site, cache, site])
         (pm,) = kind(synth(c), "PodMonitor")
-        assert pm["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/metrics"}]
+        assert pm["spec"]["podMetricsEndpoints"] == [
+            {"port": "metrics", "path": "/metrics"},
+            {"port": "envoy-stats", "path": "/metrics"},
+        ]
 
     def test_also_scrape_a_pattern_of_another_deployment(self) -> None:
         c = chart()
@@ -464,7 +483,7 @@ class TestDiscovery:
         ):
             attach(c=c, pod_monitor=True, also_scrape=[site])
 
-    def test_a_second_statsd_adapter_names_its_ports(self) -> None:
+    def test_a_second_statsd_adapter_on_other_ports(self) -> None:
         c = chart()
         dep = web(c)
         MetricsAdapter(
@@ -479,7 +498,6 @@ class TestDiscovery:
             port_name="jobs-metrics",
             source=MetricsSource.statsd(
                 statsd_port=9126,
-                statsd_port_name="jobs-statsd",
                 host_env="JOBS_STATSD_HOST",
                 port_env="JOBS_STATSD_PORT",
             ),
@@ -487,12 +505,17 @@ class TestDiscovery:
             annotations=False,
         )
         docs = synth(c)
-        assert [p["name"] for p in containers(docs)["jobs-statsd"]["ports"]] == [
-            "jobs-metrics",
-            "jobs-statsd",
-            "jobs-statsd-tcp",
-        ]
+        assert [p["name"] for p in containers(docs)["jobs-statsd"]["ports"]] == ["jobs-metrics"]
         validate(docs, K8S_OLDEST)
+
+    def test_the_statsd_port_is_reserved_though_not_declared(self) -> None:
+        c = chart()
+        dep = web(c)
+        MetricsAdapter(c, "a", deployment=dep, source=MetricsSource.statsd())
+        with pytest.raises(CollisionError, match=r"port=9125: container 'metrics-adapter' already uses UDP port"):
+            MetricsAdapter(
+                c, "b", deployment=dep, name="b", port=9103, source=MetricsSource.statsd(), annotations=False
+            )
 
     def test_two_adapters_cannot_both_own_the_annotations(self) -> None:
         c = chart()
