@@ -167,10 +167,9 @@ class TestPod:
             "--log-level",
             "warn",
         ]
-        assert proxy["ports"] == [
-            {"containerPort": 6379, "name": "redis", "protocol": "TCP"},
-            {"containerPort": 9902, "name": "envoy-stats", "protocol": "TCP"},
-        ]
+        # The Redis listener binds 127.0.0.1: not declared (a Service aimed at it would reach
+        # nothing); only the pod-reachable stats port is.
+        assert proxy["ports"] == [{"containerPort": 9902, "name": "envoy-stats", "protocol": "TCP"}]
         assert proxy["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 9902, "scheme": "HTTP"}
         assert proxy["livenessProbe"]["httpGet"]["path"] == "/ready"
         assert proxy["securityContext"]["runAsUser"] == 10101
@@ -195,14 +194,16 @@ class TestPod:
         assert containers(synth(c))["app"]["env"] == [
             {"name": "REDIS_HOST", "value": "127.0.0.1"},
             {"name": "REDIS_PORT", "value": "6379"},
-            {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"},
+            # protocol=2: Envoy's redis_proxy speaks RESP2 only; redis-py >= 6 asks for RESP3
+            # unless told (tests/test_client_matrix.py runs every client).
+            {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379?protocol=2"},
         ]
-        assert amb.url == "redis://127.0.0.1:6379"
+        assert amb.url == "redis://127.0.0.1:6379?protocol=2"
 
     def test_env_names_are_configurable(self) -> None:
         c, _ = attach(host_env=None, port_env=None, url_env="CACHE_URL", port=6380)
         assert containers(synth(c))["app"]["env"] == [
-            {"name": "CACHE_URL", "value": "redis://127.0.0.1:6380"}
+            {"name": "CACHE_URL", "value": "redis://127.0.0.1:6380?protocol=2"}
         ]
 
     def test_client_password_reaches_the_app_from_the_secret(self) -> None:
@@ -254,7 +255,6 @@ class TestPod:
             host_env=None,
             port_env=None,
             name="sessions-ambassador",
-            port_name="sessions",
             admin_port=9911,
             stats_port=9912,
             stats_port_name="sessions-stats",
@@ -272,35 +272,66 @@ class TestPod:
 
 
 class TestDevelopmentMode:
-    def test_a_real_redis_on_the_same_port_and_no_proxy(self) -> None:
+    def test_the_same_proxy_in_front_of_a_redis_in_the_pod(self) -> None:
         c, amb = attach(development=True)
         docs = synth(c)
-        redis = containers(docs)["redis-ambassador"]
+        redis = containers(docs)["redis-ambassador-redis"]
         assert redis["image"] == "redis:7.4.2-alpine"
         assert redis["command"] == ["redis-server"]
-        assert redis["args"] == ["--port", "6379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        assert redis["args"] == ["--port", "16379", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        assert "ports" not in redis  # loopback only
         assert redis["readinessProbe"]["exec"]["command"] == [
             "redis-cli",
             "-h",
             "127.0.0.1",
             "-p",
-            "6379",
+            "16379",
             "ping",
         ]
         assert redis["securityContext"]["runAsUser"] == 10999
-        assert not kind(docs, "ConfigMap")
-        # The app's settings are the same as with the proxy: no code change between environments.
-        assert containers(docs)["app"]["env"][2] == {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"}
-        assert amb.metrics_port_name is None
+        # Envoy, with the production config shape: every command goes to the in-pod Redis.
+        proxy = containers(docs)["redis-ambassador"]
+        assert proxy["command"] == ["envoy"]
+        cfg = envoy(c)
+        assert redis_filter(cfg)["prefix_routes"] == {"catch_all_route": {"cluster": "redis_primary"}}
+        assert cluster(cfg, "redis_primary")["load_assignment"]["endpoints"] == [
+            {
+                "lb_endpoints": [
+                    {
+                        "endpoint": {
+                            "address": {"socket_address": {"address": "127.0.0.1", "port_value": 16379}}
+                        }
+                    }
+                ]
+            }
+        ]
+        # The app's settings are the same as in production: no code change between environments.
+        assert containers(docs)["app"]["env"][2] == {
+            "name": "REDIS_URL",
+            "value": "redis://127.0.0.1:6379?protocol=2",
+        }
+        assert amb.metrics_port_name == "envoy-stats"
         validate(docs, K8S_OLDEST)
 
-    def test_password_from_the_secret_via_env_expansion(self) -> None:
+    def test_the_app_authenticates_to_the_proxy_as_in_production(self) -> None:
         c = chart()
-        c, _ = attach(c, development=True, client_password=secret_value(c))
-        redis = containers(synth(c))["redis-ambassador"]
-        assert redis["args"][-2:] == ["--requirepass", "$(REDIS_DEV_PASSWORD)"]
-        assert {e["name"] for e in redis["env"]} == {"REDIS_DEV_PASSWORD", "REDISCLI_AUTH"}
-        assert all("valueFrom" in e for e in redis["env"])
+        c, _ = attach(c, development=True, password=secret_value(c), client_password=secret_value(c, "client"))
+        cfg = envoy(c)
+        assert redis_filter(cfg)["downstream_auth_passwords"] == [
+            {"filename": "/etc/envoy-downstream-auth/password"}
+        ]
+        # The scratch Redis is reached on loopback only; the upstream password is not needed.
+        assert "typed_extension_protocol_options" not in cluster(cfg, "redis_primary")
+        redis = containers(synth(c))["redis-ambassador-redis"]
+        assert "--requirepass" not in redis["args"]
+        assert "env" not in redis
+
+    def test_as_native_sidecars_redis_starts_before_the_proxy(self) -> None:
+        c, _ = attach(development=True, native_sidecar=True)
+        inits = pod(synth(c))["initContainers"]
+        assert [i["name"] for i in inits] == ["redis-ambassador-redis", "redis-ambassador"]
+        assert inits[0]["restartPolicy"] == "Always"
+        assert inits[0]["startupProbe"]["exec"]["command"][-1] == "ping"
 
 
 class TestErrors:
@@ -321,7 +352,9 @@ class TestErrors:
                 r"shutdown_delay='30000ms': must be shorter than",
             ),
             ({"admin_port": 6379}, "must differ"),
-            ({"port_name": "redis-ambassador-port"}, "port name"),
+            ({"stats_port_name": "redis-ambassador-port"}, "port name"),
+            ({"development": True, "development_port": 9902}, "must differ"),
+            ({"health_check_interval": cdk8s.Duration.millis(50)}, "at least 100ms"),
             ({"url_env": "redis-url"}, "not an environment variable name"),
             ({"image": "envoyproxy/envoy:latest"}, "not pinned"),
             ({"concurrency": 0}, "concurrency=0"),
@@ -351,7 +384,6 @@ class TestErrors:
                 deployment=dep,
                 primary=PRIMARY,
                 name="b",
-                port_name="b",
                 stats_port_name="b-stats",
                 url_env="B_URL",
                 host_env=None,
@@ -373,7 +405,6 @@ class TestErrors:
                 primary=PRIMARY,
                 name="b",
                 port=6380,
-                port_name="b",
                 stats_port=9912,
                 stats_port_name="b-stats",
                 url_env="B_URL",
@@ -412,7 +443,7 @@ class TestErrors:
             attach(chart(), primary=bad)
 
     def test_wrong_types(self) -> None:
-        with pytest.raises(PropsError, match="deployment='web': not a cdk8s-plus-27 Deployment"):
+        with pytest.raises(PropsError, match="deployment='str': not a cdk8s-plus-27 workload"):
             RedisAmbassador(chart(), "x", deployment="web", primary=PRIMARY)  # type: ignore[arg-type]
         with pytest.raises(PropsError, match="native_sidecar='no': not True or False"):
             attach(native_sidecar="no")
@@ -431,7 +462,6 @@ class TestErrors:
                 primary=PRIMARY,
                 name="b",
                 port=6380,
-                port_name="b",
                 stats_port=9912,
                 admin_port=9911,
                 stats_port_name="b-stats",
@@ -466,6 +496,7 @@ class TestShapes:
         with pytest.raises(PropsError, match="the Deployment is in namespace 'shop'"):
             RedisAmbassador(mon, "cache", deployment=dep, primary=PRIMARY)
 
-    def test_development_mode_ignores_proxy_ports(self) -> None:
-        _, amb = attach(development=True, port=9901)
-        assert amb.url == "redis://127.0.0.1:9901"
+    def test_development_mode_uses_the_same_ports(self) -> None:
+        _, amb = attach(development=True, port=6400, admin_port=9801, stats_port=9802)
+        assert amb.url == "redis://127.0.0.1:6400?protocol=2"
+        assert amb.envoy_config["admin"]["address"]["socket_address"]["port_value"] == 9801
