@@ -10,9 +10,8 @@ import cdk8s
 import pytest
 import yaml
 
-from examples import EXAMPLES
-
 from constructs_lib._pod import pod_template
+from examples import EXAMPLES
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, all_containers, semantic_errors, validate, workloads
 from .pod_security import RULES, restricted_violations

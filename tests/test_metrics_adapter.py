@@ -197,7 +197,10 @@ class TestStatsd:
             (StatsdMapping(match="a.*", name="x", ttl=cdk8s.Duration.millis(10)), "at least 1000ms"),
             (StatsdMapping(match="a.*", name="x", scale=0), "not a non-zero number"),
             # statsd_exporter already divides |ms timers by 1000; 0.001 would convert them twice.
-            (StatsdMapping(match="a.*", name="x", scale=0.001), r"scale=0.001: .*already exports \|ms timers"),
+            (
+                StatsdMapping(match="a.*", name="x", scale=0.001),
+                r"scale=0.001: .*already exports \|ms timers",
+            ),
             (
                 StatsdMapping(
                     match="a.*", name="x", scale=0.001, match_metric_type=StatsdMetricType.OBSERVER
@@ -512,7 +515,9 @@ class TestDiscovery:
         c = chart()
         dep = web(c)
         MetricsAdapter(c, "a", deployment=dep, source=MetricsSource.statsd())
-        with pytest.raises(CollisionError, match=r"port=9125: container 'metrics-adapter' already uses UDP port"):
+        with pytest.raises(
+            CollisionError, match=r"port=9125: container 'metrics-adapter' already uses UDP port"
+        ):
             MetricsAdapter(
                 c, "b", deployment=dep, name="b", port=9103, source=MetricsSource.statsd(), annotations=False
             )

@@ -315,7 +315,9 @@ class TestDevelopmentMode:
 
     def test_the_app_authenticates_to_the_proxy_as_in_production(self) -> None:
         c = chart()
-        c, _ = attach(c, development=True, password=secret_value(c), client_password=secret_value(c, "client"))
+        c, _ = attach(
+            c, development=True, password=secret_value(c), client_password=secret_value(c, "client")
+        )
         cfg = envoy(c)
         assert redis_filter(cfg)["downstream_auth_passwords"] == [
             {"filename": "/etc/envoy-downstream-auth/password"}
