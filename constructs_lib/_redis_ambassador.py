@@ -118,8 +118,8 @@ class RedisAmbassador(constructs.Construct):
         connect_timeout: upstream connect timeout. Default 1s.
         read_fallback: while no replica passes Envoy's health check, send reads to the
             primary (Envoy priority failover) instead of failing them. Default True.
-        health_check_interval: how often Envoy checks each upstream (a TCP connect); a dead
-            replica is noticed within about one interval. Default 1s.
+        health_check_interval: how often Envoy checks each upstream (a Redis PING); a failed
+            check or connection takes a server out of the rotation. Default 1s.
         development: the proxy fronts a real ``redis-server`` in the pod instead of the
             remote servers. Default False.
         development_port: loopback port of that ``redis-server``. Default ``port + 10000``.
@@ -533,15 +533,24 @@ def _redis_cluster(
         # The redis_proxy docs recommend RING_HASH: a key sticks to one replica.
         "lb_policy": "RING_HASH",
         "load_assignment": _load_assignment(name, tiers),
-        # A TCP connect check: a stopped server (or a Service without ready endpoints) refuses
-        # the connection and leaves the rotation after one failed check; it needs no AUTH.
+        # Envoy's Redis health checker (PING, authenticated with the cluster's auth_password):
+        # a failed check takes a server out of the rotation, one success brings it back, so a
+        # dead replica's reads move to the primary within about one interval (measured in
+        # tests/test_outages.py; outlier detection on local-origin failures did not shorten it
+        # reliably there, so it is not used).
+        # no_traffic_interval: Envoy's default (60s) applies to clusters it sees as idle, which
+        # redis_proxy clusters are; without it a dead replica is noticed a minute late.
         "health_checks": [
             {
                 "timeout": _seconds(min(health_ms, connect_ms)) + "s",
                 "interval": _seconds(health_ms) + "s",
+                "no_traffic_interval": _seconds(health_ms) + "s",
                 "unhealthy_threshold": 1,
                 "healthy_threshold": 1,
-                "tcp_health_check": {},
+                "custom_health_check": {
+                    "name": "envoy.health_checkers.redis",
+                    "typed_config": {"@type": f"{_TYPE}.health_checkers.redis.v3.Redis"},
+                },
             }
         ],
     }

@@ -85,3 +85,48 @@ def primary_and_replica(
                 raise TimeoutError("the replica did not connect to the primary")
             time.sleep(0.05)
         yield primary, replica
+
+
+class RestartableRedis:
+    """A redis-server that a test stops and starts again on the same port (an outage)."""
+
+    def __init__(self, workdir: Path, *args: str, password: str | None = None) -> None:
+        self.port = free_port()
+        self.server = RedisServer(self.port, password)
+        self._args = list(args)
+        self._workdir = workdir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RestartableRedis:
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        cmd = [require("redis-server", "redis-server"), "--port", str(self.port), "--bind", "127.0.0.1"]
+        cmd += [
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--repl-diskless-sync-delay",
+            "0",
+            "--dir",
+            str(self._workdir),
+        ]
+        if self.server.password:
+            cmd += ["--requirepass", self.server.password, "--masterauth", self.server.password]
+        self._proc = subprocess.Popen(
+            [*cmd, *self._args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+            self._proc = None
+
+    def wait_for_primary_link(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.server.client().info("replication").get("master_link_status") != "up":
+            if time.monotonic() > deadline:
+                raise TimeoutError("the replica did not connect to the primary")
+            time.sleep(0.05)
