@@ -72,6 +72,10 @@ def harden(pod: dict[str, Any]) -> None:
         caps = sc.setdefault("capabilities", {})
         if "ALL" not in caps.get("drop", []):
             caps["drop"] = ["ALL"]  # ALL subsumes any narrower drop list
+        # cdk8s-plus-27's Capability enum writes "CAP_NET_BIND_SERVICE"; the check compares
+        # the exact string "NET_BIND_SERVICE" (runtimes accept both spellings).
+        if "add" in caps:
+            caps["add"] = ["NET_BIND_SERVICE" if a == "CAP_NET_BIND_SERVICE" else a for a in caps["add"]]
 
 
 def violations(pod: Mapping[str, Any], annotations: Mapping[str, str] | None = None) -> list[str]:

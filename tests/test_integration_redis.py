@@ -120,13 +120,17 @@ def test_development_mode_behaves_like_production(tmp_path: Path) -> None:
     dev = synthesize(None, None, auth=True)
     with ambassador(dev, tmp_path / "dev"):
         outcomes["development"] = app_session(dev)
-    assert outcomes["development"] == outcomes["production"] == {
-        "without password": "AuthenticationError",
-        "set/get": "v",
-        # Blocking commands and pub/sub are not supported by Envoy's redis_proxy, in either mode.
-        "blpop": "ResponseError",
-        "subscribe": "ResponseError",
-    }
+    assert (
+        outcomes["development"]
+        == outcomes["production"]
+        == {
+            "without password": "AuthenticationError",
+            "set/get": "v",
+            # Blocking commands and pub/sub are not supported by Envoy's redis_proxy, in either mode.
+            "blpop": "ResponseError",
+            "subscribe": "ResponseError",
+        }
+    )
 
 
 def app_session(amb: Ambassador) -> dict[str, str]:

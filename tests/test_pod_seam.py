@@ -1,13 +1,16 @@
 """The seam: every pod edit a pattern makes, its secure defaults and its collision checks."""
 
+from typing import Any
+
 import cdk8s
 import cdk8s_plus_27 as kplus
 import pytest
 
-from constructs_lib import CollisionError, MainContainerError, PropsError
+from constructs_lib import CollisionError, MainContainerError, PropsError, restricted_pod_security
 from constructs_lib._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, pod, synth, validate, web
+from .pod_security import restricted_violations
 
 WHERE = "test/pattern"
 
@@ -352,3 +355,90 @@ class TestSecondReviewRules:
         PodSeam.of(dep)
         (d,) = [d for d in synth(c) if d["kind"] == "Deployment"]
         assert d["metadata"]["labels"]["team"] == "web"
+
+
+class TestRestrictedPodSecurity:
+    """restricted_pod_security: the whole pod, containers added before and after it."""
+
+    def test_hardens_every_container_including_later_ones(self) -> None:
+        c = chart()
+        dep = web(c)
+        restricted_pod_security(dep)
+        PodSeam.of(dep).add_container(spec(), kind="sidecar", where=WHERE)
+        dep.add_container(
+            name="late",
+            image="example/late:1",
+            security_context=kplus.ContainerSecurityContextProps(user=10002),
+        )
+        docs = synth(c)
+        spec_ = pod(docs)
+        assert spec_["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec_["securityContext"]["runAsNonRoot"] is True
+        for name in ("app", "side", "late"):
+            sc = containers(docs)[name]["securityContext"]
+            assert sc["capabilities"] == {"drop": ["ALL"]}, name
+            assert sc["allowPrivilegeEscalation"] is False, name
+        assert not restricted_violations({"metadata": {}, "spec": spec_})
+        validate(docs, K8S_OLDEST)
+
+    def test_keeps_net_bind_service_spelled_as_the_policy_wants(self) -> None:
+        c = chart()
+        dep = kplus.Deployment(c, "web")
+        dep.add_container(
+            name="app",
+            image="example/app:1",
+            security_context=kplus.ContainerSecurityContextProps(
+                capabilities=kplus.ContainerSecutiryContextCapabilities(
+                    add=[kplus.Capability.NET_BIND_SERVICE]
+                )
+            ),
+        )
+        restricted_pod_security(dep)
+        caps = containers(synth(c))["app"]["securityContext"]["capabilities"]
+        assert caps == {"add": ["NET_BIND_SERVICE"], "drop": ["ALL"]}
+
+    @pytest.mark.parametrize(
+        ("container_sc", "match"),
+        [
+            (
+                kplus.ContainerSecurityContextProps(user=0),
+                r"container 'app': runAsUser 0 \(root\) is not allowed",
+            ),
+            (
+                kplus.ContainerSecurityContextProps(privileged=True, allow_privilege_escalation=True),
+                r"container 'app': privileged: true is not allowed \(privileged\)",
+            ),
+            (kplus.ContainerSecurityContextProps(ensure_non_root=False), r"runAsNonRoot must be true"),
+            (
+                kplus.ContainerSecurityContextProps(
+                    capabilities=kplus.ContainerSecutiryContextCapabilities(add=[kplus.Capability.NET_ADMIN])
+                ),
+                r"adds capabilities \['CAP_NET_ADMIN'\]; only NET_BIND_SERVICE may be added",
+            ),
+        ],
+    )
+    def test_refuses_what_cannot_comply(self, container_sc: Any, match: str) -> None:
+        c = chart()
+        dep = kplus.Deployment(c, "web")
+        dep.add_container(name="app", image="example/app:1", security_context=container_sc)
+        restricted_pod_security(dep)
+        with pytest.raises(RuntimeError, match=rf"test/web: restricted_pod_security: .*{match}"):
+            synth(c)
+
+    def test_refuses_host_path_volumes(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.containers[0].mount("/host", kplus.Volume.from_host_path(c, "h", "host", path="/var/run"))
+        restricted_pod_security(dep)
+        with pytest.raises(RuntimeError, match=r"volume 'host' is of type hostPath, which is not allowed"):
+            synth(c)
+
+    def test_without_it_user_containers_are_left_alone(self) -> None:
+        c = chart()
+        PodSeam.of(web(c)).add_container(spec(), kind="sidecar", where=WHERE)
+        found = restricted_violations({"metadata": {}, "spec": pod(synth(c))})
+        assert set(found) == {"seccompProfile_restricted", "capabilities_restricted"}
+
+    def test_wrong_type(self) -> None:
+        with pytest.raises(PropsError, match="workload='str': not a cdk8s-plus-27 workload"):
+            restricted_pod_security("web")  # type: ignore[arg-type]
