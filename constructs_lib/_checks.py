@@ -62,6 +62,20 @@ def env_name(where: str, prop: str, value: str) -> str:
     return value
 
 
+def env_names(where: str, names: dict[str, str | None]) -> dict[str, str | None]:
+    """Env names by prop (None leaves one out): each a valid name, none used twice."""
+    chosen: dict[str, str] = {}
+    for prop, name in names.items():
+        if name is not None:
+            env_name(where, prop, name)
+            if name in chosen:
+                raise PropsError(
+                    where, prop, name, f"{chosen[name]} has the same name", "give each variable its own name"
+                )
+            chosen[name] = prop
+    return names
+
+
 def port_number(where: str, prop: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise PropsError(where, prop, value, "not a TCP/UDP port number", "use an integer from 1 to 65535")

@@ -288,19 +288,15 @@ class MetricsSource:
                     "choose another port",
                 )
             text = render_statsd_mapping(where, o["mappings"])
-            app_env: dict[str, kplus.EnvValue] = {}
-            for prop, value in (("host_env", "127.0.0.1"), ("port_env", str(statsd_port))):
-                if o[prop] is not None:
-                    env_name = _checks.env_name(where, f"source.{prop}", o[prop])
-                    if env_name in app_env:
-                        raise PropsError(
-                            where,
-                            f"source.{prop}",
-                            env_name,
-                            "host_env has the same name",
-                            "give each variable its own name",
-                        )
-                    app_env[env_name] = kplus.EnvValue.from_value(value)
+            names = _checks.env_names(
+                where, {"source.host_env": o["host_env"], "source.port_env": o["port_env"]}
+            )
+            values = {"source.host_env": "127.0.0.1", "source.port_env": str(statsd_port)}
+            app_env = {
+                name: kplus.EnvValue.from_value(values[prop])
+                for prop, name in names.items()
+                if name is not None
+            }
             return ExporterPlan(
                 # Dockerfile: USER nobody (65534) since v0.22.4.
                 image=image,

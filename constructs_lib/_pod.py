@@ -62,10 +62,6 @@ def pod_template(doc: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def kind_of(workload: Workload) -> str:
-    return type(workload).__name__
-
-
 @dataclass(frozen=True, kw_only=True)
 class _ProbeTiming:
     initial_delay_seconds: int = 0
@@ -304,7 +300,7 @@ class PodSeam(constructs.Construct):
         super().__init__(workload, self._ID)
         self.workload = workload
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
-        self.kind = kind_of(workload)
+        self.kind = type(workload).__name__
         self._restricted = False
         self._own_containers: set[str] = set()
         self._container_edits: dict[str, dict[str, Any]] = {}

@@ -243,8 +243,9 @@ class RedisAmbassador(constructs.Construct):
                 f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
                 "lower shutdown_delay or raise the workload's termination_grace_period",
             )
-        env_names = _env_names(
-            where, host_env=host_env, port_env=port_env, url_env=url_env, password_env=password_env
+        env_names = _checks.env_names(
+            where,
+            {"host_env": host_env, "port_env": port_env, "url_env": url_env, "password_env": password_env},
         )
         if self.development:
             # Development: the same proxy, in front of a scratch redis-server in the pod. It
@@ -397,24 +398,6 @@ class RedisAmbassador(constructs.Construct):
             pre_stop=pre_stop,
         )
         return seam.add_container(spec, kind=kind, where=where)
-
-
-def _env_names(where: str, **names: str | None) -> dict[str, str | None]:
-    """The app's env names by prop; each a valid name, none twice."""
-    chosen: dict[str, str] = {}
-    for prop, env_name in names.items():
-        if env_name is not None:
-            _checks.env_name(where, prop, env_name)
-            if env_name in chosen:
-                raise PropsError(
-                    where,
-                    prop,
-                    env_name,
-                    f"{chosen[env_name]} has the same name",
-                    "give each variable its own name",
-                )
-            chosen[env_name] = prop
-    return names
 
 
 def _routes(where: str, routes: Sequence[RedisRoute]) -> list[tuple[RedisRoute, _Upstream, list[_Upstream]]]:

@@ -38,35 +38,11 @@ class RedisServer:
 
 @contextmanager
 def redis_server(workdir: Path, *args: str, password: str | None = None) -> Iterator[RedisServer]:
-    binary = require("redis-server", "redis-server")
-    port = free_port()
-    workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        # Start replication at once (Redis 7 waits 5s for more replicas before a diskless sync).
-        "--repl-diskless-sync-delay",
-        "0",
-        "--dir",
-        str(workdir),
-        *args,
-    ]
-    if password:
-        cmd += ["--requirepass", password, "--masterauth", password]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = RestartableRedis(workdir, *args, password=password).start()
     try:
-        wait_for_port(port)
-        yield RedisServer(port, password)
+        yield server.server
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 @contextmanager
@@ -99,12 +75,17 @@ class RestartableRedis:
 
     def start(self) -> RestartableRedis:
         self._workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [require("redis-server", "redis-server"), "--port", str(self.port), "--bind", "127.0.0.1"]
-        cmd += [
+        cmd = [
+            require("redis-server", "redis-server"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
             "--save",
             "",
             "--appendonly",
             "no",
+            # Start replication at once (Redis 7 waits 5s for more replicas before a diskless sync).
             "--repl-diskless-sync-delay",
             "0",
             "--dir",
