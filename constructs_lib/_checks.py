@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import enum
+import math
 import posixpath
 import re
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import cdk8s
 import cdk8s_plus_27 as kplus
 import yaml
+from jsii._reference_map import InterfaceDynamicProxy
 
-from ._errors import PropsError
+from ._errors import PropsError, credential_in
 
 # DNS-1123 label: what the API server accepts for container and volume names
 # (k8s.io/apimachinery/pkg/util/validation IsDNS1123Label).
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # IANA_SVC_NAME: what the API server accepts for a container port name
 # (validation.IsValidPortName: at most 15 characters, a-z0-9 and '-', at least one letter,
 # no leading/trailing/double hyphen).
-_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_PORT_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 
 
 def dns_label(where: str, prop: str, value: str) -> str:
     """A container or volume name: a DNS-1123 label of at most 63 characters."""
-    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.fullmatch(value):
         raise PropsError(
             where,
             prop,
@@ -40,7 +43,7 @@ def port_name(where: str, prop: str, value: str) -> str:
     ok = (
         isinstance(value, str)
         and 0 < len(value) <= 15
-        and _PORT_NAME.match(value) is not None
+        and _PORT_NAME.fullmatch(value) is not None
         and "--" not in value
         and re.search(r"[a-z]", value) is not None
     )
@@ -57,7 +60,7 @@ def port_name(where: str, prop: str, value: str) -> str:
 
 def env_name(where: str, prop: str, value: str) -> str:
     """An environment variable name a shell and Kubernetes' $(VAR) expansion both accept."""
-    if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise PropsError(where, prop, value, "not an environment variable name", "use e.g. 'CONTENT_ROOT'")
     return value
 
@@ -84,7 +87,7 @@ def port_number(where: str, prop: str, value: int) -> int:
 
 def absolute_path(where: str, prop: str, value: str) -> str:
     """An absolute, normalised container path (no '..', no trailing slash)."""
-    if not isinstance(value, str) or not value.startswith("/") or value == "/":
+    if not isinstance(value, str) or not value.startswith("/") or value == "/" or _CONTROL.search(value):
         raise PropsError(
             where, prop, value, "not an absolute path below '/'", "use a path such as '/srv/git'"
         )
@@ -95,7 +98,11 @@ def absolute_path(where: str, prop: str, value: str) -> str:
 
 def relative_dir(where: str, prop: str, value: str) -> str:
     """A sub-directory inside a checkout: relative, normalised, never escaping it."""
-    norm = posixpath.normpath(value) if isinstance(value, str) and value else ""
+    norm = (
+        posixpath.normpath(value) if isinstance(value, str) and value and not _CONTROL.search(value) else ""
+    )
+    if norm:
+        no_credentials(where, prop, value)
     if not norm or value.startswith("/") or norm == "." or norm.startswith("..") or norm != value.strip("/"):
         raise PropsError(
             where,
@@ -108,16 +115,32 @@ def relative_dir(where: str, prop: str, value: str) -> str:
 
 
 def non_negative_int(where: str, prop: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PropsError(where, prop, value, "must be an integer >= 0", "use 0 or a positive integer")
-    return value
+    return int_range(where, prop, value, 0, INT32_MAX, "use 0 or a positive integer")
 
 
-def duration_at_least(where: str, prop: str, value: cdk8s.Duration, minimum_ms: int, fix: str) -> int:
-    """Return the duration in whole milliseconds, or raise when below ``minimum_ms``."""
+#: The longest duration any prop takes: 2^31-1 seconds (~68 years). Every duration the library
+#: writes fits the API's int32 seconds fields (probe periods and thresholds) and Go's
+#: time.Duration (int64 nanoseconds) in the programs' flags.
+MAX_DURATION_MS = (2**31 - 1) * 1000
+
+
+def duration_at_least(
+    where: str, prop: str, value: cdk8s.Duration, minimum_ms: int, fix: str, maximum_ms: int = MAX_DURATION_MS
+) -> int:
+    """Return the duration in whole milliseconds, or raise when below ``minimum_ms`` or above
+    ``maximum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
     raw = value.to_milliseconds(integral=False)
+    # node's Infinity (Duration.seconds(1e308)) reaches Python as None.
+    if not isinstance(raw, int | float) or not math.isfinite(raw) or raw > maximum_ms:
+        raise PropsError(
+            where,
+            prop,
+            f"{raw}ms",
+            f"longer than the maximum of {go_duration(maximum_ms)}",
+            f"use a duration from {go_duration(minimum_ms)} to {go_duration(maximum_ms)}",
+        )
     if raw != int(raw):
         raise PropsError(
             where, prop, f"{raw}ms", "not a whole number of milliseconds", "round it to whole ms"
@@ -133,12 +156,23 @@ def go_duration(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
+# distribution/reference regexp.go: domain, path components, tag and digest.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+)
+_IMAGE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?"
+)
+
+
 def pinned_image(where: str, prop: str, image: str) -> str:
     """An image reference pinned to a tag or digest (``:latest`` drifts; so does no tag)."""
-    if not isinstance(image, str) or not image or any(c.isspace() for c in image):
+    m = _IMAGE.fullmatch(image) if isinstance(image, str) and len(image) <= 255 else None
+    if m is None:
         raise PropsError(where, prop, image, "not an image reference", "use e.g. 'registry/name:1.2.3'")
-    last = image.rsplit("/", 1)[-1]
-    if ("@" not in last and ":" not in last) or last.endswith(":latest"):
+    if (m["tag"] is None and m["digest"] is None) or (m["tag"] == "latest" and m["digest"] is None):
         raise PropsError(
             where,
             prop,
@@ -149,15 +183,17 @@ def pinned_image(where: str, prop: str, image: str) -> str:
     return image
 
 
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_KEY = re.compile(
+    r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
 
 def label(where: str, prop: str, key: str, value: str) -> None:
     """A Kubernetes label (apimachinery IsQualifiedName / IsValidLabelValue)."""
-    if not isinstance(key, str) or not _LABEL_KEY.match(key):
+    if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
         raise PropsError(where, prop, key, "not a label key", "use e.g. 'release' or 'example.com/team'")
-    if not isinstance(value, str) or not _LABEL_VALUE.match(value):
+    if not isinstance(value, str) or not _LABEL_VALUE.fullmatch(value):
         raise PropsError(
             where, prop, value, "not a label value", "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.'"
         )
@@ -216,33 +252,80 @@ def pattern_workload(where: str, workload_: Any, deployment: Any) -> Workload:
     return workload(where, "workload" if workload_ is not None else "deployment", workload_ or deployment)
 
 
-def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
-    """A Secret key, never a literal (a literal would land in the manifest)."""
-    if value is None or isinstance(value, kplus.SecretValue):
-        return value
-    raise PropsError(
-        where,
-        prop,
-        "<literal>" if isinstance(value, str) else f"<{type(value).__name__}, redacted>",
-        "a password must come from a Kubernetes Secret, never a literal",
-        f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
+def is_secret(value: Any) -> bool:
+    """A cdk8s-plus Secret, or a reference to one (``Secret.from_secret_name`` returns a jsii
+    interface proxy). Checked before the value reaches jsii: a Python value it cannot
+    serialize (NaN) would kill the jsii kernel for the rest of the process."""
+    return isinstance(value, kplus.Secret) or (
+        isinstance(value, InterfaceDynamicProxy) and hasattr(value, "env_value")
     )
 
 
-_USERINFO_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
-
-
-def no_url_password(where: str, prop: str, url: str) -> str:
-    """Refuse ``scheme://user:password@host``: the password would be in the manifest."""
-    if _USERINFO_PASSWORD.match(url):
+def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
+    """A Secret key, never a literal (a literal would land in the manifest)."""
+    if value is None:
+        return None
+    if not isinstance(value, kplus.SecretValue):
         raise PropsError(
             where,
             prop,
-            url,
-            "the URL carries a password, which would be in the manifest",
-            "take credentials from a Secret (see the pattern's auth options)",
+            "<literal>" if isinstance(value, str) else f"<{type(value).__name__}, redacted>",
+            "a password must come from a Kubernetes Secret, never a literal",
+            f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
         )
-    return url
+    if not is_secret(value.secret) or not isinstance(value.key, str) or not _SECRET_KEY.fullmatch(value.key):
+        raise PropsError(
+            where,
+            prop,
+            f"SecretValue(secret=<{type(value.secret).__name__}>, key={value.key!r})",
+            "not a Secret and a key of it",
+            f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
+        )
+    return value
+
+
+#: A Secret or ConfigMap data key (apimachinery IsConfigMapKey).
+SECRET_KEY = _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+
+
+def no_credentials(where: str, prop: str, value: str) -> str:
+    """Refuse text that carries a credential (_errors.credential_in): a URL's userinfo in any
+    scheme (``https://token@``, ``file://user:pw@``), a secret query parameter, a secret flag
+    with its value inline, an Authorization header, a private key. It would be in the manifest."""
+    reason = credential_in(value)
+    if reason is not None:
+        raise PropsError(
+            where,
+            prop,
+            value,  # redacted by PropsError
+            f"{reason}, which would be in the manifest for anyone who can read it",
+            "take credentials from a Kubernetes Secret (see the pattern's auth and password options)",
+        )
+    return value
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def text(where: str, prop: str, value: Any, *, fix: str, empty: bool = False) -> str:
+    """A single-line string without control characters or credentials, copied into the manifest."""
+    if not isinstance(value, str) or (not value and not empty) or _CONTROL.search(value):
+        raise PropsError(
+            where, prop, value, "not a single-line string (no control characters, no newline)", fix
+        )
+    return no_credentials(where, prop, value)
+
+
+def int_range(where: str, prop: str, value: Any, lo: int, hi: int, fix: str) -> int:
+    """An integer in ``lo..hi`` (the Kubernetes API types most fields as int32)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise PropsError(where, prop, value, f"not an integer from {lo} to {hi}", fix)
+    return value
+
+
+#: Largest uid/gid the library writes: Linux uids are 32-bit, and container runtimes and
+#: user namespaces take them as signed (the API types them int64, which YAML tools round).
+MAX_ID = INT32_MAX = 2**31 - 1
 
 
 # libyaml's emitter is ~6x faster than PyYAML's pure-Python one (bench/synth.py); for the
@@ -255,30 +338,13 @@ def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     return str(yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False))
 
 
-_USERINFO = re.compile(r"^https?://[^/?#\s]*@", re.IGNORECASE)
-
-
-def no_url_credentials(where: str, prop: str, url: str) -> str:
-    """Refuse any ``user@`` or ``user:password@`` in an http(s) URL (a token is often the user)."""
-    no_url_password(where, prop, url)
-    if _USERINFO.match(url):
-        raise PropsError(
-            where,
-            prop,
-            url,
-            "the URL carries credentials, which would be in the manifest",
-            "remove them; take credentials from a Secret",
-        )
-    return url
-
-
 def string_list(where: str, prop: str, value: Any) -> list[str]:
-    """A list of strings (a plain string would be split into characters)."""
+    """A list of single-line strings without credentials (a plain string would be split into
+    characters)."""
     if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
         raise PropsError(where, prop, value, "not a list of strings", f"pass {prop}=['--flag=value', ...]")
     for item in value:
-        if not isinstance(item, str):
-            raise PropsError(where, prop, item, "not a string", "pass strings only")
+        text(where, prop, item, fix="pass single-line strings only")
     return list(value)
 
 
@@ -308,13 +374,13 @@ def sequence_of(where: str, prop: str, value: Any, cls: type[T]) -> list[T]:
 
 
 def string_mapping(where: str, prop: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         raise PropsError(
             where, prop, type(value).__name__, "not a mapping of strings", f"pass {prop}={{'k': 'v'}}"
         )
     for k, v in value.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise PropsError(where, prop, k, "keys and values must be strings", "quote them")
+        text(where, prop, k, fix="use single-line string keys")
+        text(where, f"{prop}[{k!r}]", v, fix="use single-line string values", empty=True)
     return dict(value)
 
 

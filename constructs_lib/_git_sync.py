@@ -12,7 +12,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import cdk8s
 import cdk8s_plus_27 as kplus
@@ -20,7 +20,7 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
-from ._errors import PropsError
+from ._errors import PropsError, credential_in
 from ._pod import ContainerSpec, ExecProbe, Mount, PodSeam, Port, TcpProbe, container_resources
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
@@ -72,8 +72,11 @@ _CREDENTIAL_FLAGS = {
     "--github-app-private-key",
     "--cookie-file",
 }
-_LINK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)\S+$")
+_LINK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
+_SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)\S+")
+# git check-ref-format: no control characters, space, ~ ^ : ? * [ \\, no "..", no "@{", no
+# leading "-" or "/", no trailing "/", "." or ".lock" (refs.c: check_refname_component).
+_REF = re.compile(r"(?!-|/)(?!.*\.\.)(?!.*@\{)(?!.*(/|\.|\.lock)$)[^\x00-\x20\x7f~^:?*\[\\]{1,255}")
 
 
 class GitSubmodules(enum.Enum):
@@ -281,10 +284,7 @@ class SidecarGitSync(constructs.Construct):
             self.content_path = posixpath.join(
                 self.content_path, _checks.relative_dir(where, "serve_dir", serve_dir)
             )
-        if not isinstance(ref, str) or not ref.strip() or any(c.isspace() for c in ref):
-            raise PropsError(
-                where, "ref", ref, "not a git ref", "use a branch, tag or commit SHA such as 'main'"
-            )
+        _check_ref(where, ref)
         period_ms = _checks.duration_at_least(
             where,
             "period",
@@ -294,11 +294,9 @@ class SidecarGitSync(constructs.Construct):
         )
         _checks.non_negative_int(where, "depth", depth)
         self.http_port = _checks.port_number(where, "http_port", http_port)
-        _checks.non_negative_int(where, "run_as_user", run_as_user)
-        if run_as_user == 0:
-            raise PropsError(
-                where, "run_as_user", 0, "git-sync must not run as root", "keep the default 65533"
-            )
+        _checks.int_range(
+            where, "run_as_user", run_as_user, 1, _checks.MAX_ID, "git-sync must not run as root: keep 65533"
+        )
         if auth.kind == "ssh" and run_as_user != GIT_SYNC_UID:
             raise PropsError(
                 where,
@@ -309,12 +307,9 @@ class SidecarGitSync(constructs.Construct):
                 f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
             )
         self.image = _checks.pinned_image(where, "image", image)
-        for arg in _checks.string_list(where, "extra_args", extra_args):
-            if not arg.startswith("--"):
-                raise PropsError(
-                    where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
-                )
-            flag, _, value = arg.partition("=")
+        # git-sync's own credential flags first: their fix names the auth option.
+        for arg in extra_args if isinstance(extra_args, list | tuple) else ():
+            flag = arg.partition("=")[0] if isinstance(arg, str) else None
             if flag in _MODELLED_FLAGS:
                 raise PropsError(
                     where,
@@ -331,10 +326,11 @@ class SidecarGitSync(constructs.Construct):
                     "credentials in args end up in the manifest",
                     "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
                 )
-            if value.startswith(("http://", "https://")):
-                _checks.no_url_credentials(where, "extra_args", value)  # also refuses passwords
-            else:
-                _checks.no_url_password(where, "extra_args", value)
+        for arg in _checks.string_list(where, "extra_args", extra_args):
+            if not arg.startswith("--"):
+                raise PropsError(
+                    where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
+                )
         startup_ms = _checks.duration_at_least(
             where,
             "startup_timeout",
@@ -361,15 +357,14 @@ class SidecarGitSync(constructs.Construct):
             common.append(
                 f"--submodules={_checks.enum_member(where, 'submodules', GitSubmodules, submodules).value}"
             )
-        max_failures = _checks.or_default(max_failures, -1)
-        if isinstance(max_failures, bool) or not isinstance(max_failures, int):
-            raise PropsError(
-                where,
-                "max_failures",
-                max_failures,
-                "not an integer",
-                "use e.g. 3, or -1 to retry forever",
-            )
+        max_failures = _checks.int_range(
+            where,
+            "max_failures",
+            _checks.or_default(max_failures, -1),
+            -1,
+            _checks.INT32_MAX,
+            "use e.g. 3, or -1 to retry forever",
+        )
         if sync_timeout is not None:
             ms = _checks.duration_at_least(
                 where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms"
@@ -459,7 +454,7 @@ class SidecarGitSync(constructs.Construct):
             uid=run_as_user,
             gid=GIT_SYNC_UID,
             args=[*common, f"--max-failures={max_failures}", *http, *hooks, *extra_args],
-            ports=[Port(name, self.http_port)],
+            ports=[Port(name, self.http_port, name_prop="name", number_prop="http_port")],
             mounts=mounts,
             startup=startup if native_sidecar else None,
             liveness=health,
@@ -514,20 +509,13 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
         raise PropsError(
             where, "repo", repo, "not a repository URL", "use https://, ssh://, git@host:path or file://"
         )
+    # No credentials in any scheme, in the userinfo or the query (--repo is in the manifest);
+    # ssh's bare user (git@host) is not one.
+    _checks.text(where, "repo", repo, fix="use https://, ssh://, git@host:path or file://")
     if repo.startswith("https://"):
         scheme = "https"
-        hostpart = repo[len("https://") :].split("/", 1)[0]
-        if "@" in hostpart:
-            raise PropsError(
-                where,
-                "repo",
-                repo,
-                "credentials in the URL would put them in the manifest",
-                "drop them from the URL; pass auth=GitAuth.https(username=..., password=SecretValue(...))",
-            )
-    elif repo.startswith("ssh://") or _SCP_LIKE.match(repo):
+    elif repo.startswith("ssh://") or _SCP_LIKE.fullmatch(repo):
         scheme = "ssh"
-        _checks.no_url_password(where, "repo", repo)
     elif repo.startswith("file://"):
         scheme = "file"
     else:
@@ -565,6 +553,18 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
     return repo
 
 
+def _check_ref(where: str, ref: Any) -> str:
+    if not isinstance(ref, str) or not _REF.fullmatch(ref):
+        raise PropsError(
+            where,
+            "ref",
+            ref,
+            "not a git ref (git check-ref-format)",
+            "use a branch, tag or commit SHA such as 'main'",
+        )
+    return ref
+
+
 def _default_link(repo: str) -> str:
     tail = repo.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     tail = tail[:-4] if tail.endswith(".git") else tail
@@ -572,7 +572,7 @@ def _default_link(repo: str) -> str:
 
 
 def _check_link(where: str, link: str, *, given: bool) -> str:
-    if not isinstance(link, str) or not _LINK.match(link) or link in (".", ".."):
+    if not isinstance(link, str) or not _LINK.fullmatch(link) or link in (".", ".."):
         prop_value = link if given else f"{link} (derived from repo)"
         raise PropsError(
             where,
@@ -585,23 +585,12 @@ def _check_link(where: str, link: str, *, given: bool) -> str:
 
 
 def _sparse_checkout_file(where: str, patterns: Sequence[str]) -> str:
-    if isinstance(patterns, str) or not patterns:
-        raise PropsError(
-            where,
-            "sparse_checkout",
-            patterns,
-            "not a non-empty list of patterns",
-            "pass e.g. ['/public/', '!/public/drafts/']",
-        )
+    fix = "pass e.g. ['/public/', '!/public/drafts/'], one pattern per item"
+    if isinstance(patterns, str | bytes) or not isinstance(patterns, list | tuple) or not patterns:
+        raise PropsError(where, "sparse_checkout", patterns, "not a non-empty list of patterns", fix)
     for p in patterns:
-        if not isinstance(p, str) or not p.strip() or "\n" in p:
-            raise PropsError(
-                where,
-                "sparse_checkout",
-                p,
-                "not a single-line git sparse-checkout pattern",
-                "pass one pattern per list item, e.g. '/public/'",
-            )
+        if not _checks.text(where, "sparse_checkout", p, fix=fix).strip():
+            raise PropsError(where, "sparse_checkout", p, "a blank pattern", fix)
     return "".join(f"{p}\n" for p in patterns)
 
 
@@ -617,12 +606,12 @@ def _hook_timing(
 
 
 def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
-    if not isinstance(hook.url, str) or not re.match(r"^https?://\S+$", hook.url):
+    if not isinstance(hook.url, str) or not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]+", hook.url):
         raise PropsError(
             where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'"
         )
-    _checks.no_url_credentials(where, "webhook.url", hook.url)
-    if not re.match(r"^[A-Z]+$", hook.method or ""):
+    _checks.no_credentials(where, "webhook.url", hook.url)
+    if not isinstance(hook.method, str) or not re.fullmatch(r"[A-Z]{1,32}", hook.method):
         raise PropsError(where, "webhook.method", hook.method, "not an HTTP method", "use e.g. 'POST'")
     status = hook.success_status
     if isinstance(status, bool) or not isinstance(status, int) or not (status == 0 or 100 <= status <= 599):
@@ -643,7 +632,7 @@ def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
 
 def _exechook_args(where: str, hook: GitSyncExechook) -> list[str]:
     cmd = hook.command
-    if not isinstance(cmd, str) or not cmd.startswith("/") or any(c.isspace() for c in cmd):
+    if not isinstance(cmd, str) or not re.fullmatch(r"/[^\s\x00-\x1f\x7f]*", cmd):
         raise PropsError(
             where,
             "exechook.command",
@@ -668,7 +657,11 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
                 "HTTPS auth needs a password or token",
                 "pass password=kplus.SecretValue(secret=..., key='token')",
             )
-        if not isinstance(auth.username, str) or not auth.username or ":" in auth.username:
+        if (
+            not isinstance(auth.username, str)
+            or not re.fullmatch(r"[^\s\x00-\x1f\x7f:]{1,255}", auth.username)
+            or credential_in(auth.username)
+        ):
             shown = (
                 auth.username.split(":")[0] + ":<redacted>"
                 if isinstance(auth.username, str)
@@ -685,7 +678,7 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
         args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
         return args, password.secret, {password.key: "password"}
     if auth.kind == "ssh":
-        if auth.secret is None or isinstance(auth.secret, str):
+        if not _checks.is_secret(auth.secret):
             raise PropsError(
                 where,
                 "auth.secret",
@@ -694,7 +687,7 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
                 "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
             )
         for key_prop, key in (("auth.key", auth.ssh_key), ("auth.known_hosts_key", auth.known_hosts_key)):
-            if key is not None and (not isinstance(key, str) or not key):
+            if key is not None and (not isinstance(key, str) or not _checks.SECRET_KEY.fullmatch(key)):
                 raise PropsError(
                     where, key_prop, key, "not a Secret key name", "use e.g. 'ssh' or 'known_hosts'"
                 )

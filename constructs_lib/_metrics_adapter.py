@@ -184,7 +184,7 @@ class MetricsAdapter(constructs.Construct):
                 )
             )
             seam.ensure_fs_group(plan.uid)
-        ports = [Port(self.port_name, self.port)]
+        ports = [Port(self.port_name, self.port, name_prop="port_name", number_prop="port")]
         # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
         probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)
         spec = ContainerSpec(

@@ -12,6 +12,7 @@ prometheus-community/json_exporter, prometheus/jmx_exporter.
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,9 +32,9 @@ JSON_EXPORTER_IMAGE = "quay.io/prometheuscommunity/json-exporter:v0.7.0"
 
 # statsd_exporter's validation (pkg/mapper/mapping.go, mapper.go), applied here so a bad
 # mapping fails at construction time instead of at the exporter's start.
-_METRIC_NAME = re.compile(r"^([a-zA-Z_]|(\$\{?\d+\}?))([a-zA-Z0-9_]|(\$\{?\d+\}?))*$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]+$")
-_GLOB = re.compile(r"^(\*|[a-zA-Z_](-?[a-zA-Z0-9_])*)(\.\*|\.[a-zA-Z0-9_](-?[a-zA-Z0-9_])*)*$")
+_METRIC_NAME = re.compile(r"([a-zA-Z_]|(\$\{?[0-9]+\}?))([a-zA-Z0-9_]|(\$\{?[0-9]+\}?))*")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]+")
+_GLOB = re.compile(r"(\*|[a-zA-Z_](-?[a-zA-Z0-9_])*)(\.\*|\.[a-zA-Z0-9_](-?[a-zA-Z0-9_])*)*")
 # ms -> s: the factor statsd_exporter already applies to |ms timers (pkg/line/line.go).
 _MS_TO_S = 0.001
 # Go's RE2 has no look-around and no back-references; Python would accept them.
@@ -324,7 +325,8 @@ class MetricsSource:
             )
         if self.kind == "redis":
             address = o["address"]
-            if not isinstance(address, str) or not re.match(r"^rediss?://[^\s:@/]+(:\d+)?$", address):
+            m = re.fullmatch(r"rediss?://[^\s\x00-\x1f\x7f:@/]{1,253}(:(?P<port>[0-9]{1,5}))?", str(address))
+            if not isinstance(address, str) or m is None or not 1 <= int(m["port"] or 6379) <= 65535:
                 raise PropsError(
                     where,
                     "source.address",
@@ -343,7 +345,7 @@ class MetricsSource:
         if self.kind == "json":
             url = _local_url(where, "source.url", o["url"])
             module = o["module"]
-            if not isinstance(module, str) or not re.match(r"^[a-z0-9_]+$", module):
+            if not isinstance(module, str) or not re.fullmatch(r"[a-z0-9_]{1,63}", module):
                 raise PropsError(where, "source.module", module, "not a module name", "use e.g. 'default'")
             text = render_json_config(where, module, o["metrics"])
             return ExporterPlan(
@@ -396,7 +398,7 @@ class MetricsSource:
             )
         # custom
         path = o["path"]
-        if not isinstance(path, str) or not re.match(r"^/[^?#\s]*$", path):
+        if not isinstance(path, str) or not re.fullmatch(r"/[^?#\s\x00-\x1f\x7f]*", path):
             raise PropsError(
                 where, "source.path", path, "not an absolute URL path without a query", "use e.g. '/metrics'"
             )
@@ -414,19 +416,15 @@ def _command(where: str, command: Any) -> list[str] | None:
 
 
 def _checked_args(where: str, args: Any, prop: str = "source.args") -> list[str]:
-    checked = _checks.string_list(where, prop, args)
-    for arg in checked:
-        # redis://:password@..., https://token@...: the manifest would carry the credential.
-        _checks.no_url_password(where, prop, arg.split("=", 1)[-1])
-    return checked
+    # Each arg is checked for credentials (redis://:password@, https://token@, --x.password=...):
+    # the manifest would carry them.
+    return _checks.string_list(where, prop, args)
 
 
 def _positive_uid(where: str, uid: Any) -> int:
-    if isinstance(uid, bool) or not isinstance(uid, int) or uid <= 0:
-        raise PropsError(
-            where, "source.uid", uid, "the adapter must not run as root", "use a non-root numeric uid"
-        )
-    return uid
+    return _checks.int_range(
+        where, "source.uid", uid, 1, _checks.MAX_ID, "the adapter must not run as root: use a non-root uid"
+    )
 
 
 def render_statsd_mapping(where: str, mappings: Sequence[StatsdMapping]) -> str:
@@ -451,9 +449,8 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
         else _checks.enum_member(where, f"{prop}.match_metric_type", StatsdMetricType, m.match_metric_type)
     )
     drop = _checks.boolean(where, f"{prop}.drop", m.drop)
-    if not isinstance(m.match, str) or not m.match:
-        raise PropsError(where, f"{prop}.match", m.match, "empty match", "use e.g. 'app.*.requests'")
-    if match_type is StatsdMatchType.GLOB and not _GLOB.match(m.match):
+    _checks.text(where, f"{prop}.match", m.match, fix="use e.g. 'app.*.requests'")
+    if match_type is StatsdMatchType.GLOB and not _GLOB.fullmatch(m.match):
         raise PropsError(
             where,
             f"{prop}.match",
@@ -485,7 +482,7 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             "a mapping needs a metric name",
             "pass name='app_requests_total' (or drop=True)",
         )
-    if not _METRIC_NAME.match(name):
+    if not isinstance(name, str) or not _METRIC_NAME.fullmatch(name):
         raise PropsError(
             where,
             f"{prop}.name",
@@ -500,7 +497,7 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
         rule["action"] = "drop"
     labels = _checks.string_mapping(where, f"{prop}.labels", m.labels)
     for label in labels:
-        if not isinstance(label, str) or not _LABEL_NAME.match(label):
+        if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
             raise PropsError(
                 where,
                 f"{prop}.labels",
@@ -515,6 +512,10 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
     if observer is not None:
         rule["observer_type"] = observer.value
     if m.buckets is not None:
+        if isinstance(m.buckets, str | bytes) or not isinstance(m.buckets, list | tuple):
+            raise PropsError(
+                where, f"{prop}.buckets", m.buckets, "not a list of numbers", "use e.g. [0.01, 0.1, 1, 10]"
+            )
         buckets = list(m.buckets)
         if observer is not StatsdObserver.HISTOGRAM:
             raise PropsError(
@@ -526,7 +527,9 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             )
         if (
             not buckets
-            or any(not isinstance(b, int | float) for b in buckets)
+            or any(
+                isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b) for b in buckets
+            )
             or buckets != sorted(set(buckets))
         ):
             raise PropsError(
@@ -541,7 +544,12 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
         ms = _checks.duration_at_least(where, f"{prop}.ttl", m.ttl, 1000, "use at least 1s")
         rule["ttl"] = _checks.go_duration(ms)
     if m.scale is not None:
-        if isinstance(m.scale, bool) or not isinstance(m.scale, int | float) or m.scale == 0:
+        if (
+            isinstance(m.scale, bool)
+            or not isinstance(m.scale, int | float)
+            or not math.isfinite(m.scale)
+            or m.scale == 0
+        ):
             raise PropsError(where, f"{prop}.scale", m.scale, "not a non-zero number", "use e.g. 1024")
         if m.scale == _MS_TO_S and metric_type in (None, StatsdMetricType.OBSERVER):
             raise PropsError(
@@ -556,7 +564,7 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             )
         rule["scale"] = float(m.scale)
     if m.help is not None:
-        rule["help"] = str(m.help)
+        rule["help"] = _checks.text(where, f"{prop}.help", m.help, fix="use one line of text")
     return rule
 
 
@@ -593,7 +601,7 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
     metrics = _checks.sequence_of(where, "source.metrics", metrics, JsonMetric)
     rendered = []
     for i, m in enumerate(metrics):
-        if not isinstance(m.name, str) or not _METRIC_NAME.match(m.name) or "$" in m.name:
+        if not isinstance(m.name, str) or not _METRIC_NAME.fullmatch(m.name) or "$" in m.name:
             raise PropsError(
                 where,
                 f"source.metrics[{i}].name",
@@ -601,7 +609,7 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
                 "not a Prometheus metric name",
                 "use letters, digits and '_'",
             )
-        if not (isinstance(m.path, str) and m.path.startswith("{") and m.path.endswith("}")):
+        if not (isinstance(m.path, str) and re.fullmatch(r"\{[^\x00-\x1f\x7f]*\}", m.path)):
             raise PropsError(
                 where,
                 f"source.metrics[{i}].path",
@@ -622,8 +630,10 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
                 "use 'gauge', 'counter' or 'untyped'",
             )
         entry: dict[str, Any] = {"name": m.name, "path": m.path, "type": m.type, "valuetype": m.value_type}
-        if m.help:
-            entry["help"] = m.help
+        if m.help is not None:
+            entry["help"] = _checks.text(
+                where, f"source.metrics[{i}].help", m.help, fix="use one line of text"
+            )
         for key, value in (("labels", m.labels), ("values", m.values)):
             if value:
                 entry[key] = dict(
@@ -634,7 +644,12 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
 
 
 def _local_url(where: str, prop: str, url: str) -> str:
-    if not isinstance(url, str) or not re.match(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?(/\S*)?$", url):
+    m = (
+        re.fullmatch(r"https?://(127\.0\.0\.1|localhost)(:(?P<port>[0-9]{1,5}))?(/[^\s\x00-\x1f\x7f]*)?", url)
+        if isinstance(url, str)
+        else None
+    )
+    if m is None or not 1 <= int(m["port"] or 80) <= 65535:
         raise PropsError(
             where,
             prop,
@@ -642,4 +657,4 @@ def _local_url(where: str, prop: str, url: str) -> str:
             "not a URL of the main container on localhost",
             "use e.g. 'http://127.0.0.1:8080/stub_status' (the adapter shares the pod's network)",
         )
-    return url
+    return _checks.no_credentials(where, prop, url)

@@ -136,6 +136,9 @@ class Port:
     name: str
     number: int
     protocol: kplus.Protocol = kplus.Protocol.TCP
+    #: The pattern's props these come from, named in errors.
+    name_prop: str = "name"
+    number_prop: str = "port"
 
 
 @dataclass(frozen=True)
@@ -397,14 +400,13 @@ class PodSeam(constructs.Construct):
         seen: set[object] = set()
         for port in spec.ports:
             self._check_port(port, where)
-            for key, what in (((port.number, port.protocol.value), "port"), (port.name, "port name")):
+            for key, what, value in (
+                ((port.number, port.protocol.value), port.number_prop, port.number),
+                (port.name, port.name_prop, port.name),
+            ):
                 if key in seen:
                     raise CollisionError(
-                        where,
-                        what,
-                        port.number if what == "port" else port.name,
-                        "the container would declare it twice",
-                        f"choose another {what}",
+                        where, what, value, "the container would declare it twice", f"choose another {what}"
                     )
                 seen.add(key)
         probes: dict[str, kplus.Probe] = {}
@@ -492,13 +494,14 @@ class PodSeam(constructs.Construct):
         containerPort (Services, probes and scrapers aim at declared ports on the pod IP, where
         a loopback listener answers nothing), yet it shares the pod's network namespace with
         every other container, so no other container may use it."""
-        self._check_port(Port(f"loopback-{number}", number, protocol), where, prop=prop, named=False)
+        self._check_port(Port(f"loopback-{number}", number, protocol, number_prop=prop), where, named=False)
         self._loopback_ports[(number, protocol.value)] = owner
         self._index.ports[(number, protocol.value)] = owner
 
-    def _check_port(self, port: Port, where: str, *, prop: str = "port", named: bool = True) -> None:
+    def _check_port(self, port: Port, where: str, *, named: bool = True) -> None:
+        prop = port.number_prop
         if named:
-            _checks.port_name(where, "port name", port.name)
+            _checks.port_name(where, port.name_prop, port.name)
         _checks.port_number(where, prop, port.number)
         proto = port.protocol.value
         owner = self._index.ports.get((port.number, proto))
@@ -514,7 +517,7 @@ class PodSeam(constructs.Construct):
         if owner is not None:
             raise CollisionError(
                 where,
-                "port name",
+                port.name_prop,
                 port.name,
                 f"container {owner!r} already has a port of that name",
                 "choose another port name (port names are unique in a pod)",

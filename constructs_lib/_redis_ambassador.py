@@ -54,7 +54,7 @@ _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @
 # Appended to REDIS_URL: Envoy's redis_proxy speaks RESP2 only, and redis-py >= 6 opens every
 # connection with HELLO 3 unless the URL says protocol=2 (REFERENCE.md section 7).
 _URL_OPTIONS = "?protocol=2"
-_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_HOST = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
 
 Endpoint = str | kplus.Service
 
@@ -316,7 +316,9 @@ class RedisAmbassador(constructs.Construct):
                 "--log-level",
                 "warn",
             ],
-            ports=[Port(stats_port_name, self.stats_port)],
+            ports=[
+                Port(stats_port_name, self.stats_port, name_prop="stats_port_name", number_prop="stats_port")
+            ],
             mounts=mounts,
             readiness=ready,
             liveness=HttpProbe(path="/ready", port=self.stats_port, period_seconds=10, failure_threshold=6),
@@ -618,12 +620,12 @@ def _upstream(where: str, prop: str, value: Endpoint) -> _Upstream:
     if not isinstance(value, str) or value.count(":") != 1:
         raise PropsError(where, prop, value, "not host:port", "use e.g. 'redis-primary.data.svc:6379'")
     host, port_text = value.split(":")
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 1 <= int(port_text) <= 65535:
         raise PropsError(where, prop, value, "the port is not in 1-65535", "use e.g. 'redis-primary:6379'")
     try:
         ipaddress.IPv4Address(host)
     except ValueError:
-        if not _HOST.match(host):
+        if not _HOST.fullmatch(host):
             raise PropsError(
                 where,
                 prop,
@@ -636,8 +638,7 @@ def _upstream(where: str, prop: str, value: Endpoint) -> _Upstream:
 
 def _route(where: str, i: int, route: RedisRoute) -> tuple[RedisRoute, _Upstream, list[_Upstream]]:
     _checks.boolean(where, f"routes[{i}].remove_prefix", route.remove_prefix)
-    if not isinstance(route.prefix, str) or not route.prefix:
-        raise PropsError(where, f"routes[{i}].prefix", route.prefix, "empty prefix", "use e.g. 'session:'")
+    _checks.text(where, f"routes[{i}].prefix", route.prefix, fix="use e.g. 'session:'")
     primary = _upstream(where, f"routes[{i}].primary", route.primary)
     if isinstance(route.replicas, str) or not isinstance(route.replicas, list | tuple):
         raise PropsError(

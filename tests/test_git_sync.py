@@ -320,8 +320,8 @@ class TestErrors:
                 r"repo='http://example.com/site.git': neither an https, ssh",
             ),
             ({"repo": "ftp://x/y"}, "neither an https, ssh nor file URL"),
-            ({"repo": "https://bot:hunter2@example.com/site.git"}, "credentials in the URL"),
-            ({"depth": -1}, r"depth=-1: must be an integer >= 0"),
+            ({"repo": "https://bot:hunter2@example.com/site.git"}, "a URL carries credentials"),
+            ({"depth": -1}, r"depth=-1: not an integer from 0 to 2147483647"),
             ({"period": cdk8s.Duration.millis(5)}, r"period='5ms': must be at least 10ms"),
             ({"sync_timeout": cdk8s.Duration.millis(1)}, r"sync_timeout='1ms'"),
             ({"link": "a/b"}, r"link='a/b': not a plain file name"),
@@ -421,10 +421,10 @@ class TestCredentialHygiene:
     @pytest.mark.parametrize(
         ("kw", "match"),
         [
-            ({"repo": "ssh://git:hunter2@github.com/org/site.git", "auth": "ssh"}, "carries a password"),
+            ({"repo": "ssh://git:hunter2@github.com/org/site.git", "auth": "ssh"}, "carries credentials"),
             (
                 {"webhook": GitSyncWebhook(url="http://user:hunter2@127.0.0.1:8080/hook")},
-                "carries a password",
+                "carries credentials",
             ),
             ({"extra_args": ["--password=hunter2"]}, "credentials in args end up in the manifest"),
             ({"extra_args": ["--username=bot"]}, "credentials in args"),

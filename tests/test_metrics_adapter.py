@@ -625,7 +625,7 @@ class TestShapes:
                     image="e/x:1", port=9200, args=["--redis.addr=redis://:hunter2@127.0.0.1:6379"]
                 ),
                 {},
-                "carries a password",
+                "a URL carries credentials",
             ),
             (
                 MetricsSource.statsd(mappings=[{"match": "a.*"}]),

@@ -157,7 +157,9 @@ class TestAddContainer:
     def test_port_name_collision(self) -> None:
         seam = PodSeam.of(web(chart()))
         seam.add_container(spec("a", ports=[Port("metrics", 9000)]), kind="sidecar", where=WHERE)
-        with pytest.raises(CollisionError, match="port name='metrics'"):
+        with pytest.raises(
+            CollisionError, match="name='metrics': container 'a' already has a port of that name"
+        ):
             seam.add_container(spec("b", ports=[Port("metrics", 9001)]), kind="sidecar", where=WHERE)
 
     @pytest.mark.parametrize("bad", ["a-very-long-port-name", "Metrics", "http--x", "1234", ""])
