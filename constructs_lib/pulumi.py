@@ -31,14 +31,30 @@ from importlib import resources as _package_files
 from typing import Any
 
 import cdk8s
-import pulumi
+
+try:
+    import pulumi
+except ImportError as missing:  # pragma: no cover - depends on how the library was installed
+    raise ImportError(
+        "constructs_lib.pulumi needs Pulumi: pip install 'constructs-lib[pulumi]'"
+        " (pulumi 3 and pulumi-kubernetes 4)"
+    ) from missing
 
 from ._errors import CollisionError, PropsError
 from ._git_sync import SidecarGitSync
 from ._metrics_adapter import MetricsAdapter
 from ._redis_ambassador import RedisAmbassador
 
-__all__ = ["FOUNDATION_KINDS", "WORKLOAD_KINDS", "Cdk8sChart", "KubernetesObject", "synth_chart"]
+__all__ = [
+    "COMPONENT_TYPE",
+    "FOUNDATION_KINDS",
+    "WORKLOAD_KINDS",
+    "Cdk8sChart",
+    "KubernetesObject",
+    "object_key",
+    "pulumi_type",
+    "synth_chart",
+]
 
 #: The component's type token (package ``constructs-lib``, module ``index``).
 COMPONENT_TYPE = "constructs-lib:index:Cdk8sChart"
