@@ -1,0 +1,20 @@
+"""The all-patterns app as a Pulumi program: the same chart `cdk8s synth` writes, as Pulumi resources."""
+
+import sys
+from pathlib import Path
+
+import cdk8s
+import pulumi
+
+# Pulumi runs this file from examples/pulumi/; the chart's builder lives in the repository's examples.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from constructs_lib.pulumi import Cdk8sChart
+from examples import all_patterns
+
+web = Cdk8sChart("all-patterns", all_patterns.build(cdk8s.App()))
+
+pulumi.export("deployment", web.patterns["site"]["workload_name"])
+pulumi.export("content_path", web.patterns["site"]["content_path"])
+pulumi.export("redis_url", web.patterns["cache"]["url"])
+pulumi.export("metrics_port", web.patterns["metrics"]["port"])
