@@ -5,8 +5,11 @@ Pod Security Standard "restricted" in another::
 
     SidecarGitSync(chart, "site", workload=web, repo="https://github.com/example/site.git")
     restricted_pod_security(web)
+
+and draw what a synthesized pod is made of: ``python -m constructs_lib describe dist/app.k8s.yaml``.
 """
 
+from ._describe import PodPicture, PodPictures, describe
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
 from ._git_sync import (
     GitAuth,
@@ -39,6 +42,8 @@ __all__ = [
     "MetricsAdapter",
     "MetricsEndpoint",
     "MetricsSource",
+    "PodPicture",
+    "PodPictures",
     "PropsError",
     "RedisAmbassador",
     "RedisRoute",
@@ -48,5 +53,6 @@ __all__ = [
     "StatsdMetricType",
     "StatsdObserver",
     "container_resources",
+    "describe",
     "restricted_pod_security",
 ]
