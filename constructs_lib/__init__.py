@@ -9,8 +9,9 @@ Pod Security Standard "restricted" in another::
 and draw what a synthesized pod is made of: ``python -m constructs_lib describe dist/app.k8s.yaml``.
 """
 
+from . import _synth
 from ._describe import PodPicture, PodPictures, describe
-from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
+from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
 from ._git_sync import (
     GitAuth,
     GitSubmodules,
@@ -44,6 +45,7 @@ __all__ = [
     "MetricsSource",
     "PodPicture",
     "PodPictures",
+    "PodSecurityError",
     "PropsError",
     "RedisAmbassador",
     "RedisRoute",
@@ -56,3 +58,5 @@ __all__ = [
     "describe",
     "restricted_pod_security",
 ]
+
+_synth.install()  # synth-time failures surface as the errors above

@@ -8,7 +8,11 @@ Hierarchy::
     ConstructsLibError            base class; catch this to catch everything below
     └── PropsError                a prop has a bad value (also a ValueError)
         ├── MainContainerError    the main container cannot be chosen
-        └── CollisionError        a name, port or path is already taken in the pod
+        ├── CollisionError        a name, port or path is already taken in the pod
+        └── PodSecurityError      restricted_pod_security: the final pod breaks a rule
+
+Checks that need the final pod run when the app synthesizes; their errors reach the caller
+of ``app.synth()`` as these same types (see ``_synth.py``), not as jsii ``RuntimeError`` exceptions.
 """
 
 from __future__ import annotations
@@ -117,4 +121,30 @@ class MainContainerError(PropsError):
 
 
 class CollisionError(PropsError):
-    """A container name, port, volume name or mount path is already taken in the pod."""
+    """A container name, port, volume name or mount path is already taken in the pod.
+
+    One error lists every collision of one attach (``collisions``: (prop, value, problem,
+    fix) each); ``prop``, ``value`` and ``fix`` are those of the first.
+    """
+
+    collisions: list[tuple[str, Any, str, str]]
+
+    def __init__(self, path: str, prop: str, value: Any, problem: str, fix: str) -> None:
+        super().__init__(path, prop, value, problem, fix)
+        self.collisions = [(prop, self.value, problem, fix)]
+
+    @classmethod
+    def of(cls, path: str, collisions: list[tuple[str, Any, str, str]]) -> CollisionError:
+        """One error for several collisions: ``path: p1=v1: problem1; p2=v2: problem2. Fix: ...``."""
+        (prop, value, problem, fix), *rest = collisions
+        if rest:
+            problem += "".join(f"; {p}={_redact(v)!r}: {pr}" for p, v, pr, _ in rest)
+            fix = "; ".join(f"{p}: {f}" for p, _, _, f in collisions)
+        err = cls(path, prop, value, problem, fix)
+        err.collisions = [(p, _redact(v), pr, f) for p, v, pr, f in collisions]
+        return err
+
+
+class PodSecurityError(PropsError):
+    """``restricted_pod_security``: the final pod breaks a Pod Security "restricted" rule that
+    cannot be fixed without changing what was asked for (uid 0, privileged, hostPath...)."""

@@ -17,7 +17,7 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
-from ._errors import ConstructsLibError, PropsError
+from ._errors import PropsError
 from ._metrics_sources import MetricsSource
 from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
@@ -319,9 +319,13 @@ class _PodMonitor(cdk8s.ApiObject):
             match = dict(target.pod_metadata.to_json().get("labels", {}))
         if not match:
             # An empty selector would select every pod of the namespace.
-            raise ConstructsLibError(
-                f"{self._where}: the {type(target).__name__} selects its pods by no label (select=False); "
-                "call select(...) on it or keep cdk8s-plus's default selector"
+            raise PropsError(
+                self._where,
+                "pod_monitor",
+                True,
+                f"the {type(target).__name__} selects its pods by no label (select=False), so the "
+                "PodMonitor would select every pod of the namespace",
+                "call select(...) on the workload, or keep cdk8s-plus's default selector",
             )
         doc["spec"] = {
             "podMetricsEndpoints": self._endpoints,

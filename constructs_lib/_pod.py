@@ -42,7 +42,7 @@ import constructs
 
 from . import _checks, _pod_security
 from ._checks import Workload
-from ._errors import CollisionError, ConstructsLibError, MainContainerError, PropsError
+from ._errors import CollisionError, MainContainerError, PodSecurityError, PropsError
 
 ContainerKind = Literal["sidecar", "init", "native"]
 
@@ -675,8 +675,13 @@ class PodSeam(constructs.Construct):
         pod = template["spec"]
         errors = pod_rule_errors(pod, self._loopback_ports)
         if errors:
-            raise ConstructsLibError(
-                f"{self.workload.node.path}: the pod would be rejected: " + "; ".join(errors)
+            # Containers added after a pattern attached: only the rendered pod shows them.
+            raise CollisionError(
+                self.workload.node.path,
+                "containers",
+                sorted(c["name"] for key in ("initContainers", "containers") for c in pod.get(key, [])),
+                "the API server would reject the pod: " + "; ".join(errors),
+                "change the container you added after the pattern, or the pattern's name= or port props",
             )
         _deep_merge(pod, self._pod_edits)
         for key in ("initContainers", "containers"):
@@ -688,9 +693,12 @@ class PodSeam(constructs.Construct):
             _pod_security.harden(pod)
             refused = _pod_security.violations(pod, template.get("metadata", {}).get("annotations"))
             if refused:
-                raise ConstructsLibError(
-                    f'{self.workload.node.path}: restricted_pod_security: a Pod Security "restricted" '
-                    "namespace would refuse the pod: " + "; ".join(refused)
+                raise PodSecurityError(
+                    self.workload.node.path,
+                    "restricted_pod_security",
+                    self.kind,
+                    'a Pod Security "restricted" namespace would refuse the pod: ' + "; ".join(refused),
+                    "change the fields named above, or do not call restricted_pod_security on this workload",
                 )
         template["spec"] = _sorted(pod)  # sorts the edited containers too
         return doc

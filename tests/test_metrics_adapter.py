@@ -655,7 +655,7 @@ class TestShapes:
         MetricsAdapter(
             c, "m", deployment=dep, source=MetricsSource.nginx(), pod_monitor=True, annotations=False
         )
-        with pytest.raises(RuntimeError, match="selects its pods by no label"):
+        with pytest.raises(PropsError, match="selects its pods by no label"):
             synth(c)
         dep.select(kplus.LabelSelector.of(labels={"app": "web"}))
         (pm,) = kind(synth(c), "PodMonitor")

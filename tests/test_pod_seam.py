@@ -6,7 +6,13 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import pytest
 
-from constructs_lib import CollisionError, MainContainerError, PropsError, restricted_pod_security
+from constructs_lib import (
+    CollisionError,
+    MainContainerError,
+    PodSecurityError,
+    PropsError,
+    restricted_pod_security,
+)
 from constructs_lib._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, pod, synth, validate, web
@@ -264,7 +270,7 @@ class TestSynthTimeRules:
         dep = web(c)
         PodSeam.of(dep).add_container(spec("side"), kind="sidecar", where=WHERE)
         dep.add_container(name="side", image="example/other:1")
-        with pytest.raises(RuntimeError, match="two containers are named 'side'"):
+        with pytest.raises(CollisionError, match="two containers are named 'side'"):
             synth(c)
 
     def test_a_port_added_later_that_collides(self) -> None:
@@ -274,7 +280,7 @@ class TestSynthTimeRules:
         dep.add_container(
             name="late", image="example/other:1", ports=[kplus.ContainerPort(number=9000, name="late")]
         )
-        with pytest.raises(RuntimeError, match="containers 'side' and 'late' both use TCP port 9000"):
+        with pytest.raises(CollisionError, match="containers 'side' and 'late' both use TCP port 9000"):
             synth(c)
 
     def test_a_long_port_name_added_later(self) -> None:
@@ -282,7 +288,7 @@ class TestSynthTimeRules:
         dep = web(c)
         PodSeam.of(dep)
         dep.containers[0].add_port(number=9100, name="prometheus-metrics")
-        with pytest.raises(RuntimeError, match="port name 'prometheus-metrics' is longer than 15 characters"):
+        with pytest.raises(CollisionError, match="port name 'prometheus-metrics' is longer than 15"):
             synth(c)
 
     def test_a_valid_pod_passes(self) -> None:
@@ -346,7 +352,7 @@ class TestSecondReviewRules:
             CollisionError, match="container 'other' declares a port that 'proxy' already binds"
         ):
             PodSeam.of(dep)  # the next pattern to attach
-        with pytest.raises(RuntimeError, match="declares port 9901, which 'proxy' binds"):
+        with pytest.raises(CollisionError, match="declares port 9901, which 'proxy' binds"):
             synth(c)  # or at synth time
 
     def test_chart_labels_do_not_override_the_deployments_own(self) -> None:
@@ -424,7 +430,7 @@ class TestRestrictedPodSecurity:
         dep = kplus.Deployment(c, "web")
         dep.add_container(name="app", image="example/app:1", security_context=container_sc)
         restricted_pod_security(dep)
-        with pytest.raises(RuntimeError, match=rf"test/web: restricted_pod_security: .*{match}"):
+        with pytest.raises(PodSecurityError, match=rf"test/web: restricted_pod_security=.*{match}"):
             synth(c)
 
     def test_refuses_host_path_volumes(self) -> None:
@@ -432,7 +438,7 @@ class TestRestrictedPodSecurity:
         dep = web(c)
         dep.containers[0].mount("/host", kplus.Volume.from_host_path(c, "h", "host", path="/var/run"))
         restricted_pod_security(dep)
-        with pytest.raises(RuntimeError, match=r"volume 'host' is of type hostPath, which is not allowed"):
+        with pytest.raises(PodSecurityError, match=r"volume 'host' is of type hostPath, which is not"):
             synth(c)
 
     def test_without_it_user_containers_are_left_alone(self) -> None:
@@ -444,3 +450,25 @@ class TestRestrictedPodSecurity:
     def test_wrong_type(self) -> None:
         with pytest.raises(PropsError, match="workload='str': not a cdk8s-plus-27 workload"):
             restricted_pod_security("web")  # type: ignore[arg-type]
+
+
+class TestSynthTimeErrors:
+    """A check that needs the final pod runs at synth; its error reaches app.synth()'s caller
+    as the library's own type, with the library's message first and no node stack."""
+
+    def test_a_late_collision_is_a_collision_error_from_app_synth(self, tmp_path: Any) -> None:
+        app = cdk8s.App(outdir=str(tmp_path))
+        c = cdk8s.Chart(app, "shop")
+        dep = web(c)
+        PodSeam.of(dep).add_container(spec("side"), kind="sidecar", where=WHERE)
+        dep.add_container(name="side", image="example/late:1")
+        with pytest.raises(CollisionError) as err:
+            app.synth()
+        assert str(err.value).startswith("shop/web: containers=['app', 'side', 'side']: the API server would")
+        assert "Fix: change the container you added after the pattern" in str(err.value)
+        assert err.value.__suppress_context__  # jsii's RuntimeError and node's stack are not shown
+        assert not list(tmp_path.iterdir())  # nothing half-written
+
+    def test_other_jsii_errors_are_untouched(self) -> None:
+        with pytest.raises(RuntimeError, match="Duration amounts cannot be negative"):
+            cdk8s.Duration.seconds(-1)
