@@ -19,8 +19,10 @@ from ._git_sync import (
     GitSyncWebhook,
     SidecarGitSync,
 )
-from ._metrics_adapter import MetricsAdapter, MetricsEndpoint
+from ._metrics_adapter import MetricsAdapter, MetricsDiscovery, MetricsEndpoint, PodMetricsEndpoint
 from ._metrics_sources import (
+    JmxMetricType,
+    JmxRule,
     JsonMetric,
     MetricsSource,
     StatsdMapping,
@@ -38,11 +40,15 @@ __all__ = [
     "GitSubmodules",
     "GitSyncExechook",
     "GitSyncWebhook",
+    "JmxMetricType",
+    "JmxRule",
     "JsonMetric",
     "MainContainerError",
     "MetricsAdapter",
+    "MetricsDiscovery",
     "MetricsEndpoint",
     "MetricsSource",
+    "PodMetricsEndpoint",
     "PodPicture",
     "PodPictures",
     "PodSecurityError",

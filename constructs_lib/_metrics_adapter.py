@@ -2,13 +2,17 @@
 
 An exporter container in the pod converts the main container's own monitoring output
 (StatsD, nginx stub_status, Redis INFO, JMX, app JSON) into Prometheus exposition on a
-container port named ``metrics`` at ``/metrics``. Discovery is the same for every app:
-``prometheus.io/*`` pod annotations and/or a Prometheus Operator ``PodMonitor``.
+container port named ``metrics`` at ``/metrics``. Discovery is the same for every app: one
+mechanism, ``prometheus.io/*`` pod annotations (default) or a Prometheus Operator ``PodMonitor``
+(both only when asked for: a Prometheus that reads both would scrape every pod twice).
 """
 
 from __future__ import annotations
 
+import enum
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import cdk8s
@@ -36,6 +40,23 @@ class MetricsEndpoint(Protocol):
     def workload(self) -> Workload: ...
 
 
+class MetricsDiscovery(enum.Enum):
+    """How Prometheus finds the adapter's endpoint.
+
+    ``ANNOTATIONS``: ``prometheus.io/scrape|port|path`` pod annotations, which the
+    ``kubernetes-pods`` job of Prometheus' example kubernetes_sd config and the
+    prometheus-community ``prometheus`` chart relabel into targets. ``POD_MONITOR``: a
+    ``monitoring.coreos.com/v1`` PodMonitor for the Prometheus Operator. ``BOTH`` is for a
+    migration between the two (a Prometheus that reads both scrapes every pod twice);
+    ``NONE`` leaves discovery to you (e.g. ``service=True`` and your own ServiceMonitor).
+    """
+
+    ANNOTATIONS = "annotations"
+    POD_MONITOR = "pod-monitor"
+    BOTH = "both"
+    NONE = "none"
+
+
 class MetricsAdapter(constructs.Construct):
     """Expose the main container's metrics in the uniform model: port ``metrics``, ``/metrics``.
 
@@ -49,14 +70,19 @@ class MetricsAdapter(constructs.Construct):
         port: the exporter's HTTP port. Default: the exporter's conventional port
             (statsd 9102, nginx 9113, redis 9121, json 7979, jmx 9404).
         port_name: name of that container port (at most 15 characters). Default ``metrics``.
-        annotations: add ``prometheus.io/scrape|port|path`` pod annotations (one port per
-            pod by convention). Default True.
-        pod_monitor: add a Prometheus Operator ``PodMonitor`` listing this adapter and
-            ``also_scrape``. Default False.
-        pod_monitor_labels: labels on the PodMonitor (what the operator's
-            ``podMonitorSelector`` matches, e.g. ``{"release": "kube-prometheus-stack"}``).
+        discovery: ``MetricsDiscovery.ANNOTATIONS`` (default), ``POD_MONITOR``, ``BOTH`` or
+            ``NONE``. Pass it, or the older booleans below, not both.
+        annotations: older switch for the ``prometheus.io/*`` pod annotations (one port per
+            pod by convention). Default: on unless ``pod_monitor=True``.
+        pod_monitor: older switch for the Prometheus Operator ``PodMonitor`` (listing this
+            adapter and ``also_scrape``). ``pod_monitor=True`` alone now turns the annotations
+            off; ``annotations=True, pod_monitor=True`` keeps both. Default False.
+        pod_monitor_labels: labels on the PodMonitor: what the Prometheus resource's
+            ``podMonitorSelector`` must match. kube-prometheus-stack selects
+            ``release: <its Helm release name>`` by default, e.g.
+            ``{"release": "kube-prometheus-stack"}``; without it the PodMonitor is ignored.
         also_scrape: other metrics endpoints of the same pod (e.g. a SidecarGitSync, a
-            RedisAmbassador) that the PodMonitor lists too; needs ``pod_monitor=True``.
+            RedisAmbassador) that the PodMonitor lists too; needs the PodMonitor.
         scrape_interval: PodMonitor scrape interval. Default Prometheus' global interval.
         service: also create a ClusterIP Service exposing the metrics port (for
             ServiceMonitors or ad-hoc scraping). Default False.
@@ -65,7 +91,8 @@ class MetricsAdapter(constructs.Construct):
             never restart, whose pods could not complete with a classic sidecar. Default False.
         name: container name and volume-name prefix. Default ``metrics-adapter``.
         container_name: the main container. Default: the workload's only app container.
-        resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits.
+        resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits
+            (the Go exporters); 50m/128Mi, 500m/256Mi for jmx_exporter, a JVM.
     """
 
     def __init__(
@@ -78,8 +105,9 @@ class MetricsAdapter(constructs.Construct):
         source: MetricsSource,
         port: int | None = None,
         port_name: str = "metrics",
-        annotations: bool = True,
-        pod_monitor: bool = False,
+        discovery: MetricsDiscovery | None = None,
+        annotations: bool | None = None,
+        pod_monitor: bool | None = None,
         pod_monitor_labels: Mapping[str, str] | None = None,
         also_scrape: Sequence[MetricsEndpoint] = (),
         scrape_interval: cdk8s.Duration | None = None,
@@ -103,8 +131,6 @@ class MetricsAdapter(constructs.Construct):
                 "not a list",
                 "pass also_scrape=[site, cache]",
             )
-        if pod_monitor_labels is not None:
-            pod_monitor_labels = _checks.string_mapping(where, "pod_monitor_labels", pod_monitor_labels)
         if not isinstance(source, MetricsSource):
             raise PropsError(
                 where,
@@ -124,8 +150,10 @@ class MetricsAdapter(constructs.Construct):
             )
         self.port = _checks.port_number(where, "port", port if port is not None else source.default_port)
         self.port_name = _checks.port_name(where, "port_name", port_name)
-        annotations = _checks.boolean(where, "annotations", annotations)
-        pod_monitor = _checks.boolean(where, "pod_monitor", pod_monitor)
+        chosen = _discovery(where, discovery, annotations, pod_monitor)
+        self.discovery = chosen
+        annotations = chosen in (MetricsDiscovery.ANNOTATIONS, MetricsDiscovery.BOTH)
+        pod_monitor = chosen in (MetricsDiscovery.POD_MONITOR, MetricsDiscovery.BOTH)
         service = _checks.boolean(where, "service", service)
         native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
         config_dir, secret_dir = f"/etc/{name}", f"/etc/{name}-auth"
@@ -140,7 +168,8 @@ class MetricsAdapter(constructs.Construct):
                 "also_scrape",
                 [e[0] for e in others],
                 "prometheus.io annotations can name one port per pod",
-                "pass pod_monitor=True so the PodMonitor lists every port",
+                "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True) so the PodMonitor "
+                "lists every port",
             )
         if not pod_monitor and (pod_monitor_labels or scrape_interval is not None):
             raise PropsError(
@@ -148,10 +177,9 @@ class MetricsAdapter(constructs.Construct):
                 "pod_monitor_labels" if pod_monitor_labels else "scrape_interval",
                 pod_monitor_labels or scrape_interval,
                 "only used by the PodMonitor",
-                "pass pod_monitor=True",
+                "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True)",
             )
-        for label_key, label_value in (pod_monitor_labels or {}).items():
-            _checks.label(where, "pod_monitor_labels", label_key, label_value)
+        labels = _pod_monitor_labels(where, pod_monitor_labels)
         interval = None
         if scrape_interval is not None:
             interval = _checks.go_duration(
@@ -161,9 +189,9 @@ class MetricsAdapter(constructs.Construct):
         seam = PodSeam.of(target)
         self.main_container = seam.main_container(container_name, where=where)
         container_kind = seam.looping_kind(native_sidecar, where=where)
-        for number, protocol in plan.loopback_ports:  # StatsD: only the app on localhost sends
+        for number, protocol in plan.loopback_ports:  # StatsD, JMX: bound on the pod's 127.0.0.1
             seam.reserve_loopback_port(
-                number, name, where=where, prop="source.statsd_port", protocol=protocol
+                number, name, where=where, prop=f"source.{source.kind}_port", protocol=protocol
             )
         mounts: list[Mount] = []
         self.config_map: kplus.ConfigMap | None = None
@@ -191,7 +219,7 @@ class MetricsAdapter(constructs.Construct):
             name=name,
             image=plan.image,
             # Go exporters idle at a few MiB and spend CPU only while a scrape runs.
-            resources=resources or container_resources(10, 200, 32, 64),
+            resources=resources or container_resources(*plan.resources),
             uid=plan.uid,
             gid=plan.uid,
             command=plan.command,
@@ -220,15 +248,11 @@ class MetricsAdapter(constructs.Construct):
                 seam.annotate(f"prometheus.io/param_{param}", param_value, where=where, prop="annotations")
         self.pod_monitor: _PodMonitor | None = None
         if pod_monitor:
-            endpoints = [_pod_metrics_endpoint(self.port_name, path, params, interval)]
-            endpoints += [
-                _pod_metrics_endpoint(p, ep_path, ep_params, interval) for p, ep_path, ep_params in others
+            endpoints = [
+                PodMetricsEndpoint(port, ep_path, dict(ep_params), interval)
+                for port, ep_path, ep_params in [(self.port_name, path, params), *others]
             ]
-            # Prometheus Operator API monitoring.coreos.com/v1 PodMonitor (podmonitor_types.go):
-            # spec.selector is required; podMetricsEndpoints[].port is a container port NAME.
-            self.pod_monitor = _PodMonitor(
-                self, "pod-monitor", target, endpoints, labels=dict(pod_monitor_labels or {}), where=where
-            )
+            self.pod_monitor = _PodMonitor(self, "pod-monitor", target, endpoints, labels=labels, where=where)
         self.service: kplus.Service | None = None
         if service:
             self.service = kplus.Service(
@@ -249,7 +273,7 @@ class MetricsAdapter(constructs.Construct):
         found: dict[str, tuple[str, str, dict[str, str]]] = {}
         for i, other in enumerate(also_scrape):
             owner = getattr(other, "workload", None)
-            if owner is None or owner.node.path != self.workload.node.path:
+            if not isinstance(owner, Workload) or owner.node.path != self.workload.node.path:
                 raise PropsError(
                     where,
                     f"also_scrape[{i}]",
@@ -257,10 +281,24 @@ class MetricsAdapter(constructs.Construct):
                     f"it is not attached to this {type(self.workload).__name__}",
                     "list only patterns attached to the same workload (its pods carry their ports)",
                 )
-            port_name = other.metrics_port_name
+            port_name = getattr(other, "metrics_port_name", None)
+            ep_path = getattr(other, "metrics_path", None)
+            params = getattr(other, "metrics_params", {})
+            if not (
+                (port_name is None or isinstance(port_name, str))
+                and isinstance(ep_path, str)
+                and isinstance(params, Mapping)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
+            ):
+                raise PropsError(
+                    where,
+                    f"also_scrape[{i}]",
+                    type(other).__name__,
+                    "not a MetricsEndpoint (metrics_port_name, metrics_path, metrics_params)",
+                    "list SidecarGitSync, RedisAmbassador or MetricsAdapter objects",
+                )
             if port_name is not None:
-                params = dict(getattr(other, "metrics_params", {}))
-                found.setdefault(port_name, (port_name, other.metrics_path, params))
+                found.setdefault(port_name, (port_name, ep_path, dict(params)))
         return list(found.values())
 
     @property
@@ -276,12 +314,94 @@ class MetricsAdapter(constructs.Construct):
         return self.scrape_path
 
 
+def _discovery(
+    where: str, discovery: Any, annotations: bool | None, pod_monitor: bool | None
+) -> MetricsDiscovery:
+    """One mechanism unless both are asked for; the older booleans still work."""
+    if discovery is not None:
+        for prop, value in (("annotations", annotations), ("pod_monitor", pod_monitor)):
+            if value is not None:
+                raise PropsError(
+                    where,
+                    prop,
+                    value,
+                    "discovery= already chooses the mechanism",
+                    "pass only discovery= (MetricsDiscovery.BOTH for annotations and a PodMonitor)",
+                )
+        chosen: MetricsDiscovery = _checks.enum_member(where, "discovery", MetricsDiscovery, discovery)
+        return chosen
+    monitor = pod_monitor is not None and _checks.boolean(where, "pod_monitor", pod_monitor)
+    # pod_monitor=True alone switches the annotations off: a Prometheus that reads both scrapes twice.
+    annotate = not monitor if annotations is None else _checks.boolean(where, "annotations", annotations)
+    if annotate and monitor:
+        return MetricsDiscovery.BOTH
+    if monitor:
+        return MetricsDiscovery.POD_MONITOR
+    return MetricsDiscovery.ANNOTATIONS if annotate else MetricsDiscovery.NONE
+
+
+# Label key and value (apimachinery validation IsQualifiedName, IsValidLabelValue). fullmatch:
+# Python's `$` also matches before a final newline, which the API server would reject.
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _pod_monitor_labels(where: str, labels: Any) -> dict[str, str]:
+    if labels is None:
+        return {}
+    checked = _checks.string_mapping(where, "pod_monitor_labels", labels)
+    for key, value in checked.items():
+        prefix, _, name = key.rpartition("/")
+        if not _LABEL_NAME.fullmatch(name) or (
+            "/" in key and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))
+        ):
+            raise PropsError(
+                where,
+                "pod_monitor_labels",
+                key,
+                "not a label key",
+                "use e.g. 'release' or 'example.com/team'",
+            )
+        if value and not _LABEL_NAME.fullmatch(value):
+            raise PropsError(
+                where,
+                "pod_monitor_labels",
+                value,
+                "not a label value",
+                "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.', starting and ending alphanumeric",
+            )
+    return dict(sorted(checked.items()))
+
+
+@dataclass(frozen=True)
+class PodMetricsEndpoint:
+    """One ``spec.podMetricsEndpoints[]`` entry of a PodMonitor: the fields the adapter sets.
+
+    Typed from the Prometheus Operator API (pkg/apis/monitoring/v1/podmonitor_types.go); the
+    tests validate the rendered object against the CRD schema (via the CRD-generated models of
+    PyPI ``cloudcoil-models-prometheus-operator``). ``port`` is a container port NAME.
+    """
+
+    port: str
+    path: str = "/metrics"
+    params: Mapping[str, str] = field(default_factory=dict)
+    #: A Prometheus duration ('15s'); None: the Prometheus resource's scrapeInterval.
+    interval: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"port": self.port, "path": self.path}
+        if self.params:
+            out["params"] = {k: [v] for k, v in self.params.items()}
+        if self.interval is not None:
+            out["interval"] = self.interval
+        return out
+
+
 class _PodMonitor(cdk8s.ApiObject):
     """Prometheus Operator ``monitoring.coreos.com/v1`` PodMonitor (podmonitor_types.go).
 
     ``spec.selector`` is required and the workload's labels can still change after the
     adapter is built (``deployment.select(...)``), so the spec is rendered at synth time.
-    ``podMetricsEndpoints[].port`` is a container port NAME.
 
     The selector follows each kind's own: a Deployment, StatefulSet or DaemonSet selects its
     pods by its ``matchLabels``; a Job's selector is generated by the API server
@@ -294,7 +414,7 @@ class _PodMonitor(cdk8s.ApiObject):
         scope: constructs.Construct,
         id: str,
         target: Workload,
-        endpoints: list[dict[str, Any]],
+        endpoints: list[PodMetricsEndpoint],
         *,
         labels: dict[str, str],
         where: str,
@@ -307,7 +427,7 @@ class _PodMonitor(cdk8s.ApiObject):
             metadata=cdk8s.ApiObjectMetadata(labels=labels),
         )
         self._target = target
-        self._endpoints = endpoints
+        self.endpoints = endpoints
         self._where = where
 
     def to_json(self) -> Any:
@@ -328,18 +448,7 @@ class _PodMonitor(cdk8s.ApiObject):
                 "call select(...) on the workload, or keep cdk8s-plus's default selector",
             )
         doc["spec"] = {
-            "podMetricsEndpoints": self._endpoints,
+            "podMetricsEndpoints": [e.to_json() for e in self.endpoints],
             "selector": {"matchLabels": dict(sorted(match.items()))},
         }
         return doc
-
-
-def _pod_metrics_endpoint(
-    port: str, path: str, params: Mapping[str, str], interval: str | None
-) -> dict[str, Any]:
-    endpoint: dict[str, Any] = {"port": port, "path": path}
-    if params:
-        endpoint["params"] = {k: [v] for k, v in params.items()}
-    if interval is not None:
-        endpoint["interval"] = interval
-    return endpoint

@@ -121,6 +121,47 @@ class JsonMetric:
     value_type: str = "gauge"
 
 
+class JmxMetricType(enum.Enum):
+    """A jmx_exporter rule's ``type`` (rules.md: GAUGE, COUNTER or UNTYPED; default UNTYPED)."""
+
+    GAUGE = "GAUGE"
+    COUNTER = "COUNTER"
+    UNTYPED = "UNTYPED"
+
+
+@dataclass(frozen=True)
+class JmxRule:
+    """One jmx_exporter rule (prometheus/jmx_exporter docs/content/1.1.0/http-mode/rules.md).
+
+    Rules apply in order; the first whose pattern matches an MBean attribute wins, and
+    attributes no rule matches are not exported.
+
+    Attributes:
+        pattern: Java regex matched (unanchored) against
+            ``domain<prop=value, ...><key, ...>attrName: value``. Default: everything.
+        name: metric name; ``$1``/``${name}`` refer to the pattern's groups. Default the
+            exporter's own format. ``labels``, ``help`` and ``type`` need a ``name``.
+        value: static value or group reference instead of the attribute's value.
+        value_factor: multiply the value, e.g. 0.001 for milliseconds to seconds.
+        labels: label name -> value (group references allowed in both).
+        help: help text. Default the attribute's description.
+        type: GAUGE, COUNTER or UNTYPED (the exporter's default).
+        attr_name_snake_case: ``anAttrName`` becomes ``an_attr_name``. Default False.
+        cache: cache the match result per bean name (wrong for rules that match on the value).
+            Default False.
+    """
+
+    pattern: str | None = None
+    name: str | None = None
+    value: str | None = None
+    value_factor: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    help: str | None = None
+    type: JmxMetricType | None = None
+    attr_name_snake_case: bool = False
+    cache: bool = False
+
+
 @dataclass(frozen=True)
 class ExporterPlan:
     """A source resolved against the adapter's port: everything the adapter adds to the pod."""
@@ -140,6 +181,8 @@ class ExporterPlan:
     loopback_ports: list[tuple[int, kplus.Protocol]] = field(default_factory=list)
     #: Secret keys mounted as files in the adapter's secret directory: (value, file name).
     secret_files: list[tuple[kplus.SecretValue, str]] = field(default_factory=list)
+    #: Default requests/limits: (cpu request m, cpu limit m, memory request Mi, limit Mi).
+    resources: tuple[int, int, int, int] = (10, 200, 32, 64)
 
 
 class MetricsSource:
@@ -230,19 +273,34 @@ class MetricsSource:
         cls,
         *,
         image: str,
-        jmx_port: int | None = None,
-        rules: Sequence[Mapping[str, Any]] = (),
+        jmx_port: int,
+        rules: Sequence[JmxRule | Mapping[str, Any]] = (),
         lowercase_output_name: bool = True,
+        options_env: str | None = "JAVA_TOOL_OPTIONS",
         command: Sequence[str] | None = None,
         uid: int = 10001,
     ) -> MetricsSource:
-        """A JVM's remote JMX on localhost, via jmx_exporter's standalone HTTP server. Default port 9404.
+        """A JVM's remote JMX on 127.0.0.1:``jmx_port``, via jmx_exporter's standalone HTTP server.
 
-        jmx_exporter publishes no official image, so ``image`` is required: one whose
-        entrypoint runs ``java -jar jmx_prometheus_standalone.jar`` (Bitnami's does, as uid
-        1001, and any other uid); the adapter passes ``<port> <config.yaml>`` as args (or set ``command``).
-        ``rules`` are jmx_exporter rules (``pattern``, ``name``, ``labels``...); none exports
-        every MBean attribute under default names.
+        Default port 9404. ``rules`` are ``JmxRule`` values, or dicts with jmx_exporter's own
+        keys (``pattern``, ``name``, ``valueFactor``...) checked the same way: an unknown key is
+        an error that names the key it resembles. No rules exports every attribute under the
+        exporter's default names.
+
+        The app's JVM must open remote JMX: the main container gets ``options_env`` (default
+        ``JAVA_TOOL_OPTIONS``, which every HotSpot JVM reads) set to
+        ``MetricsSource.jmx_java_options(jmx_port)``. An app that already sets that variable is
+        a ``CollisionError``: pass another name its start script reads (``JDK_JAVA_OPTIONS``,
+        Tomcat's ``CATALINA_OPTS``), or ``None`` and add the flags yourself. JMX listens on
+        127.0.0.1 without authentication or TLS: only containers of the same pod, which share
+        its network namespace, can connect, and the port is reserved in the pod.
+
+        ``image``: jmx_exporter publishes its standalone server as a jar only (GitHub releases,
+        Maven Central; docs/content/1.5.0/standalone/_index.md), with no container image, so
+        pin one you trust whose entrypoint runs ``java -jar jmx_prometheus_standalone.jar``
+        (Bitnami's ``bitnamilegacy/jmx-exporter:1.1.0`` does; Bitnami no longer updates it) or
+        set ``command``. The adapter passes ``<port> <config.yaml>`` as args. The exporter is a
+        JVM: it gets 128Mi/256Mi memory by default and a heap of half its limit.
         """
         return cls(
             "jmx",
@@ -254,7 +312,31 @@ class MetricsSource:
                 command=command,
                 uid=uid,
                 lowercase_output_name=lowercase_output_name,
+                options_env=options_env,
             ),
+        )
+
+    @staticmethod
+    def jmx_java_options(jmx_port: int) -> str:
+        """The JVM flags that open remote JMX on 127.0.0.1:``jmx_port`` for jmx_exporter.
+
+        Property names and defaults from the JDK's ConnectorBootstrap
+        (src/jdk.management.agent/share/classes/sun/management/jmxremote/ConnectorBootstrap.java):
+        ``port`` starts the connector; ``rmi.port`` pins the RMI server to the same port (it is
+        random otherwise); ``host`` binds both to loopback; ``java.rmi.server.hostname`` makes
+        the RMI stub name 127.0.0.1 rather than the pod IP; ``authenticate`` and ``ssl`` default
+        to true and are turned off (``local.only`` keeps its default, true: the exporter
+        connects from 127.0.0.1).
+        """
+        return " ".join(
+            [
+                f"-Dcom.sun.management.jmxremote.port={jmx_port}",
+                f"-Dcom.sun.management.jmxremote.rmi.port={jmx_port}",
+                "-Dcom.sun.management.jmxremote.host=127.0.0.1",
+                "-Djava.rmi.server.hostname=127.0.0.1",
+                "-Dcom.sun.management.jmxremote.authenticate=false",
+                "-Dcom.sun.management.jmxremote.ssl=false",
+            ]
         )
 
     @classmethod
@@ -358,36 +440,23 @@ class MetricsSource:
                 params={"module": module, "target": url},
             )
         if self.kind == "jmx":
-            if o["jmx_port"] is None:
-                raise PropsError(
-                    where,
-                    "source.jmx_port",
-                    None,
-                    "a JMX source needs the app's JMX port",
-                    "pass jmx_port= the port of -Dcom.sun.management.jmxremote.port",
-                )
             jmx_port = _checks.port_number(where, "source.jmx_port", o["jmx_port"])
-            rules = o["rules"]
-            if isinstance(rules, str) or not isinstance(rules, list | tuple):
+            if jmx_port == port:
                 raise PropsError(
-                    where,
-                    "source.rules",
-                    rules,
-                    "not a list of rule mappings",
-                    "pass rules=[{'pattern': '...', 'name': '...'}]",
+                    where, "source.jmx_port", jmx_port, "same as the metrics port", "choose another port"
                 )
-            for r in rules:
-                if not isinstance(r, Mapping):
-                    raise PropsError(
-                        where, "source.rules", r, "not a rule mapping", "pass {'pattern': '...'}"
-                    )
+            rules = render_jmx_rules(where, o["rules"])
             config = {
                 "hostPort": f"127.0.0.1:{jmx_port}",
                 "lowercaseOutputName": _checks.boolean(
                     where, "source.lowercase_output_name", o["lowercase_output_name"]
                 ),
-                "rules": [dict(r) for r in o["rules"]] or [{"pattern": ".*"}],
+                "rules": rules or [{"pattern": ".*"}],
             }
+            (options_env,) = _checks.env_names(where, {"source.options_env": o["options_env"]}).values()
+            app_env = {}
+            if options_env is not None:
+                app_env[options_env] = kplus.EnvValue.from_value(self.jmx_java_options(jmx_port))
             return ExporterPlan(
                 image=image,
                 uid=_positive_uid(where, o["uid"]),
@@ -395,6 +464,19 @@ class MetricsSource:
                 config_text=_checks.render_yaml(config),
                 command=_command(where, o["command"]),
                 args=[str(port), f"{config_dir}/config.yaml"],
+                app_env=app_env,
+                # The app's JVM binds it on 127.0.0.1: no other container may take it.
+                loopback_ports=[(jmx_port, kplus.Protocol.TCP)],
+                # The standalone exporter is a JVM (the image's entrypoint is `java -jar`, so the
+                # JVM itself must read the flag): a heap of half the container's memory limit
+                # leaves the rest to metaspace, code cache and thread stacks. No hsperfdata file: the
+                # root filesystem is read-only under restricted_pod_security.
+                env={
+                    "JAVA_TOOL_OPTIONS": kplus.EnvValue.from_value(
+                        "-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData"
+                    )
+                },
+                resources=(50, 500, 128, 256),
             )
         # custom
         path = o["path"]
@@ -641,6 +723,168 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
                 )
         rendered.append(entry)
     return _checks.render_yaml({"modules": {module: {"metrics": rendered}}}, sort_keys=False)
+
+
+# jmx_exporter's rule keys (rules.md) -> JmxRule fields, in the order they are rendered.
+_JMX_RULE_KEYS = {
+    "pattern": "pattern",
+    "name": "name",
+    "value": "value",
+    "valueFactor": "value_factor",
+    "labels": "labels",
+    "help": "help",
+    "type": "type",
+    "attrNameSnakeCase": "attr_name_snake_case",
+    "cache": "cache",
+}
+# Java's Matcher.replaceAll (which jmx_exporter applies to name, value, help and labels) reads
+# `$1` and `${name}`; any other `$` throws "Illegal group reference" at scrape time.
+_JAVA_GROUP_REF = re.compile(r"\$(?:(\d+)|\{([A-Za-z][A-Za-z0-9]*)\})")
+_JMX_METRIC_NAME = re.compile(r"(?:[a-zA-Z_:]|\$\d+|\$\{\w+\})(?:[a-zA-Z0-9_:]|\$\d+|\$\{\w+\})*")
+_JMX_LABEL_NAME = re.compile(r"(?:[a-zA-Z_]|\$\d+|\$\{\w+\})(?:[a-zA-Z0-9_]|\$\d+|\$\{\w+\})*")
+
+
+def render_jmx_rules(where: str, rules: Any) -> list[dict[str, Any]]:
+    """jmx_exporter's ``rules:`` list, each rule checked as the exporter would use it."""
+    if isinstance(rules, str | bytes | Mapping) or not isinstance(rules, list | tuple):
+        raise PropsError(
+            where,
+            "source.rules",
+            type(rules).__name__,
+            "not a list of JmxRule",
+            "pass rules=[JmxRule(pattern='...', name='...')]",
+        )
+    return [_jmx_rule(where, f"source.rules[{i}]", rule) for i, rule in enumerate(rules)]
+
+
+def _jmx_rule(where: str, prop: str, rule: Any) -> dict[str, Any]:
+    if isinstance(rule, Mapping):
+        for key in rule:
+            if key not in _JMX_RULE_KEYS:
+                import difflib  # only on this error path: keeps `import constructs_lib` lean
+
+                close = difflib.get_close_matches(str(key), list(_JMX_RULE_KEYS), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise PropsError(
+                    where,
+                    prop,
+                    key,
+                    "not a jmx_exporter rule key",
+                    f"{hint}a rule takes {', '.join(_JMX_RULE_KEYS)} (or build it with JmxRule(...))",
+                )
+        key_of = {f: k for k, f in _JMX_RULE_KEYS.items()}
+        checked = JmxRule(**{_JMX_RULE_KEYS[k]: v for k, v in rule.items()})
+    elif isinstance(rule, JmxRule):
+        key_of = {f: f for f in _JMX_RULE_KEYS.values()}
+        checked = rule
+    else:
+        raise PropsError(
+            where,
+            prop,
+            type(rule).__name__,
+            "not a JmxRule",
+            "build it with JmxRule(pattern='...', name='...')",
+        )
+
+    def at(f: str) -> str:
+        return f"{prop}.{key_of[f]}"
+
+    r = checked
+    groups = _java_regex_groups(where, at("pattern"), r.pattern)
+    out: dict[str, Any] = {}
+    if r.pattern is not None:
+        out["pattern"] = r.pattern
+    for f, pattern in (("name", _JMX_METRIC_NAME), ("value", None), ("help", None)):
+        text = getattr(r, f)
+        if text is None:
+            continue
+        if not isinstance(text, str) or not text:
+            raise PropsError(where, at(f), text, "not a non-empty string", f"pass {key_of[f]}='...'")
+        if pattern is not None and not pattern.fullmatch(text):
+            raise PropsError(
+                where,
+                at(f),
+                text,
+                "not a Prometheus metric name",
+                "use letters, digits, '_', ':' and $1-style group references",
+            )
+        _java_group_refs(where, at(f), text, groups)
+        out[f] = text
+    if r.value_factor is not None:
+        vf = r.value_factor
+        if isinstance(vf, bool) or not isinstance(vf, int | float) or not math.isfinite(vf) or vf == 0:
+            raise PropsError(where, at("value_factor"), vf, "not a non-zero number", "use e.g. 0.001")
+        out["valueFactor"] = float(vf)
+    labels = _checks.string_mapping(where, at("labels"), r.labels)
+    for label, label_value in labels.items():
+        if not _JMX_LABEL_NAME.fullmatch(label) or label.startswith("__"):
+            raise PropsError(
+                where,
+                at("labels"),
+                label,
+                "not a Prometheus label name",
+                "use letters, digits and '_' (not starting with a digit or '__'), and $1-style references",
+            )
+        _java_group_refs(where, at("labels"), label, groups)
+        _java_group_refs(where, at("labels"), label_value, groups)
+    if labels:
+        out["labels"] = dict(sorted(labels.items()))
+    if r.type is not None:
+        out["type"] = _checks.enum_member(where, at("type"), JmxMetricType, r.type).value
+    for f in ("labels", "help", "type"):
+        if f in out and r.name is None:
+            # rules.md: "`name` must be set to use this" (labels, help, type).
+            raise PropsError(
+                where, at(f), out[f], "jmx_exporter ignores it without a name", "give the rule a name"
+            )
+    for f in ("attr_name_snake_case", "cache"):
+        if _checks.boolean(where, at(f), getattr(r, f)):
+            out[{"attr_name_snake_case": "attrNameSnakeCase"}.get(f, f)] = True
+    return out
+
+
+def _java_regex_groups(where: str, prop: str, pattern: Any) -> int:
+    """Check a jmx_exporter pattern (java.util.regex) as far as Python's re can; return its
+    number of capturing groups. Java-only syntax is rewritten first (\\Q..\\E quoting,
+    \\p{..} classes, (?<name>..) groups); Python-only syntax ((?P<..>)) is refused."""
+    if pattern is None:
+        return 0
+    if not isinstance(pattern, str) or not pattern:
+        raise PropsError(where, prop, pattern, "not a non-empty regex", "use e.g. 'java.lang<type=Memory>'")
+    if "(?P" in pattern:
+        raise PropsError(
+            where,
+            prop,
+            pattern,
+            "(?P...) is Python syntax; Java rejects it",
+            "use (?<name>...) and \\k<name>",
+        )
+    python = re.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: re.escape(m.group(1)), pattern, flags=re.DOTALL)
+    python = re.sub(r"\\[pP](?:\{\w+\}|[A-Za-z])", r"\\w", python)
+    python = re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", python)
+    python = re.sub(r"\\k<([A-Za-z][A-Za-z0-9]*)>", r"(?P=\1)", python)
+    try:
+        return re.compile(python).groups
+    except re.error as err:
+        raise PropsError(where, prop, pattern, f"invalid regex ({err})", "fix the regex") from None
+
+
+def _java_group_refs(where: str, prop: str, text: str, groups: int) -> None:
+    """Every ``$`` must be a group reference the pattern has (Matcher.replaceAll would throw)."""
+    rest = _JAVA_GROUP_REF.sub("", text.replace("\\$", ""))
+    if "$" in rest:
+        raise PropsError(
+            where, prop, text, "a '$' that is not a group reference", "write $1 or ${name}, or \\$ for a '$'"
+        )
+    for number, _ in _JAVA_GROUP_REF.findall(text):
+        if number and int(number) > groups:
+            raise PropsError(
+                where,
+                prop,
+                text,
+                f"${number} but the pattern has {groups} group(s)",
+                "refer to a group of the pattern",
+            )
 
 
 def _local_url(where: str, prop: str, url: str) -> str:

@@ -12,6 +12,7 @@ from . import (
     git_sync_nginx,
     git_sync_ssh,
     job,
+    metrics_jmx,
     metrics_nginx,
     metrics_statsd,
     pod,
@@ -29,6 +30,7 @@ EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
     "redis-ambassador-dev": redis_ambassador_dev.build,
     "metrics-statsd": metrics_statsd.build,
     "metrics-nginx": metrics_nginx.build,
+    "metrics-jmx": metrics_jmx.build,
     "all-patterns": all_patterns.build,
     # Every workload kind (the examples above are Deployments).
     "statefulset": statefulset.build,

@@ -9,6 +9,7 @@ import cdk8s_plus_27 as kplus
 
 from constructs_lib import (
     MetricsAdapter,
+    MetricsDiscovery,
     MetricsSource,
     StatsdMapping,
     StatsdMetricType,
@@ -52,7 +53,9 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
                 StatsdMapping(match="django.debug.*", drop=True),
             ]
         ),
-        pod_monitor=True,
+        # For the Prometheus Operator: a PodMonitor instead of the prometheus.io annotations.
+        # kube-prometheus-stack selects PodMonitors labelled release=<its Helm release name>.
+        discovery=MetricsDiscovery.POD_MONITOR,
         pod_monitor_labels={"release": "kube-prometheus-stack"},
     )
     restricted_pod_security(api)

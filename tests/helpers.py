@@ -120,11 +120,45 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
     return errors
 
 
+def pod_monitor_schema_errors(monitor: dict[str, Any]) -> list[str]:
+    """Validate against the PodMonitor CRD's OpenAPI schema. No registry package ships the CRD
+    YAML; PyPI cloudcoil-models-prometheus-operator ships pydantic models generated from it
+    (types, required fields, patterns, enums, bounds). The models ignore unknown fields, so a
+    round trip that loses a field means the CRD does not have it (the API server would prune it)."""
+    import pydantic
+    from cloudcoil.models.prometheus_operator.v1 import PodMonitor
+
+    try:
+        model = PodMonitor.model_validate(monitor)
+    except pydantic.ValidationError as err:
+        return [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
+    kept = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+    return [f"{path}: not in the CRD schema" for path in _lost_fields(monitor, kept, "")]
+
+
+def _lost_fields(given: Any, kept: Any, path: str) -> list[str]:
+    if isinstance(given, dict) and isinstance(kept, dict):
+        return [
+            lost
+            for key, value in given.items()
+            for lost in (
+                [f"{path}.{key}"] if key not in kept else _lost_fields(value, kept[key], f"{path}.{key}")
+            )
+        ]
+    if isinstance(given, list) and isinstance(kept, list):
+        return [
+            lost
+            for i, (g, k) in enumerate(zip(given, kept, strict=True))
+            for lost in _lost_fields(g, k, f"{path}[{i}]")
+        ]
+    return []
+
+
 def pod_monitor_errors(monitor: dict[str, Any], docs: list[dict[str, Any]]) -> list[str]:
-    """The PodMonitor CRD's schema ships in no registry package, so its rules are checked here,
-    from the upstream types (prometheus-operator podmonitor_types.go): spec.selector is required,
-    each podMetricsEndpoints[].port names a container port of the pods the selector matches."""
-    errors: list[str] = []
+    """The CRD schema (pod_monitor_schema_errors), plus what a schema cannot say, from the upstream
+    types (prometheus-operator podmonitor_types.go): spec.selector matches a pod template, and
+    each podMetricsEndpoints[].port names a container port of the pods it matches."""
+    errors: list[str] = pod_monitor_schema_errors(monitor)
     if monitor.get("apiVersion") != "monitoring.coreos.com/v1":
         errors.append(f"apiVersion {monitor.get('apiVersion')!r}")
     spec = monitor.get("spec", {})

@@ -1,5 +1,6 @@
 """MetricsAdapter: each source's exporter, the uniform endpoint, discovery, and every bad input."""
 
+import types
 from typing import Any
 
 import cdk8s
@@ -9,8 +10,11 @@ import yaml
 
 from constructs_lib import (
     CollisionError,
+    JmxMetricType,
+    JmxRule,
     JsonMetric,
     MetricsAdapter,
+    MetricsDiscovery,
     MetricsSource,
     PropsError,
     RedisAmbassador,
@@ -29,11 +33,14 @@ from .helpers import (
     kind,
     pod,
     pod_monitor_errors,
+    pod_monitor_schema_errors,
     synth,
     validate,
     web,
 )
 
+JMX_IMAGE = "bitnamilegacy/jmx-exporter:1.1.0"
+TOMCAT_PATTERN = r'Catalina<type=GlobalRequestProcessor, name="(?<connector>[^"]+)"><>processingTime'
 DJANGO = StatsdMapping(
     match="django.view.*.duration",
     name="django_view_duration_seconds",
@@ -54,6 +61,27 @@ def attach(
     return c, MetricsAdapter(
         c, "metrics", deployment=dep, source=source or MetricsSource.statsd(mappings=[DJANGO]), **kw
     )
+
+
+def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """metav1.LabelSelector semantics (apimachinery LabelSelectorAsSelector), as the Prometheus
+    Operator applies podMonitorSelector: a nil selector selects nothing, an empty one everything;
+    matchLabels and every matchExpressions requirement must all hold."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for req in selector.get("matchExpressions", []):
+        key, op, values = req["key"], req["operator"], req.get("values", [])
+        ok = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
+        if not ok:
+            return False
+    return True
 
 
 def adapter(c: cdk8s.Chart, name: str = "metrics-adapter") -> dict[str, Any]:
@@ -308,7 +336,7 @@ class TestOtherSources:
                 ),
             ],
         )
-        c, m = attach(source, pod_monitor=True)
+        c, m = attach(source, discovery=MetricsDiscovery.BOTH)
         docs = synth(c)
         (cm,) = kind(docs, "ConfigMap")
         assert yaml.safe_load(cm["data"]["config.yml"]) == {
@@ -354,29 +382,178 @@ class TestOtherSources:
         validate(docs, K8S_OLDEST)
 
     def test_jmx(self) -> None:
-        c, _ = attach(
+        c, m = attach(
             MetricsSource.jmx(
-                image="bitnamilegacy/jmx-exporter:1.1.0",
+                image=JMX_IMAGE,
                 jmx_port=5555,
                 rules=[
-                    {"pattern": "java.lang<type=Memory><>HeapMemoryUsage.used", "name": "jvm_heap_used_bytes"}
+                    JmxRule(
+                        pattern=r"java.lang<type=Memory><HeapMemoryUsage>(\w+)",
+                        name="jvm_heap_$1_bytes",
+                        type=JmxMetricType.GAUGE,
+                        help="Heap $1",
+                    ),
+                    JmxRule(
+                        pattern=TOMCAT_PATTERN,
+                        name="tomcat_processing_seconds_total",
+                        labels={"connector": "${connector}"},
+                        value_factor=0.001,
+                        type="COUNTER",
+                        cache=True,
+                    ),
+                    JmxRule(attr_name_snake_case=True),
                 ],
             )
         )
         docs = synth(c)
         (cm,) = kind(docs, "ConfigMap")
+        assert cm["data"]["config.yaml"] == (
+            "hostPort: 127.0.0.1:5555\n"
+            "lowercaseOutputName: true\n"
+            "rules:\n"
+            "- help: Heap $1\n"
+            "  name: jvm_heap_$1_bytes\n"
+            "  pattern: java.lang<type=Memory><HeapMemoryUsage>(\\w+)\n"
+            "  type: GAUGE\n"
+            "- cache: true\n"
+            "  labels:\n"
+            "    connector: ${connector}\n"
+            "  name: tomcat_processing_seconds_total\n"
+            f"  pattern: {TOMCAT_PATTERN}\n"
+            "  type: COUNTER\n"
+            "  valueFactor: 0.001\n"
+            "- attrNameSnakeCase: true\n"
+        )
+        ad = adapter(c)
+        assert ad["args"] == ["9404", "/etc/metrics-adapter/config.yaml"]
+        assert ad["image"] == JMX_IMAGE
+        # A JVM: JVM-sized memory, and a heap of half the limit (the entrypoint is `java -jar`,
+        # so only the JVM's own JAVA_TOOL_OPTIONS reaches it).
+        assert ad["resources"] == {
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+            "requests": {"cpu": "50m", "memory": "128Mi"},
+        }
+        assert ad["env"] == [
+            {"name": "JAVA_TOOL_OPTIONS", "value": "-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData"}
+        ]
+        # The app's JVM opens remote JMX on loopback, where the exporter connects.
+        assert containers(docs)["app"]["env"] == [
+            {
+                "name": "JAVA_TOOL_OPTIONS",
+                "value": "-Dcom.sun.management.jmxremote.port=5555 "
+                "-Dcom.sun.management.jmxremote.rmi.port=5555 "
+                "-Dcom.sun.management.jmxremote.host=127.0.0.1 "
+                "-Djava.rmi.server.hostname=127.0.0.1 "
+                "-Dcom.sun.management.jmxremote.authenticate=false "
+                "-Dcom.sun.management.jmxremote.ssl=false",
+            }
+        ]
+        # Not declared (only loopback), but reserved in the pod.
+        assert [p["containerPort"] for p in ad["ports"]] == [9404]
+        assert m.metrics_path == "/metrics"
+        validate(docs, K8S_OLDEST)
+
+    def test_jmx_rules_as_jmx_exporter_dicts(self) -> None:
+        c, _ = attach(
+            MetricsSource.jmx(
+                image=JMX_IMAGE,
+                jmx_port=5555,
+                rules=[
+                    {
+                        "pattern": "java.lang<type=Threading><>ThreadCount",
+                        "name": "jvm_threads",
+                        "valueFactor": 1,
+                    }
+                ],
+                lowercase_output_name=False,
+            )
+        )
+        (cm,) = kind(synth(c), "ConfigMap")
         assert yaml.safe_load(cm["data"]["config.yaml"]) == {
             "hostPort": "127.0.0.1:5555",
-            "lowercaseOutputName": True,
+            "lowercaseOutputName": False,
             "rules": [
-                {"name": "jvm_heap_used_bytes", "pattern": "java.lang<type=Memory><>HeapMemoryUsage.used"}
+                {
+                    "name": "jvm_threads",
+                    "pattern": "java.lang<type=Threading><>ThreadCount",
+                    "valueFactor": 1.0,
+                }
             ],
         }
-        assert adapter(c)["args"] == ["9404", "/etc/metrics-adapter/config.yaml"]
 
-    def test_jmx_without_a_port(self) -> None:
-        with pytest.raises(PropsError, match=r"source.jmx_port=None: a JMX source needs the app's JMX port"):
-            attach(MetricsSource.jmx(image="bitnamilegacy/jmx-exporter:1.1.0"))
+    def test_jmx_without_rules_exports_everything(self) -> None:
+        c, _ = attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555))
+        (cm,) = kind(synth(c), "ConfigMap")
+        assert yaml.safe_load(cm["data"]["config.yaml"])["rules"] == [{"pattern": ".*"}]
+
+    def test_jmx_typo_in_a_rule_dict_names_the_key(self) -> None:
+        source = MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, rules=[{"patern": ".*", "name": "x"}])
+        with pytest.raises(PropsError) as err:
+            attach(source)
+        assert str(err.value) == (
+            "test/metrics: source.rules[0]='patern': not a jmx_exporter rule key. Fix: did you mean "
+            "'pattern'? a rule takes pattern, name, value, valueFactor, labels, help, type, "
+            "attrNameSnakeCase, cache (or build it with JmxRule(...))"
+        )
+
+    def test_jmx_typo_in_a_rule_field_is_a_type_error(self) -> None:
+        with pytest.raises(TypeError, match="unexpected keyword argument 'patern'"):
+            JmxRule(patern=".*")  # type: ignore[call-arg]
+
+    def test_jmx_port_is_required(self) -> None:
+        with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'jmx_port'"):
+            MetricsSource.jmx(image=JMX_IMAGE)  # type: ignore[call-arg]
+        with pytest.raises(PropsError, match=r"source.jmx_port=None: not a TCP/UDP port number"):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=None))  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("rule", "match"),
+        [
+            # Issue 12: a Duration used to reach the YAML dumper (yaml.RepresenterError).
+            ({"pattern": ".*", "cache": cdk8s.Duration.seconds(1)}, r"rules\[0\].cache=.*not True or False"),
+            (JmxRule(pattern="java.lang<(type=Memory"), r"rules\[0\].pattern=.*invalid regex"),
+            (JmxRule(pattern="(?P<t>\\w+)", name="x"), "Python syntax; Java rejects it"),
+            (JmxRule(pattern="a(b)", name="x_$2"), r"\$2 but the pattern has 1 group"),
+            (JmxRule(pattern="a", name="x", help="costs $5"), r"rules\[0\].help=.*\$5 but the pattern has 0"),
+            (JmxRule(pattern="a(b)", name="x", value="$x"), "a '\\$' that is not a group reference"),
+            (JmxRule(pattern="a", name="jvm.heap"), "not a Prometheus metric name"),
+            (JmxRule(pattern="a", name="x", labels={"bad-label": "v"}), "not a Prometheus label name"),
+            (JmxRule(pattern="a", name="x", labels={"__name__": "v"}), "not a Prometheus label name"),
+            (JmxRule(pattern="a", labels={"l": "v"}), r"rules\[0\].labels=.*ignores it without a name"),
+            (JmxRule(pattern="a", name="x", type="gauge"), r"not a JmxMetricType.*'GAUGE'"),  # type: ignore[arg-type]
+            (JmxRule(pattern="a", value_factor=0), "not a non-zero number"),
+            ({"pattern": "a", "valueFactor": "1e-3"}, r"rules\[0\].valueFactor='1e-3'"),
+            ("pattern: .*", r"rules\[0\]='str': not a JmxRule"),
+        ],
+    )
+    def test_bad_jmx_rule(self, rule: Any, match: str) -> None:
+        with pytest.raises(PropsError, match=match):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, rules=[rule]))
+
+    def test_java_only_regex_syntax_is_accepted(self) -> None:
+        rule = JmxRule(pattern=r"\Qkafka.server\E<type=(?<type>\p{Alpha}+)>(\w+)", name="kafka_${type}_$2")
+        c, _ = attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, rules=[rule]))
+        (cm,) = kind(synth(c), "ConfigMap")
+        assert yaml.safe_load(cm["data"]["config.yaml"])["rules"][0]["name"] == "kafka_${type}_$2"
+
+    def test_jmx_port_collisions(self) -> None:
+        with pytest.raises(PropsError, match=r"source.jmx_port=9404: same as the metrics port"):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=9404))
+        with pytest.raises(CollisionError, match=r"source.jmx_port=8080: container 'app' already uses TCP"):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=8080))
+
+    def test_jmx_options_env_collision_and_alternatives(self) -> None:
+        c = chart()
+        dep = web(c)
+        dep.containers[0].env.add_variable("JAVA_TOOL_OPTIONS", kplus.EnvValue.from_value("-Xmx1g"))
+        with pytest.raises(CollisionError, match=r"JAVA_TOOL_OPTIONS.*already has an env variable"):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555), c=c, dep=dep)
+        c, _ = attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, options_env="CATALINA_OPTS"))
+        assert [e["name"] for e in containers(synth(c))["app"]["env"]] == ["CATALINA_OPTS"]
+        c, _ = attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, options_env=None))
+        assert "env" not in containers(synth(c))["app"]
+        with pytest.raises(PropsError, match=r"source.options_env='JAVA OPTS': not an environment variable"):
+            attach(MetricsSource.jmx(image=JMX_IMAGE, jmx_port=5555, options_env="JAVA OPTS"))
 
     def test_custom(self) -> None:
         c, _ = attach(
@@ -425,6 +602,142 @@ class TestDiscovery:
             "prometheus.io/scrape": "true",
         }
         assert not kind(synth(c), "PodMonitor")
+
+    @pytest.mark.parametrize(
+        ("kw", "expected"),
+        [
+            ({}, MetricsDiscovery.ANNOTATIONS),
+            # One mechanism: a Prometheus that reads both would scrape the pod twice.
+            ({"pod_monitor": True}, MetricsDiscovery.POD_MONITOR),
+            ({"pod_monitor": True, "annotations": True}, MetricsDiscovery.BOTH),
+            ({"annotations": False}, MetricsDiscovery.NONE),
+            ({"discovery": MetricsDiscovery.POD_MONITOR}, MetricsDiscovery.POD_MONITOR),
+            ({"discovery": "both"}, MetricsDiscovery.BOTH),
+            ({"discovery": MetricsDiscovery.NONE, "service": True}, MetricsDiscovery.NONE),
+        ],
+    )
+    def test_one_discovery_mechanism_unless_both_are_asked_for(
+        self, kw: dict[str, Any], expected: MetricsDiscovery
+    ) -> None:
+        c, m = attach(**kw)
+        docs = synth(c)
+        assert m.discovery is expected
+        has_annotations = "prometheus.io/scrape" in annotations(c)
+        has_monitor = bool(kind(docs, "PodMonitor"))
+        assert (has_annotations, has_monitor) == {
+            MetricsDiscovery.ANNOTATIONS: (True, False),
+            MetricsDiscovery.POD_MONITOR: (False, True),
+            MetricsDiscovery.BOTH: (True, True),
+            MetricsDiscovery.NONE: (False, False),
+        }[expected]
+
+    def test_discovery_and_the_older_switches_together(self) -> None:
+        with pytest.raises(PropsError, match=r"pod_monitor=True: discovery= already chooses the mechanism"):
+            attach(discovery=MetricsDiscovery.POD_MONITOR, pod_monitor=True)
+        with pytest.raises(PropsError, match=r"discovery='podmonitor': not a MetricsDiscovery"):
+            attach(discovery="podmonitor")
+
+    def test_pod_monitor_yaml(self) -> None:
+        c, _ = attach(
+            discovery=MetricsDiscovery.POD_MONITOR,
+            pod_monitor_labels={"release": "kube-prometheus-stack", "team": "shop"},
+            scrape_interval=cdk8s.Duration.seconds(30),
+        )
+        docs = synth(c)
+        (pm,) = kind(docs, "PodMonitor")
+        (dep,) = kind(docs, "Deployment")
+        assert pm == {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PodMonitor",
+            "metadata": {
+                "labels": {"release": "kube-prometheus-stack", "team": "shop"},
+                "name": pm["metadata"]["name"],
+            },
+            "spec": {
+                "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+                "selector": {"matchLabels": {"cdk8s.io/metadata.addr": "test-web-c8694308"}},
+            },
+        }
+        assert dep["spec"]["selector"]["matchLabels"] == pm["spec"]["selector"]["matchLabels"]
+        assert pod_monitor_schema_errors(pm) == []
+        validate(docs, K8S_NEWEST)
+
+    def test_the_schema_check_catches_what_the_crd_refuses(self) -> None:
+        """Negative control: the CRD-derived check is not a no-op."""
+        c, _ = attach(discovery=MetricsDiscovery.POD_MONITOR)
+        (pm,) = kind(synth(c), "PodMonitor")
+        pm["spec"]["podMetricsEndpoints"][0].update(
+            {"interval": "30 seconds", "scheme": "ftp", "portName": "x"}
+        )
+        pm["spec"]["selector"]["matchExpressions"] = [{"key": "app"}]
+        assert sorted(pod_monitor_schema_errors(pm)) == [
+            "spec.podMetricsEndpoints.0.interval: String should match pattern "
+            "'^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$'",
+            "spec.podMetricsEndpoints.0.scheme: Input should be 'http' or 'https'",
+            "spec.selector.matchExpressions.0.operator: Field required",
+        ]
+        del pm["spec"]["selector"]["matchExpressions"]
+        pm["spec"]["podMetricsEndpoints"][0].update({"interval": "30s", "scheme": "http"})
+        assert pod_monitor_schema_errors(pm) == [
+            ".spec.podMetricsEndpoints[0].portName: not in the CRD schema"
+        ]
+
+    def test_a_pod_monitor_picked_up_by_kube_prometheus_stack(self) -> None:
+        """kube-prometheus-stack's Prometheus (podMonitorSelectorNilUsesHelmValues: true, the
+        chart's default) selects PodMonitors labelled release=<Helm release name>, in every
+        namespace (podMonitorNamespaceSelector: {})."""
+        prometheus_spec = {
+            "podMonitorSelector": {"matchLabels": {"release": "kube-prometheus-stack"}},
+            "podMonitorNamespaceSelector": {},
+        }
+        c = chart()
+        dep = web(c)
+        labelled = MetricsAdapter(
+            c,
+            "labelled",
+            workload=dep,
+            source=MetricsSource.nginx(),
+            discovery=MetricsDiscovery.POD_MONITOR,
+            pod_monitor_labels={"release": "kube-prometheus-stack"},
+        )
+        MetricsAdapter(
+            c,
+            "unlabelled",
+            workload=dep,
+            source=MetricsSource.redis(),
+            name="redis-exporter",
+            port_name="redis-metrics",
+            discovery=MetricsDiscovery.POD_MONITOR,
+        )
+        monitors = kind(synth(c), "PodMonitor")
+        picked = [
+            m["metadata"]["name"]
+            for m in monitors
+            if selector_matches(prometheus_spec["podMonitorSelector"], m["metadata"].get("labels", {}))
+        ]
+        assert picked == [labelled.pod_monitor.name if labelled.pod_monitor else None]
+        assert len(monitors) == 2
+
+    @pytest.mark.parametrize(
+        ("selector", "labels", "matches"),
+        [
+            ({"matchLabels": {"release": "k"}}, {"release": "k", "x": "y"}, True),
+            ({"matchLabels": {"release": "k"}}, {"release": "other"}, False),
+            ({}, {}, True),  # an empty selector selects everything
+            (
+                {"matchExpressions": [{"key": "release", "operator": "In", "values": ["a", "k"]}]},
+                {"release": "k"},
+                True,
+            ),
+            ({"matchExpressions": [{"key": "release", "operator": "NotIn", "values": ["k"]}]}, {}, True),
+            ({"matchExpressions": [{"key": "release", "operator": "Exists"}]}, {}, False),
+            ({"matchExpressions": [{"key": "release", "operator": "DoesNotExist"}]}, {"release": "k"}, False),
+        ],
+    )
+    def test_selector_semantics(
+        self, selector: dict[str, Any], labels: dict[str, str], matches: bool
+    ) -> None:
+        assert selector_matches(selector, labels) is matches
 
     def test_pod_monitor_lists_every_metrics_port_of_the_pod(self) -> None:
         c = chart()
@@ -485,6 +798,21 @@ class TestDiscovery:
             PropsError, match=r"also_scrape\[0\]='SidecarGitSync': it is not attached to this Deployment"
         ):
             attach(c=c, pod_monitor=True, also_scrape=[site])
+
+    def test_also_scrape_something_that_is_not_a_pattern(self) -> None:
+        """Issue 12: an object whose workload is a str used to raise AttributeError."""
+        fake = types.SimpleNamespace(
+            workload="web", deployment="web", metrics_port_name="x", metrics_path="/m"
+        )
+        with pytest.raises(
+            PropsError, match=r"also_scrape\[0\]='SimpleNamespace': it is not attached to this Deployment"
+        ):
+            attach(pod_monitor=True, also_scrape=[fake])
+        c = chart()
+        dep = web(c)
+        odd = types.SimpleNamespace(workload=dep, metrics_port_name=7, metrics_path="/m")
+        with pytest.raises(PropsError, match=r"also_scrape\[0\]='SimpleNamespace': not a MetricsEndpoint"):
+            attach(c=c, dep=dep, pod_monitor=True, also_scrape=[odd])
 
     def test_a_second_statsd_adapter_on_other_ports(self) -> None:
         c = chart()
@@ -576,6 +904,15 @@ class TestErrors:
             ({"source": "statsd"}, "not a MetricsSource"),
             ({"pod_monitor": True, "pod_monitor_labels": {"release": "a b"}}, "not a label value"),
             ({"pod_monitor": True, "scrape_interval": cdk8s.Duration.millis(10)}, "scrape_interval"),
+            # Python's `$` matches before a final newline: the checks must use fullmatch.
+            (
+                {"pod_monitor": True, "pod_monitor_labels": {"release\n": "k"}},
+                r"'release\\n': not a single-line string",
+            ),
+            ({"pod_monitor": True, "pod_monitor_labels": {"release": "k\n"}}, r"'k\\n': not a single-line"),
+            ({"pod_monitor": True, "pod_monitor_labels": {"Example.com/team": "a"}}, "not a label key"),
+            ({"pod_monitor": True, "pod_monitor_labels": {"x" * 64: "a"}}, "not a label key"),
+            ({"pod_monitor": True, "pod_monitor_labels": {"release": "-k"}}, "not a label value"),
             (
                 {"scrape_interval": cdk8s.Duration.seconds(30)},
                 r"scrape_interval=.*only used by the PodMonitor",
@@ -616,9 +953,9 @@ class TestShapes:
             ),  # type: ignore[arg-type]
             (MetricsSource.jmx(image="e/j:1", jmx_port=5555, command="java"), {}, "not a list of strings"),  # type: ignore[arg-type]
             (
-                MetricsSource.jmx(image="e/j:1", jmx_port=5555, rules=["pattern: .*"]),
+                MetricsSource.jmx(image="e/j:1", jmx_port=5555, rules={"pattern": ".*"}),  # type: ignore[arg-type]
                 {},
-                "not a rule mapping",
+                "source.rules='dict': not a list of JmxRule",
             ),
             (
                 MetricsSource.custom(
