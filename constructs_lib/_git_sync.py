@@ -21,7 +21,7 @@ import constructs
 from . import _checks
 from ._checks import Workload
 from ._errors import PropsError, credential_in
-from ._pod import ContainerSpec, ExecProbe, Mount, PodSeam, Port, TcpProbe, container_resources
+from ._pod import Claim, ContainerSpec, ExecProbe, Mount, PodSeam, Port, TcpProbe, container_resources
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
 DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
@@ -193,7 +193,9 @@ class SidecarGitSync(constructs.Construct):
         link: name of the symlink below ``mount_path`` that points at the current checkout.
             Default: the last part of the repo URL without ``.git`` (git-sync's own default
             keeps ``.git``; the library always passes ``--link``).
-        mount_path: where the main container sees the volume. Default ``/srv/git``.
+        mount_path: where the main container sees the volume. Default ``/srv/git``, or
+            ``/srv/<name>`` when the main container already mounts something there (a second
+            instance).
         serve_dir: sub-directory of the repository that holds the content to serve.
             Default: the repository root.
         submodules: submodule handling. Default git-sync's (recursive).
@@ -209,7 +211,8 @@ class SidecarGitSync(constructs.Construct):
         exechook: command after each sync (also in the initial sync, so the content is
             complete before the app starts). Default none.
         auth: credentials. Default :meth:`GitAuth.none`.
-        http_port: port of git-sync's health (and metrics) endpoint. Default 2020.
+        http_port: port of git-sync's health (and metrics) endpoint. Default 2020, or the next
+            port above it that no container of the pod uses.
         metrics: serve Prometheus metrics at ``/metrics`` on ``http_port``. Default True.
         native_sidecar: one native sidecar instead of init container + sidecar
             (Kubernetes >= 1.29). Default False.
@@ -240,7 +243,7 @@ class SidecarGitSync(constructs.Construct):
         period: cdk8s.Duration | None = None,
         depth: int = 1,
         link: str | None = None,
-        mount_path: str = "/srv/git",
+        mount_path: str | None = None,
         serve_dir: str | None = None,
         submodules: GitSubmodules | None = None,
         sparse_checkout: Sequence[str] | None = None,
@@ -249,7 +252,7 @@ class SidecarGitSync(constructs.Construct):
         webhook: GitSyncWebhook | None = None,
         exechook: GitSyncExechook | None = None,
         auth: GitAuth | None = None,
-        http_port: int = 2020,
+        http_port: int | None = None,
         metrics: bool = True,
         native_sidecar: bool = False,
         startup_timeout: cdk8s.Duration | None = None,
@@ -273,11 +276,17 @@ class SidecarGitSync(constructs.Construct):
             "use GitAuth.none(), .https() or .ssh()",
         )
         _checks.same_namespace(where, self, target)
+        seam = PodSeam.of(target)
+        self.main_container = seam.main_container(container_name, where=where)
+        main = self.main_container.name
         resources = _checks.resources(where, resources)
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
             where, link if link is not None else _default_link(repo), given=link is not None
         )
+        if mount_path is None:  # a second instance: /srv/<name>
+            taken = seam.mounts_of(main)
+            mount_path = "/srv/git" if "/srv/git" not in taken else f"/srv/{name}"
         self.mount_path = _checks.absolute_path(where, "mount_path", mount_path)
         self.content_path = posixpath.join(self.mount_path, self.link)
         if serve_dir is not None:
@@ -293,7 +302,9 @@ class SidecarGitSync(constructs.Construct):
             "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
         )
         _checks.non_negative_int(where, "depth", depth)
-        self.http_port = _checks.port_number(where, "http_port", http_port)
+        self.http_port = _checks.port_number(
+            where, "http_port", _checks.or_default(http_port, seam.free_port(2020))
+        )
         _checks.int_range(
             where, "run_as_user", run_as_user, 1, _checks.MAX_ID, "git-sync must not run as root: keep 65533"
         )
@@ -383,8 +394,6 @@ class SidecarGitSync(constructs.Construct):
         sparse_file = _sparse_checkout_file(where, sparse_checkout) if sparse_checkout is not None else None
 
         self.workload = self.deployment = target
-        seam = PodSeam.of(target)
-        self.main_container = seam.main_container(container_name, where=where)
         # A pod that must finish (Job, CronJob...) cannot keep a classic looping sidecar: there
         # the one-shot init container alone syncs, once, before the app starts.
         self.one_shot_only = seam.runs_to_completion and not self.native_sidecar
@@ -397,7 +406,28 @@ class SidecarGitSync(constructs.Construct):
                 "looping sidecar",
                 "drop the webhook, use an exechook, or pass native_sidecar=True (Kubernetes >= 1.29)",
             )
-        seam.claim("git-sync link", self.link, where=where, prop="link")
+        volumes = [f"{name}-root", f"{name}-tmp"]
+        volumes += [f"{name}-config"] if sparse_file is not None else []
+        volumes += [f"{name}-auth"] if auth_secret is not None else []
+        seam.preflight(
+            [
+                Claim("container", name, "name"),
+                *([] if native_sidecar else [Claim("container", f"{name}-init", "name")]),
+                *(Claim("volume", v, "name") for v in volumes),
+                *(
+                    []
+                    if self.one_shot_only
+                    else [
+                        Claim("port", (self.http_port, "TCP"), "http_port"),
+                        Claim("port name", name, "name"),
+                    ]
+                ),
+                Claim("mount", (main, self.mount_path), "mount_path"),
+                *([Claim("env", (main, content_env), "content_env")] if content_env is not None else []),
+            ],
+            where=where,
+        )
+        seam.claim("git-sync link", self.content_path, where=where, prop="link")
 
         # --- volumes ---
         self.volume = seam.add_volume(

@@ -68,7 +68,8 @@ class MetricsAdapter(constructs.Construct):
         deployment: older name of ``workload`` (pass one of the two).
         source: what the app exports, e.g. ``MetricsSource.statsd(mappings=[...])``.
         port: the exporter's HTTP port. Default: the exporter's conventional port
-            (statsd 9102, nginx 9113, redis 9121, json 7979, jmx 9404).
+            (statsd 9102, nginx 9113, redis 9121, json 7979, jmx 9404), or the next port above it
+            that no container of the pod uses.
         port_name: name of that container port (at most 15 characters). Default ``metrics``.
         discovery: ``MetricsDiscovery.ANNOTATIONS`` (default), ``POD_MONITOR``, ``BOTH`` or
             ``NONE``. Pass it, or the older booleans below, not both.
@@ -148,7 +149,11 @@ class MetricsAdapter(constructs.Construct):
                 f"the custom exporter listens on {source.default_port} (source.port)",
                 "set the port once, in MetricsSource.custom(port=...)",
             )
-        self.port = _checks.port_number(where, "port", port if port is not None else source.default_port)
+        # Left out: the exporter's conventional port, or the next free one (a second adapter).
+        default_port = PodSeam.of(target).free_port(source.default_port) if source.kind != "custom" else None
+        self.port = _checks.port_number(
+            where, "port", _checks.or_default(port, default_port or source.default_port)
+        )
         self.port_name = _checks.port_name(where, "port_name", port_name)
         chosen = _discovery(where, discovery, annotations, pod_monitor)
         self.discovery = chosen

@@ -142,6 +142,20 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """Something one attach will add, checked by :meth:`PodSeam.preflight` before anything is.
+
+    ``what`` and ``value``: ``container``/``volume``/``port name`` with a name, ``port`` with
+    ``(number, "TCP"|"UDP")``, ``mount`` with ``(container, path)``, ``env`` with
+    ``(container, name)``; ``prop`` is the prop to change when it collides.
+    """
+
+    what: Literal["container", "volume", "port", "port name", "mount", "env"]
+    value: Any
+    prop: str
+
+
+@dataclass(frozen=True)
 class Mount:
     """A volume mounted into a container."""
 
@@ -613,6 +627,56 @@ class PodSeam(constructs.Construct):
             )
         container.env.add_variable(name, value)
         taken.add(name)
+
+    def port_name_free(self, name: str) -> bool:
+        return name not in self._index.port_names
+
+    def env_of(self, container: str) -> set[str]:
+        """The env variable names ``container`` has now."""
+        return set(self._index.env.get(container, set()))
+
+    def mounts_of(self, container: str) -> set[str]:
+        """The paths where ``container`` mounts volumes now."""
+        return set(self._index.mounts.get(container, {}))
+
+    def free_port(self, preferred: int, *, protocol: str = "TCP", avoid: Sequence[int] = ()) -> int:
+        """``preferred``, or the next port above it that no container of the pod uses: the
+        default of a port prop, so that a second instance of a pattern needs no port props."""
+        number = preferred
+        while (number, protocol) in self._index.ports or number in avoid:
+            number += 1
+        return number
+
+    def preflight(self, claims: Sequence[Claim], *, where: str) -> None:
+        """Check everything one attach will add against the pod, and report every collision
+        in one :class:`CollisionError` (each naming the prop to change), before adding anything."""
+        found: list[tuple[str, Any, str, str]] = []
+        mine: dict[tuple[str, Any], str] = {}
+        index = self._index
+        for c in claims:
+            owner: str | None = None
+            if c.what == "container" and c.value in index.containers:
+                owner = f"a container named {c.value!r} already exists in the pod"
+            elif c.what == "volume" and c.value in index.volumes:
+                owner = f"a volume named {c.value!r} already exists in the pod"
+            elif c.what == "port" and c.value in index.ports:
+                owner = f"container {index.ports[c.value]!r} already uses {c.value[1]} port {c.value[0]}"
+            elif c.what == "port name" and c.value in index.port_names:
+                owner = f"container {index.port_names[c.value]!r} already has a port named {c.value!r}"
+            elif c.what == "mount" and c.value[1] in index.mounts.get(c.value[0], {}):
+                owner = f"container {c.value[0]!r} already mounts a volume at {c.value[1]!r}"
+            elif c.what == "env" and c.value[1] in index.env.get(c.value[0], set()):
+                owner = f"container {c.value[0]!r} already has an env variable {c.value[1]!r}"
+            elif (c.what, c.value) in mine and mine[(c.what, c.value)] != c.prop:
+                owner = f"{mine[(c.what, c.value)]} has the same value"
+            mine.setdefault((c.what, c.value), c.prop)
+            if owner is not None:
+                shown = (
+                    c.value[0] if c.what == "port" else c.value[-1] if isinstance(c.value, tuple) else c.value
+                )
+                found.append((c.prop, shown, owner, f"pass another {c.prop}="))
+        if found:
+            raise CollisionError.of(where, found)
 
     def claim(self, what: str, value: str, *, where: str, prop: str) -> None:
         """Reserve a pattern-level name (a git-sync link...) that must be unique per pod."""

@@ -25,6 +25,7 @@ from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
 from ._pod import (
+    Claim,
     ContainerKind,
     ContainerSpec,
     ExecProbe,
@@ -54,6 +55,13 @@ _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @
 # Appended to REDIS_URL: Envoy's redis_proxy speaks RESP2 only, and redis-py >= 6 opens every
 # connection with HELLO 3 unless the URL says protocol=2 (REFERENCE.md section 7).
 _URL_OPTIONS = "?protocol=2"
+#: The env names of a first instance; a second one derives its own from its name.
+_DEFAULT_ENV = {
+    "host_env": "REDIS_HOST",
+    "port_env": "REDIS_PORT",
+    "url_env": "REDIS_URL",
+    "password_env": "REDIS_PASSWORD",
+}
 _HOST = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
 
 Endpoint = str | kplus.Service
@@ -110,7 +118,8 @@ class RedisAmbassador(constructs.Construct):
             ``development``; ignored in development mode).
         replicas: read replicas (``host:port`` or Services). Default none: reads go to the primary.
         routes: extra key-prefix routes to other Redis deployments. Default none.
-        port: localhost port the app connects to. Default 6379.
+        port: localhost port the app connects to. Default 6379, or the next port above it
+            that no container of the pod uses (so does each port left out below).
         password: Secret key with the upstream Redis password (Envoy AUTHs to the servers).
         client_password: Secret key with the password the app must send to the proxy
             (Envoy ``downstream_auth_passwords``); also injected as ``password_env``.
@@ -127,7 +136,9 @@ class RedisAmbassador(constructs.Construct):
         shutdown_delay: how long the classic sidecar stays up after the pod is told to stop;
             must be shorter than the pod's termination grace period. Default 15s.
         host_env, port_env, url_env, password_env: env names in the main container; None
-            leaves one out. Defaults ``REDIS_HOST``, ``REDIS_PORT``, ``REDIS_URL``,
+            leaves one out. A second instance whose defaults are taken derives its own from
+            ``name`` (``name="sessions"``: ``SESSIONS_HOST``, ``SESSIONS_URL``...; see
+            ``env_names``). Defaults ``REDIS_HOST``, ``REDIS_PORT``, ``REDIS_URL``,
             ``REDIS_PASSWORD``.
         admin_port: Envoy's admin interface, bound to 127.0.0.1 only. Default 9901.
         stats_port: pod-reachable listener serving ``/ready`` and ``/metrics`` (Envoy's
@@ -135,7 +146,8 @@ class RedisAmbassador(constructs.Construct):
         concurrency: Envoy worker threads. Envoy's own default is the node's core count, far
             beyond the proxy's CPU limit; one worker measured best in bench/. Default 1.
         name: container name and volume-name prefix. Default ``redis-ambassador``.
-        stats_port_name: name of the stats port. Default ``envoy-stats``.
+        stats_port_name: name of the stats port. Default ``envoy-stats``, or ``<name>-stats``
+            when another container has that port name (a second instance).
         container_name: the main container. Default: the workload's only app container.
         image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE`.
         redis_image: development-mode Redis image. Default :data:`DEFAULT_REDIS_IMAGE`.
@@ -152,7 +164,7 @@ class RedisAmbassador(constructs.Construct):
         primary: Endpoint | None = None,
         replicas: Sequence[Endpoint] = (),
         routes: Sequence[RedisRoute] = (),
-        port: int = 6379,
+        port: int | None = None,
         password: kplus.SecretValue | None = None,
         client_password: kplus.SecretValue | None = None,
         op_timeout: cdk8s.Duration | None = None,
@@ -167,11 +179,11 @@ class RedisAmbassador(constructs.Construct):
         port_env: str | None = "REDIS_PORT",
         url_env: str | None = "REDIS_URL",
         password_env: str | None = "REDIS_PASSWORD",
-        admin_port: int = 9901,
-        stats_port: int = 9902,
+        admin_port: int | None = None,
+        stats_port: int | None = None,
         concurrency: int = 1,
         name: str = "redis-ambassador",
-        stats_port_name: str = "envoy-stats",
+        stats_port_name: str | None = None,
         container_name: str | None = None,
         image: str = DEFAULT_ENVOY_IMAGE,
         redis_image: str = DEFAULT_REDIS_IMAGE,
@@ -182,8 +194,16 @@ class RedisAmbassador(constructs.Construct):
         # --- resolve: every prop checked, before touching the pod ---
         target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
         _checks.same_namespace(where, self, target)
+        seam = PodSeam.of(target)
+        self.main_container = seam.main_container(container_name, where=where)
+        main = self.main_container.name
         resources = _checks.resources(where, resources)
-        self.port = _checks.port_number(where, "port", port)
+        # Ports left out: the conventional one, or the next free one (a second instance).
+        self.port = _checks.port_number(where, "port", _checks.or_default(port, seam.free_port(6379)))
+        if stats_port_name is None:
+            stats_port_name = "envoy-stats" if seam.port_name_free("envoy-stats") else f"{name}-stats"
+        admin_port = _checks.or_default(admin_port, seam.free_port(9901, avoid=[self.port]))
+        stats_port = _checks.or_default(stats_port, seam.free_port(9902, avoid=[self.port, admin_port]))
         self.host = "127.0.0.1"
         self.url = f"redis://{self.host}:{self.port}{_URL_OPTIONS}"
         self.development = _checks.boolean(where, "development", development)
@@ -243,10 +263,16 @@ class RedisAmbassador(constructs.Construct):
                 f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
                 "lower shutdown_delay or raise the workload's termination_grace_period",
             )
-        env_names = _checks.env_names(
-            where,
-            {"host_env": host_env, "port_env": port_env, "url_env": url_env, "password_env": password_env},
-        )
+        given = {"host_env": host_env, "port_env": port_env, "url_env": url_env, "password_env": password_env}
+        taken = seam.env_of(main)
+        # A second instance: REDIS_* are taken, so every name left at its default becomes
+        # <NAME>_* (name 'sessions': SESSIONS_HOST, SESSIONS_PORT, SESSIONS_URL, SESSIONS_PASSWORD).
+        if isinstance(name, str) and any(given[p] == d and d in taken for p, d in _DEFAULT_ENV.items()):
+            prefix = re.sub(r"[^A-Z0-9]", "_", name.upper())
+            for prop, default in _DEFAULT_ENV.items():
+                if given[prop] == default:
+                    given[prop] = prefix + default.removeprefix("REDIS")
+        env_names = self.env_names = _checks.env_names(where, given)
         if self.development:
             # Development: the same proxy, in front of a scratch redis-server in the pod. It
             # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
@@ -273,9 +299,26 @@ class RedisAmbassador(constructs.Construct):
         )
 
         # --- attach: through the seam ---
-        seam = PodSeam.of(target)
-        self.main_container = seam.main_container(container_name, where=where)
         kind = seam.looping_kind(native_sidecar, where=where)
+        loopback = [("port", self.port), ("admin_port", admin_port)]
+        loopback += [("development_port", dev_port)] if self.development else []
+        seam.preflight(
+            [
+                Claim("container", name, "name"),
+                *([Claim("container", f"{name}-redis", "name")] if self.development else []),
+                Claim("volume", f"{name}-config", "name"),
+                *(
+                    Claim("volume", f"{name}-{suffix}", "name")
+                    for suffix, value in (("upstream-auth", upstream_pw), ("downstream-auth", client_pw))
+                    if value is not None
+                ),
+                *(Claim("port", (number, "TCP"), prop) for prop, number in loopback),
+                Claim("port", (self.stats_port, "TCP"), "stats_port"),
+                Claim("port name", stats_port_name, "stats_port_name"),
+                *(Claim("env", (main, env), prop) for prop, env in env_names.items() if env is not None),
+            ],
+            where=where,
+        )
         # Envoy's Redis listener and admin, and the development server, bind 127.0.0.1 only:
         # reserved in the pod's network namespace, never declared as container ports.
         for prop, number in (("port", self.port), ("admin_port", admin_port)) + (

@@ -377,38 +377,51 @@ class TestErrors:
     def test_mount_path_collides_with_a_mount_of_the_main_container(self) -> None:
         c = chart()
         dep = web(c)
-        dep.containers[0].mount("/srv/git", kplus.Volume.from_empty_dir(c, "v", "data"))
+        dep.containers[0].mount("/srv/data", kplus.Volume.from_empty_dir(c, "v", "data"))
         with pytest.raises(
-            CollisionError, match=r"test/site: mount_path='/srv/git': container 'app' already mounts"
+            CollisionError, match=r"test/site: mount_path='/srv/data': container 'app' already mounts"
         ):
-            attach(c, dep)
+            attach(c, dep, mount_path="/srv/data")
 
-    def test_two_syncs_with_the_same_link(self) -> None:
+    def test_a_second_sync_needs_one_prop(self) -> None:
+        """Its mount path, port and volume names derive from its name; links may repeat."""
         c = chart()
         dep = web(c)
-        SidecarGitSync(c, "a", deployment=dep, repo=REPO, mount_path="/srv/a")
-        with pytest.raises(
-            CollisionError, match=r"test/b: link='site': test/a already uses this git-sync link"
-        ):
+        a = SidecarGitSync(c, "a", workload=dep, repo=REPO)
+        b = SidecarGitSync(c, "b", workload=dep, repo="https://x.example/site.git", name="docs")
+        assert (a.content_path, a.http_port) == ("/srv/git/site", 2020)
+        assert (b.content_path, b.http_port) == ("/srv/docs/site", 2021)
+        docs = synth(c)
+        validate(docs, K8S_OLDEST)
+        assert sorted(containers(docs)) == ["app", "docs", "git-sync"]
+        volumes = sorted(v["name"] for v in pod(docs)["volumes"])
+        assert volumes == ["docs-root", "docs-tmp", "git-sync-root", "git-sync-tmp"]
+
+    def test_every_collision_of_one_attach_in_one_error(self) -> None:
+        c = chart()
+        dep = web(c)
+        SidecarGitSync(c, "a", workload=dep, repo=REPO, content_env="CONTENT")
+        with pytest.raises(CollisionError) as err:
             SidecarGitSync(
-                c, "b", deployment=dep, repo=REPO, name="b-sync", mount_path="/srv/b", http_port=2021
+                c, "b", workload=dep, repo=REPO, mount_path="/srv/git", http_port=2020, content_env="CONTENT"
             )
-
-    def test_two_syncs_with_the_same_mount_path(self) -> None:
-        c = chart()
-        dep = web(c)
-        SidecarGitSync(c, "a", deployment=dep, repo=REPO)
-        with pytest.raises(CollisionError, match=r"test/b: mount_path='/srv/git'"):
-            SidecarGitSync(
-                c, "b", deployment=dep, repo="https://x.example/other.git", name="b-sync", http_port=2021
-            )
-
-    def test_two_syncs_with_the_same_name(self) -> None:
-        c = chart()
-        dep = web(c)
-        SidecarGitSync(c, "a", deployment=dep, repo=REPO)
-        with pytest.raises(CollisionError, match="git-sync-root"):
-            SidecarGitSync(c, "b", deployment=dep, repo="https://x.example/other.git", mount_path="/srv/b")
+        assert [(p, v) for p, v, _, _ in err.value.collisions] == [
+            ("name", "git-sync"),
+            ("name", "git-sync-init"),
+            ("name", "git-sync-root"),
+            ("name", "git-sync-tmp"),
+            ("http_port", 2020),
+            ("name", "git-sync"),
+            ("mount_path", "/srv/git"),
+            ("content_env", "CONTENT"),
+        ]
+        assert str(err.value).startswith(
+            "test/b: name='git-sync': a container named 'git-sync' already exists in the pod; "
+            "name='git-sync-init': a container named 'git-sync-init' already exists"
+        )
+        assert str(err.value).endswith(
+            "mount_path: pass another mount_path=; content_env: pass another content_env="
+        )
 
 
 class TestCredentialHygiene:

@@ -386,12 +386,7 @@ class TestErrors:
                 deployment=dep,
                 primary=PRIMARY,
                 name="b",
-                stats_port_name="b-stats",
-                url_env="B_URL",
-                host_env=None,
-                port_env=None,
-                admin_port=9911,
-                stats_port=9912,
+                port=6379,
             )
 
     def test_two_ambassadors_on_the_same_admin_port(self) -> None:
@@ -406,12 +401,7 @@ class TestErrors:
                 deployment=dep,
                 primary=PRIMARY,
                 name="b",
-                port=6380,
-                stats_port=9912,
-                stats_port_name="b-stats",
-                url_env="B_URL",
-                host_env=None,
-                port_env=None,
+                admin_port=9901,
             )
 
     def test_admin_port_on_the_apps_port(self) -> None:
@@ -455,19 +445,29 @@ class TestErrors:
     def test_env_collision_between_two_ambassadors(self) -> None:
         c = chart()
         dep = web(c)
-        RedisAmbassador(c, "a", deployment=dep, primary=PRIMARY)
-        with pytest.raises(CollisionError, match="REDIS_HOST"):
-            RedisAmbassador(
-                c,
-                "b",
-                deployment=dep,
-                primary=PRIMARY,
-                name="b",
-                port=6380,
-                stats_port=9912,
-                admin_port=9911,
-                stats_port_name="b-stats",
-            )
+        RedisAmbassador(c, "a", deployment=dep, primary=PRIMARY, url_env="DB_URL")
+        with pytest.raises(CollisionError, match="url_env='DB_URL': container 'app' already has"):
+            RedisAmbassador(c, "b", deployment=dep, primary=PRIMARY, name="b", url_env="DB_URL")
+
+    def test_a_second_ambassador_needs_one_prop(self) -> None:
+        """Ports, port name and env names of a second instance derive from its name."""
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "a", workload=dep, primary=PRIMARY)
+        b = RedisAmbassador(c, "b", workload=dep, primary="sessions.data.svc:6379", name="sessions")
+        assert (b.port, b.stats_port, b.url) == (6380, 9904, "redis://127.0.0.1:6380?protocol=2")
+        assert b.metrics_port_name == "sessions-stats"
+        assert b.env_names == {
+            "host_env": "SESSIONS_HOST",
+            "port_env": "SESSIONS_PORT",
+            "url_env": "SESSIONS_URL",
+            "password_env": "SESSIONS_PASSWORD",
+        }
+        docs = synth(c)
+        validate(docs, K8S_OLDEST)
+        env = {e["name"]: e.get("value") for e in containers(docs)["app"]["env"]}
+        assert env["REDIS_URL"] == "redis://127.0.0.1:6379?protocol=2"
+        assert env["SESSIONS_URL"] == "redis://127.0.0.1:6380?protocol=2"
 
 
 class TestShapes:
