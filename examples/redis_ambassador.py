@@ -2,7 +2,8 @@
 reads to the replicas. The Redis servers come from plain cdk8s-plus Deployments here.
 
 The Secret ``redis`` (key ``password``) is created out of band; it protects the servers
-and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD and nothing else.
+and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD for its cache, and
+SESSIONS_URL for a second Redis deployment reached through a second ambassador.
 """
 
 import cdk8s
@@ -71,10 +72,11 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
     )
     primary, replicas = redis_servers(chart, password)
 
+    api = add_app(chart)
     cache = RedisAmbassador(
         chart,
         "cache",
-        workload=add_app(chart),
+        workload=api,
         primary=primary,
         replicas=[replicas],
         password=password,  # Envoy AUTHs to the servers
@@ -82,6 +84,13 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         op_timeout=cdk8s.Duration.seconds(2),
     )
     assert cache.url == "redis://127.0.0.1:6379?protocol=2"
+    # A second Redis deployment (sessions, run by another team in namespace "data"): a second
+    # ambassador needs one prop. Its ports are the next free ones and its env names derive from
+    # its name: SESSIONS_HOST, SESSIONS_PORT, SESSIONS_URL.
+    sessions = RedisAmbassador(
+        chart, "sessions", workload=api, name="sessions", primary="sessions-redis.data.svc:6379"
+    )
+    assert sessions.url == "redis://127.0.0.1:6380?protocol=2"
     return chart
 
 
