@@ -1,5 +1,6 @@
 # `make synth` and `make test` each set up everything they need on a fresh machine
-# (Python 3.10+ and Node present): a virtualenv with the library, and the pinned cdk8s CLI.
+# (Python 3.10+ and Node present): a virtualenv with the library and the pinned cdk8s CLI for synth;
+# `make test` also installs checkov, in a virtualenv of its own.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,9 +9,12 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth test lint bench clean
+.PHONY: setup setup-synth synth test lint bench clean
 
-setup: $(VENV)/.installed node_modules/.installed .venv-checkov/.installed
+# What synth needs; checkov (~100 s to install) only the tests use.
+setup-synth: $(VENV)/.installed node_modules/.installed
+
+setup: setup-synth .venv-checkov/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +32,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Synthesize every example through the official cdk8s CLI (app: in cdk8s.yaml) into dist/.
-synth: setup
+# Synthesize every example through the official cdk8s CLI (app: in cdk8s.yaml) into dist/;
+# the CLI lists the files it wrote.
+synth: setup-synth
 	rm -rf dist
 	node_modules/.bin/cdk8s synth --no-check-upgrade
-	@ls dist
 
 lint: setup
 	$(PY) -m ruff check constructs_lib examples tests bench
@@ -44,7 +48,7 @@ test: lint
 	$(PY) -m pytest
 
 # Benchmarks print ratios against a baseline measured in the same run (not timed tests).
-bench: setup
+bench: setup-synth
 	$(PY) -m bench.synth
 	$(PY) -m bench.redis_ambassador
 

@@ -9,9 +9,17 @@ Pod Security Standard "restricted" in another::
 and draw what a synthesized pod is made of: ``python -m constructs_lib describe dist/app.k8s.yaml``.
 """
 
+# Before anything imports jsii: its Node process starts at the first `import cdk8s` and reads
+# the environment once (see _node.py).
+from . import _node  # noqa: F401  # isort: skip
+
+# isort: split
+from importlib.metadata import version as _version
+
 from . import _synth
 from ._describe import PodPicture, PodPictures, describe
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
+from ._git_sync import DEFAULT_IMAGE as DEFAULT_GIT_SYNC_IMAGE
 from ._git_sync import (
     GitAuth,
     GitSubmodules,
@@ -21,6 +29,10 @@ from ._git_sync import (
 )
 from ._metrics_adapter import MetricsAdapter, MetricsDiscovery, MetricsEndpoint, PodMetricsEndpoint
 from ._metrics_sources import (
+    JSON_EXPORTER_IMAGE,
+    NGINX_EXPORTER_IMAGE,
+    REDIS_EXPORTER_IMAGE,
+    STATSD_IMAGE,
     JmxMetricType,
     JmxRule,
     JsonMetric,
@@ -31,11 +43,23 @@ from ._metrics_sources import (
     StatsdObserver,
 )
 from ._pod import container_resources, restricted_pod_security
-from ._redis_ambassador import RedisAmbassador, RedisRoute
+from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
+from ._web import nginx_server_config
+
+#: The installed distribution's version (``constructs-lib`` in pyproject.toml).
+__version__ = _version("constructs-lib")
 
 __all__ = [
+    "DEFAULT_ENVOY_IMAGE",
+    "DEFAULT_GIT_SYNC_IMAGE",
+    "DEFAULT_REDIS_IMAGE",
+    "JSON_EXPORTER_IMAGE",
+    "NGINX_EXPORTER_IMAGE",
+    "REDIS_EXPORTER_IMAGE",
+    "STATSD_IMAGE",
     "CollisionError",
     "ConstructsLibError",
+    "Endpoint",
     "GitAuth",
     "GitSubmodules",
     "GitSyncExechook",
@@ -62,6 +86,7 @@ __all__ = [
     "StatsdObserver",
     "container_resources",
     "describe",
+    "nginx_server_config",
     "restricted_pod_security",
 ]
 

@@ -9,9 +9,9 @@
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync
+from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, nginx_server_config
 
-from .git_sync_nginx import add_nginx, mount_nginx_config, nginx_server_config
+from .git_sync_nginx import add_nginx, mount_nginx_config
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

@@ -8,9 +8,9 @@ while the pod runs. The token comes from the Secret ``git-token`` (key ``token``
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import GitAuth, GitSyncWebhook, SidecarGitSync
+from constructs_lib import GitAuth, GitSyncWebhook, SidecarGitSync, nginx_server_config
 
-from .git_sync_nginx import add_nginx, mount_nginx_config, nginx_server_config
+from .git_sync_nginx import add_nginx, mount_nginx_config
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

@@ -7,41 +7,10 @@ points its root at the synced content. nginx knows nothing about git.
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from constructs_lib import SidecarGitSync, container_resources, restricted_pod_security
+from constructs_lib import SidecarGitSync, container_resources, nginx_server_config, restricted_pod_security
 
 NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs as uid 101
 NGINX_UID = 101  # the image's nginx user
-
-
-def nginx_server_config(root: str, *, stub_status: bool = False) -> str:
-    """conf.d/default.conf: serve ``root``; /healthz for the kubelet's probes.
-
-    ``stub_status`` adds nginx's status page on /stub_status, answered on localhost only:
-    what the metrics adapter's nginx exporter scrapes.
-    """
-    status = (
-        "    location = /stub_status {\n"
-        "        stub_status;\n"
-        "        access_log off;\n"
-        "        allow 127.0.0.1;\n"
-        "        deny all;\n"
-        "    }\n"
-    )
-    return (
-        "server {\n"
-        "    listen 8080;\n"
-        "    server_name _;\n"
-        f"    root {root};\n"
-        "    location / {\n"
-        "        try_files $uri $uri/ =404;\n"
-        "    }\n"
-        "    location = /healthz {\n"
-        "        access_log off;\n"
-        "        return 200 'ok';\n"
-        "    }\n"
-        f"{status if stub_status else ''}"
-        "}\n"
-    )
 
 
 def mount_nginx_config(chart: cdk8s.Chart, web: kplus.Deployment, text: str) -> None:

@@ -6,9 +6,9 @@ pod scrapes it and serves the uniform endpoint (port `metrics`, `/metrics`).
 
 import cdk8s
 
-from constructs_lib import MetricsAdapter, MetricsSource
+from constructs_lib import MetricsAdapter, MetricsSource, nginx_server_config
 
-from .git_sync_nginx import add_nginx, mount_nginx_config, nginx_server_config
+from .git_sync_nginx import add_nginx, mount_nginx_config
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

@@ -12,10 +12,11 @@ from constructs_lib import (
     MetricsSource,
     RedisAmbassador,
     SidecarGitSync,
+    nginx_server_config,
     restricted_pod_security,
 )
 
-from .git_sync_nginx import NGINX_IMAGE, NGINX_UID, nginx_server_config
+from .git_sync_nginx import NGINX_IMAGE, NGINX_UID
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

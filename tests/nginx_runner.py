@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,15 +18,14 @@ TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 def nginx(workdir: Path, server_conf: str, prefix: Path) -> Iterator[int]:
     """Run ``server_conf`` after ``nginx -t``; yields the port.
 
-    Translated for loopback, and nothing else: ``listen 8080`` becomes a free 127.0.0.1 port,
+    Translated for loopback, and nothing else: ``listen <port>`` becomes a free 127.0.0.1 port,
     and absolute ``root`` paths get ``prefix`` in front (the pod's volumes live below it).
     """
     binary = require("nginx", "nginx-light")
     port = free_port()
-    assert "listen 8080;" in server_conf
-    server_conf = server_conf.replace("listen 8080;", f"listen 127.0.0.1:{port};").replace(
-        "root /", f"root {prefix}/"
-    )
+    server_conf, listens = re.subn(r"listen \d+;", f"listen 127.0.0.1:{port};", server_conf)
+    assert listens == 1, server_conf
+    server_conf = server_conf.replace("root /", f"root {prefix}/")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "default.conf").write_text(server_conf)
     temp_paths = "".join(f"  {kind}_temp_path {workdir}/{kind};\n" for kind in TEMP_PATHS)
