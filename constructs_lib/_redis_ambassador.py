@@ -202,6 +202,7 @@ class RedisAmbassador(constructs.Construct):
         self.port = _checks.port_number(where, "port", _checks.or_default(port, seam.free_port(6379)))
         if stats_port_name is None:
             stats_port_name = "envoy-stats" if seam.port_name_free("envoy-stats") else f"{name}-stats"
+        _checks.port_name(where, "stats_port_name", stats_port_name)
         admin_port = _checks.or_default(admin_port, seam.free_port(9901, avoid=[self.port]))
         stats_port = _checks.or_default(stats_port, seam.free_port(9902, avoid=[self.port, admin_port]))
         self.host = "127.0.0.1"
