@@ -229,6 +229,25 @@ class SidecarGitSync(constructs.Construct):
         resources: git-sync's requests/limits. Default 10m/64Mi requests, 500m/256Mi limits.
         run_as_user: uid of git-sync. Default 65533 (the image's user); SSH needs it.
         extra_args: further git-sync flags (``--flag=value``) for options not modelled here.
+
+    Attributes:
+        content_path: where the main container finds the content
+            (``mount_path/link[/serve_dir]``); point the web server's root here.
+        mount_path: where the main container sees the volume.
+        link: the symlink git-sync swaps after each sync.
+        repo: the repository URL (credential-free).
+        http_port: git-sync's health and metrics port.
+        name: prefix of everything added to the pod.
+        volume: the shared volume (``<name>-root``) git-sync writes and the app reads.
+        container: the looping or native git-sync container, or None in a Job without
+            ``native_sidecar`` (only the init container syncs there).
+        init_container: the one-shot initial sync, or None with ``native_sidecar``.
+        main_container: the app container the volume is mounted into.
+        config_map: the sparse-checkout ConfigMap, or None.
+        fs_group: the pod's effective ``fsGroup`` (65533 unless the pod had one).
+        one_shot_only: True when only the initial sync runs (Jobs, CronJobs...).
+        workload: the workload attached to (``deployment`` is its older name).
+        metrics_port_name: the container port serving ``/metrics``, or None.
     """
 
     def __init__(

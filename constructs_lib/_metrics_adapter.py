@@ -94,6 +94,18 @@ class MetricsAdapter(constructs.Construct):
         container_name: the main container. Default: the workload's only app container.
         resources: exporter requests/limits. Default 10m/32Mi requests, 200m/64Mi limits
             (the Go exporters); 50m/128Mi, 500m/256Mi for jmx_exporter, a JVM.
+
+    Attributes:
+        port, port_name: the exporter's HTTP port and its container port name.
+        scrape_path, scrape_params: what Prometheus requests (json_exporter: ``/probe`` with
+            module and target).
+        discovery: the discovery mechanism in use.
+        pod_monitor: the PodMonitor, or None; ``service``: the metrics Service, or None.
+        config_map: the exporter's config (mapping file...), or None.
+        container: the exporter container; ``main_container``: the app it reads.
+        source: the MetricsSource.
+        name: container name and prefix of its volumes.
+        workload: the workload attached to (``deployment`` is its older name).
     """
 
     def __init__(
@@ -162,7 +174,7 @@ class MetricsAdapter(constructs.Construct):
         service = _checks.boolean(where, "service", service)
         native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
         config_dir, secret_dir = f"/etc/{name}", f"/etc/{name}-auth"
-        plan = source.plan(where, self.port, config_dir, secret_dir)
+        plan = source._plan(where, self.port, config_dir, secret_dir)
         self.source = source
         self.scrape_path = plan.path  # what Prometheus requests (json_exporter: /probe)
         self.scrape_params = dict(plan.params)  # and its URL parameters

@@ -186,9 +186,17 @@ class ExporterPlan:
 
 
 class MetricsSource:
-    """What the main container exports; build one with a factory classmethod."""
+    """What the main container exports. Build one with a factory classmethod:
+    :meth:`statsd`, :meth:`nginx`, :meth:`redis`, :meth:`json`, :meth:`jmx` or :meth:`custom`.
 
-    def __init__(self, kind: str, default_port: int, options: dict[str, Any]) -> None:
+    Attributes:
+        kind: ``"statsd"``, ``"nginx"``...
+        default_port: the exporter's conventional HTTP port.
+    """
+
+    def __init__(self, _kind: str, _default_port: int, _options: dict[str, Any], /) -> None:
+        """Internal: the factories call this; their options are checked when an adapter uses the source."""
+        kind, default_port, options = _kind, _default_port, _options
         self.kind = kind
         self.default_port = default_port
         self._options = options
@@ -355,7 +363,7 @@ class MetricsSource:
 
     # --- resolution ------------------------------------------------------------------
 
-    def plan(self, where: str, port: int, config_dir: str, secret_dir: str) -> ExporterPlan:
+    def _plan(self, where: str, port: int, config_dir: str, secret_dir: str) -> ExporterPlan:
         """Check the options and resolve them for an exporter listening on ``port``."""
         o = self._options
         image = _checks.pinned_image(where, "source.image", o["image"])
@@ -798,8 +806,7 @@ def _jmx_rule(where: str, prop: str, rule: Any) -> dict[str, Any]:
         text = getattr(r, f)
         if text is None:
             continue
-        if not isinstance(text, str) or not text:
-            raise PropsError(where, at(f), text, "not a non-empty string", f"pass {key_of[f]}='...'")
+        _checks.text(where, at(f), text, fix=f"pass {key_of[f]}='...' on one line")
         if pattern is not None and not pattern.fullmatch(text):
             raise PropsError(
                 where,

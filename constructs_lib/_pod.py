@@ -715,11 +715,22 @@ class PodSeam(constructs.Construct):
         return digest
 
     def ensure_fs_group(self, gid: int) -> int:
-        """Give the pod an ``fsGroup`` unless it has one; return the effective group."""
+        """Give the pod an ``fsGroup`` unless it has one; return the effective group.
+
+        When the library sets it, it also sets ``fsGroupChangePolicy: OnRootMismatch``: the
+        kubelet then re-owns the user's own volumes (PVCs, CSI) only when their root does not
+        already match, instead of a recursive chown on every mount. The library's own volumes
+        are unaffected: emptyDir, Secret, ConfigMap and downwardAPI volumes pass no policy to
+        the kubelet's SetVolumeOwnership and are always owned by the fsGroup (kubernetes
+        pkg/volume/emptydir/empty_dir.go and pkg/volume/secret/secret.go: ``mounterArgs.FsGroup,
+        nil /*fsGroupChangePolicy*/``). cdk8s-plus-27 always writes ``Always`` (its default),
+        which without an fsGroup of the user's meant nothing.
+        """
         existing = self.workload.security_context.fs_group
         if existing is not None:
             return int(existing)
         current = self._pod_edits.setdefault("securityContext", {})
+        current.setdefault("fsGroupChangePolicy", "OnRootMismatch")
         return int(current.setdefault("fsGroup", gid))
 
     # --- output-level edits (called by _PodOutput at synth time) -------------------

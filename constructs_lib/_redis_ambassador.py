@@ -152,6 +152,23 @@ class RedisAmbassador(constructs.Construct):
         image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE`.
         redis_image: development-mode Redis image. Default :data:`DEFAULT_REDIS_IMAGE`.
         resources: proxy requests/limits. Default 50m/64Mi requests, 500m/128Mi limits.
+
+    Attributes:
+        url: what the app connects to, e.g. ``redis://127.0.0.1:6379?protocol=2`` (also in
+            ``url_env``).
+        host: ``127.0.0.1``.
+        port: the localhost port the app connects to.
+        stats_port: the pod-reachable ``/ready`` and ``/metrics`` port.
+        env_names: the env names set in the main container, by prop (None = left out).
+        primary, replicas: the upstreams Envoy routes to (host, port).
+        envoy_config: the rendered Envoy bootstrap, as data.
+        config_map: the ConfigMap holding ``envoy.yaml``.
+        container: the Envoy container; ``redis_container``: development mode's redis-server.
+        main_container: the app container that gets the env.
+        name: container name and prefix of its volumes.
+        development: True in development mode.
+        workload: the workload attached to (``deployment`` is its older name).
+        metrics_port_name: the container port serving Envoy's ``/metrics``.
     """
 
     def __init__(

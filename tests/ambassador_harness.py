@@ -83,16 +83,21 @@ def container(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return dict(found)
 
 
-def proxy_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    return container(docs, "redis-ambassador")
+def proxy_container(docs: list[dict[str, Any]], name: str = "redis-ambassador") -> dict[str, Any]:
+    return container(docs, name)
 
 
-def materialize(docs: list[dict[str, Any]], root: Path) -> list[str]:
-    """Lay the proxy's volumes out below ``root``; return its command with paths translated."""
-    container = proxy_container(docs)
-    (config,) = [
-        d["data"]["envoy.yaml"] for d in docs if d["kind"] == "ConfigMap" and "envoy.yaml" in d["data"]
+def materialize(docs: list[dict[str, Any]], root: Path, name: str = "redis-ambassador") -> list[str]:
+    """Lay the proxy ``name``'s volumes out below ``root``; return its command with paths translated."""
+    container = proxy_container(docs, name)
+    (config_map,) = [
+        v["configMap"]["name"]
+        for d in docs
+        if d["kind"] == "Deployment"
+        for v in d["spec"]["template"]["spec"].get("volumes", [])
+        if v["name"] == f"{name}-config"
     ]
+    (config,) = [d["data"]["envoy.yaml"] for d in docs if d["metadata"]["name"] == config_map]
     mounts = [m["mountPath"] for m in container["volumeMounts"]]
     for path in mounts:
         (root / path.lstrip("/")).mkdir(parents=True)

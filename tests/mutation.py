@@ -33,6 +33,8 @@ from constructs_lib import (
     GitSubmodules,
     GitSyncExechook,
     GitSyncWebhook,
+    JmxMetricType,
+    JmxRule,
     JsonMetric,
     MetricsAdapter,
     MetricsSource,
@@ -387,6 +389,43 @@ def targets() -> list[Target]:
                 type="value",
                 help="Requests.",
                 value_type="counter",
+            ),
+        ),
+        Target(
+            "MetricsSource.jmx",
+            _adapter(MetricsSource.jmx),
+            dict(
+                image="bitnamilegacy/jmx-exporter:1.1.0",
+                jmx_port=9010,
+                rules=[JmxRule(pattern="java.lang<type=Memory><HeapMemoryUsage>used", name="jvm_heap_used")],
+                lowercase_output_name=True,
+                options_env="JAVA_TOOL_OPTIONS",
+                uid=10001,
+            ),
+            extra={"rules": [[{"patern": ".*"}], [{"pattern": ".*", "cache": cdk8s.Duration.seconds(1)}]]},
+        ),
+        Target(
+            "JmxRule",
+            _option(
+                JmxRule,
+                lambda c, w, r: MetricsAdapter(
+                    c,
+                    "metrics",
+                    workload=w,
+                    source=MetricsSource.jmx(
+                        image="bitnamilegacy/jmx-exporter:1.1.0", jmx_port=9010, rules=[r]
+                    ),
+                ),
+            ),
+            dict(
+                pattern="java.lang<type=(.+)><>(\\w+)",
+                name="jvm_$1_$2",
+                value_factor=0.001,
+                labels={"kind": "$1"},
+                help="JVM attribute.",
+                type=JmxMetricType.GAUGE,
+                attr_name_snake_case=True,
+                cache=False,
             ),
         ),
         Target(

@@ -518,3 +518,25 @@ class TestSecondReview:
         secret = kplus.Secret.from_secret_name(chart(), "k", "git-creds")
         with pytest.raises(PropsError, match="not a Secret key name"):
             attach(repo="git@github.com:org/site.git", auth=GitAuth.ssh(secret=secret, known_hosts_key=""))
+
+
+class TestFsGroup:
+    def test_the_library_sets_fs_group_with_on_root_mismatch(self) -> None:
+        """So the pod's fsGroup does not chown the user's PVCs on every start."""
+        c, site = attach()
+        sc = pod(synth(c))["securityContext"]
+        assert (sc["fsGroup"], sc["fsGroupChangePolicy"], site.fs_group) == (65533, "OnRootMismatch", 65533)
+
+    def test_the_users_fs_group_and_policy_are_kept(self) -> None:
+        c = chart()
+        dep = kplus.Deployment(
+            c,
+            "web",
+            security_context=kplus.PodSecurityContextProps(
+                fs_group=1000, fs_group_change_policy=kplus.FsGroupChangePolicy.ALWAYS
+            ),
+        )
+        dep.add_container(name="app", image="example/app:1")
+        site = SidecarGitSync(c, "site", workload=dep, repo=REPO)
+        sc = pod(synth(c))["securityContext"]
+        assert (sc["fsGroup"], sc["fsGroupChangePolicy"], site.fs_group) == (1000, "Always", 1000)

@@ -154,10 +154,23 @@ def test_every_example_envoy_config_passes_envoy_validate(name: str, tmp_path: P
     app = cdk8s.App()
     EXAMPLES[name](app)
     docs = [d for d in yaml.safe_load_all(str(app.synth_yaml())) if d]
-    materialize(docs, tmp_path)
-    assert envoy_runner.validate(tmp_path / "etc/envoy/envoy.yaml") == (
-        f"configuration '{tmp_path}/etc/envoy/envoy.yaml' OK"
+    proxies = sorted(
+        c["name"]
+        for d in docs
+        if d["kind"] == "Deployment"
+        for key in ("initContainers", "containers")
+        for c in d["spec"]["template"]["spec"].get(key, [])
+        if c.get("command") == ["envoy"]
     )
+    assert proxies == (
+        ["redis-ambassador", "sessions"] if name == "redis-ambassador" else ["redis-ambassador"]
+    )
+    for proxy in proxies:
+        root = tmp_path / proxy
+        materialize(docs, root, proxy)
+        assert envoy_runner.validate(root / "etc/envoy/envoy.yaml") == (
+            f"configuration '{root}/etc/envoy/envoy.yaml' OK"
+        )
 
 
 #: Data-changing commands an app commonly sends, with arguments. Through the ambassador each
