@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import cdk8s
 import cdk8s_plus_27 as kplus
-import yaml
 
 from ._errors import PropsError
 
@@ -245,14 +244,16 @@ def no_url_password(where: str, prop: str, url: str) -> str:
     return url
 
 
-# libyaml's emitter is ~6x faster than PyYAML's pure-Python one (measured); for the
-# plain data the library renders, both write the same bytes.
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     """Deterministic block-style YAML for every config file the library renders."""
-    return str(yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False))
+    # Imported here: PyYAML with libyaml takes ~40 ms to import, a tenth of `import cdk8s`, and
+    # only apps that render a config file need it (bench/README.md, import time).
+    import yaml
+
+    # libyaml's emitter is ~6x faster than PyYAML's pure-Python one (measured); for the
+    # plain data the library renders, both write the same bytes.
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=sort_keys, default_flow_style=False))
 
 
 _USERINFO = re.compile(r"^https?://[^/?#\s]*@", re.IGNORECASE)

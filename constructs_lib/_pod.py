@@ -31,7 +31,6 @@ render through one ApiObject child; only where the pod template sits in the docu
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -643,6 +642,8 @@ class PodSeam(constructs.Construct):
 
     def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
         """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
+        import hashlib  # here: loading OpenSSL's hashes adds ~10 ms to `import constructs_lib`
+
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
         self.annotate(f"checksum/{name}", digest, where=where, prop="name")
         return digest
