@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import posixpath
 import re
 from typing import Any, TypeVar
@@ -112,11 +113,25 @@ def non_negative_int(where: str, prop: str, value: int) -> int:
     return value
 
 
+#: Milliseconds of the Durations :func:`seconds` made, by object id (they are never freed).
+_KNOWN_MS: dict[int, int] = {}
+
+
+@functools.cache
+def seconds(n: int) -> cdk8s.Duration:
+    """A library default Duration, created once per process: each creation and each
+    ``to_milliseconds()`` is a jsii round trip to node, and these are read on every pattern."""
+    duration = cdk8s.Duration.seconds(n)
+    _KNOWN_MS[id(duration)] = n * 1000
+    return duration
+
+
 def duration_at_least(where: str, prop: str, value: cdk8s.Duration, minimum_ms: int, fix: str) -> int:
     """Return the duration in whole milliseconds, or raise when below ``minimum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
-    raw = value.to_milliseconds(integral=False)
+    known = _KNOWN_MS.get(id(value))
+    raw = known if known is not None else value.to_milliseconds(integral=False)
     if raw != int(raw):
         raise PropsError(
             where, prop, f"{raw}ms", "not a whole number of milliseconds", "round it to whole ms"

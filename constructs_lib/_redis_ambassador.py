@@ -193,14 +193,14 @@ class RedisAmbassador(constructs.Construct):
         _checks.dns_label(where, "name", f"{name}-redis")  # development mode's server
         upstream_pw = _checks.secret_value(where, "password", password)
         client_pw = _checks.secret_value(where, "client_password", client_password)
-        op_ms = _positive_ms(where, "op_timeout", _checks.or_default(op_timeout, cdk8s.Duration.seconds(5)))
+        op_ms = _positive_ms(where, "op_timeout", _checks.or_default(op_timeout, _checks.seconds(5)))
         connect_ms = _positive_ms(
-            where, "connect_timeout", _checks.or_default(connect_timeout, cdk8s.Duration.seconds(1))
+            where, "connect_timeout", _checks.or_default(connect_timeout, _checks.seconds(1))
         )
         health_ms = _checks.duration_at_least(
             where,
             "health_check_interval",
-            _checks.or_default(health_check_interval, cdk8s.Duration.seconds(1)),
+            _checks.or_default(health_check_interval, _checks.seconds(1)),
             100,
             "use at least cdk8s.Duration.millis(100)",
         )
@@ -230,7 +230,7 @@ class RedisAmbassador(constructs.Construct):
         image = _checks.pinned_image(where, "image", image)
         redis_image = _checks.pinned_image(where, "redis_image", redis_image)
         delay_ms = _positive_ms(
-            where, "shutdown_delay", _checks.or_default(shutdown_delay, cdk8s.Duration.seconds(15))
+            where, "shutdown_delay", _checks.or_default(shutdown_delay, _checks.seconds(15))
         )
         grace = target.termination_grace_period
         # Kubernetes' default grace period is 30s.
