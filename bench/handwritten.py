@@ -188,7 +188,7 @@ def build(scope: constructs.Construct, *, cache: bool = False, id: str = "all-pa
         command=["envoy"],
         args=["--config-path", "/etc/envoy/envoy.yaml", "--concurrency", "1", "--log-level", "warn"],
         ports=[kplus.ContainerPort(number=9902, name="envoy-stats", protocol=kplus.Protocol.TCP)],
-        resources=v.resources(50, 500, 64, 128),
+        resources=v.resources(100, 1000, 96, 192),
         image_pull_policy=kplus.ImagePullPolicy.ALWAYS,
         security_context=_security(10101),
         lifecycle=kplus.ContainerLifecycle(pre_stop=kplus.Handler.from_command(["sleep", "15"])),
