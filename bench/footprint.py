@@ -41,7 +41,7 @@ from tests.redis_servers import RedisServer, primary_and_replica, redis_server
 from tests.test_integration_metrics import adapter_args, loopback, redis_adapter_docs
 
 TICK = os.sysconf("SC_CLK_TCK")
-SCRAPES = 200
+SCRAPES = 1000
 
 
 def cpu_seconds(pid: int) -> float:

@@ -139,12 +139,12 @@ class RedisAmbassador(constructs.Construct):
         container_name: the main container. Default: the workload's only app container.
         image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE`.
         redis_image: development-mode Redis image. Default :data:`DEFAULT_REDIS_IMAGE`.
-        resources: proxy requests/limits. Default 100m/96Mi requests, 1000m/192Mi limits: one
-            core is all one Envoy worker can use, about 74k requests/s unpipelined and 340k
-            pipelined (-P 16) at the 13.5 and 2.9 µs of CPU per request measured in
-            bench/footprint.py; the request guarantees a tenth of that. Envoy's resident memory
-            was 66-78 MiB idle and under load. For more, raise ``concurrency`` and the CPU
-            limit together (``resources=container_resources(...)``).
+        resources: proxy requests/limits. Default 100m/96Mi requests, 1000m/192Mi limits. One
+            core is all one Envoy worker can use: 56-74k requests/s unpipelined and 225-345k
+            pipelined (-P 16), at the 13.5-17.9 and 2.9-4.4 µs of CPU per request measured in
+            bench/footprint.py. The request guarantees a tenth of that. Envoy stayed at 66-68 MiB
+            resident, idle and under load. For more, raise ``concurrency`` and the CPU limit
+            together (``resources=container_resources(...)``).
     """
 
     def __init__(
@@ -307,9 +307,9 @@ class RedisAmbassador(constructs.Construct):
         spec = ContainerSpec(
             name=name,
             image=image,
-            # bench/footprint.py: 13.5 µs CPU per unpipelined request (2.9 pipelined) and 66-78 MiB
-            # resident. The limit is the one core a single worker can use (500m throttled Envoy
-            # near 37k req/s, below what Redis alone serves); the request covers the resident size.
+            # bench/footprint.py: 13.5-17.9 µs CPU per unpipelined request (2.9-4.4 pipelined) and
+            # 66-68 MiB resident. The limit is the one core a single worker can use (500m throttled
+            # Envoy near 28-37k req/s, below what Redis alone serves); the request covers the resident size.
             resources=resources or container_resources(100, 1000, 96, 192),
             uid=ENVOY_UID,
             gid=ENVOY_UID,
