@@ -361,7 +361,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the N timing")
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--big-n", type=int, default=1000)
-    parser.add_argument("--import-rounds", type=int, default=15)
+    parser.add_argument("--import-rounds", type=int, default=25)
     parser.add_argument("--cli-rounds", type=int, default=3)
     parser.add_argument("--sites", nargs="?", const="library", help="round trips by call site, and stop")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
