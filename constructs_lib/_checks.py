@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import posixpath
 import re
@@ -11,7 +12,6 @@ from typing import Any, TypeVar
 
 import cdk8s
 import cdk8s_plus_27 as kplus
-import yaml
 from jsii._reference_map import InterfaceDynamicProxy
 
 from ._errors import PropsError, credential_in
@@ -118,6 +118,19 @@ def non_negative_int(where: str, prop: str, value: int) -> int:
     return int_range(where, prop, value, 0, INT32_MAX, "use 0 or a positive integer")
 
 
+#: Milliseconds of the Durations :func:`seconds` made, by object id (they are never freed).
+_KNOWN_MS: dict[int, int] = {}
+
+
+@functools.cache
+def seconds(n: int) -> cdk8s.Duration:
+    """A library default Duration, created once per process: each creation and each
+    ``to_milliseconds()`` is a jsii round trip to node, and these are read on every pattern."""
+    duration = cdk8s.Duration.seconds(n)
+    _KNOWN_MS[id(duration)] = n * 1000
+    return duration
+
+
 #: The longest duration any prop takes: 2^31-1 seconds (~68 years). Every duration the library
 #: writes fits the API's int32 seconds fields (probe periods and thresholds) and Go's
 #: time.Duration (int64 nanoseconds) in the programs' flags.
@@ -131,7 +144,8 @@ def duration_at_least(
     ``maximum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
-    raw = value.to_milliseconds(integral=False)
+    known = _KNOWN_MS.get(id(value))
+    raw = known if known is not None else value.to_milliseconds(integral=False)
     # node's Infinity (Duration.seconds(1e308)) reaches Python as None.
     if not isinstance(raw, int | float) or not math.isfinite(raw) or raw > maximum_ms:
         raise PropsError(
@@ -328,14 +342,16 @@ def int_range(where: str, prop: str, value: Any, lo: int, hi: int, fix: str) -> 
 MAX_ID = INT32_MAX = 2**31 - 1
 
 
-# libyaml's emitter is ~6x faster than PyYAML's pure-Python one (bench/synth.py); for the
-# plain data the library renders, both write the same bytes.
-_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     """Deterministic block-style YAML for every config file the library renders."""
-    return str(yaml.dump(data, Dumper=_DUMPER, sort_keys=sort_keys, default_flow_style=False))
+    # Imported here: PyYAML with libyaml takes ~40 ms to import, a tenth of `import cdk8s`, and
+    # only apps that render a config file need it (bench/README.md, import time).
+    import yaml
+
+    # libyaml's emitter is ~6x faster than PyYAML's pure-Python one (measured); for the
+    # plain data the library renders, both write the same bytes.
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(yaml.dump(data, Dumper=dumper, sort_keys=sort_keys, default_flow_style=False))
 
 
 def string_list(where: str, prop: str, value: Any) -> list[str]:

@@ -316,7 +316,7 @@ class SidecarGitSync(constructs.Construct):
         period_ms = _checks.duration_at_least(
             where,
             "period",
-            _checks.or_default(period, cdk8s.Duration.seconds(10)),
+            _checks.or_default(period, _checks.seconds(10)),
             _MIN_PERIOD_MS,
             "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
         )
@@ -364,7 +364,7 @@ class SidecarGitSync(constructs.Construct):
         startup_ms = _checks.duration_at_least(
             where,
             "startup_timeout",
-            _checks.or_default(startup_timeout, cdk8s.Duration.minutes(5)),
+            _checks.or_default(startup_timeout, _checks.seconds(300)),
             10_000,
             "use at least 10s",
         )

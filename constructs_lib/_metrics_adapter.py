@@ -290,7 +290,10 @@ class MetricsAdapter(constructs.Construct):
         found: dict[str, tuple[str, str, dict[str, str]]] = {}
         for i, other in enumerate(also_scrape):
             owner = getattr(other, "workload", None)
-            if not isinstance(owner, Workload) or owner.node.path != self.workload.node.path:
+            # `is` first: comparing paths costs two jsii round trips per side.
+            if not isinstance(owner, Workload) or (
+                owner is not self.workload and owner.node.path != self.workload.node.path
+            ):
                 raise PropsError(
                     where,
                     f"also_scrape[{i}]",

@@ -31,7 +31,6 @@ render through one ApiObject child; only where the pod template sits in the docu
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -71,9 +70,9 @@ class _ProbeTiming:
 
     def _kplus_timing(self) -> dict[str, Any]:
         return {
-            "initial_delay_seconds": _seconds(self.initial_delay_seconds),
-            "period_seconds": _seconds(self.period_seconds),
-            "timeout_seconds": _seconds(self.timeout_seconds),
+            "initial_delay_seconds": _checks.seconds(self.initial_delay_seconds),
+            "period_seconds": _checks.seconds(self.period_seconds),
+            "timeout_seconds": _checks.seconds(self.timeout_seconds),
             "failure_threshold": self.failure_threshold,
         }
 
@@ -183,12 +182,6 @@ class ContainerSpec:
     startup: Probe | None = None
     #: Command run before SIGTERM (e.g. a sleep that keeps a proxy up while the app drains).
     pre_stop: Sequence[str] | None = None
-
-
-@functools.lru_cache(maxsize=64)
-def _seconds(n: int) -> cdk8s.Duration:
-    # Durations are immutable node-side objects: create each once (every creation is a jsii round trip).
-    return cdk8s.Duration.seconds(n)
 
 
 def container_resources(
@@ -541,18 +534,19 @@ class PodSeam(constructs.Construct):
 
     def add_volume(self, volume: kplus.Volume, *, where: str, prop: str = "name") -> kplus.Volume:
         # cdk8s-plus truncates long names silently; check the name the API server will see.
-        _checks.dns_label(where, prop, volume.name)
+        name = volume.name  # read once: each read is a jsii round trip
+        _checks.dns_label(where, prop, name)
         taken = self._index.volumes
-        if volume.name in taken:
+        if name in taken:
             raise CollisionError(
                 where,
                 prop,
-                volume.name,
+                name,
                 "a volume of that name already exists in the pod",
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
         self.workload.add_volume(volume)
-        taken.add(volume.name)
+        taken.add(name)
         return volume
 
     def add_config_files(
@@ -706,10 +700,16 @@ class PodSeam(constructs.Construct):
                 fix or f"change {prop} so they differ",
             )
         self._annotations[key] = where
-        self.workload.pod_metadata.add_annotation(key, value)
+        self._pod_metadata.add_annotation(key, value)
+
+    @functools.cached_property
+    def _pod_metadata(self) -> cdk8s.ApiObjectMetadataDefinition:
+        return self.workload.pod_metadata  # the same object for the workload's life; read it once
 
     def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
         """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
+        import hashlib  # here: loading OpenSSL's hashes adds ~10 ms to `import constructs_lib`
+
         digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
         self.annotate(f"checksum/{name}", digest, where=where, prop="name")
         return digest

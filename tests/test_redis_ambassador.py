@@ -174,8 +174,8 @@ class TestPod:
         assert proxy["livenessProbe"]["httpGet"]["path"] == "/ready"
         assert proxy["securityContext"]["runAsUser"] == 10101
         assert proxy["resources"] == {
-            "limits": {"cpu": "500m", "memory": "128Mi"},
-            "requests": {"cpu": "50m", "memory": "64Mi"},
+            "limits": {"cpu": "1000m", "memory": "192Mi"},
+            "requests": {"cpu": "100m", "memory": "96Mi"},
         }
         assert proxy["volumeMounts"] == [
             {"mountPath": "/etc/envoy", "name": "redis-ambassador-config", "readOnly": True}
