@@ -406,9 +406,24 @@ def instance(where: str, prop: str, value: Any, cls: type[T], fix: str) -> T:
     return value
 
 
+#: Each construct's chart namespace, read once (a chart's namespace never changes; each read
+#: is two round trips to node). Keyed by the Python object, which jsii keeps for the app's life.
+_NAMESPACES: dict[int, tuple[Any, str | None]] = {}
+
+
+def namespace_of(construct: Any) -> str | None:
+    known = _NAMESPACES.get(id(construct))
+    if known is not None and known[0] is construct:
+        return known[1]
+    chart = construct if isinstance(construct, cdk8s.Chart) else cdk8s.Chart.of(construct)
+    namespace = chart.namespace
+    _NAMESPACES[id(construct)] = (construct, namespace)
+    return namespace
+
+
 def same_namespace(where: str, scope: Any, target: Workload) -> None:
     """The pattern's own objects (ConfigMaps, PodMonitor) must live where the pods are."""
-    mine, theirs = cdk8s.Chart.of(scope).namespace, cdk8s.Chart.of(target).namespace
+    mine, theirs = namespace_of(scope), namespace_of(target)
     kind = type(target).__name__
     if mine != theirs:
         raise PropsError(

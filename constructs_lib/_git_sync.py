@@ -8,6 +8,7 @@ nothing about git. Flags and defaults follow git-sync v4's manual
 from __future__ import annotations
 
 import enum
+import functools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -21,7 +22,20 @@ import constructs
 from . import _checks
 from ._checks import Workload
 from ._errors import PropsError, credential_in
-from ._pod import Claim, ContainerSpec, ExecProbe, Mount, PodSeam, Port, TcpProbe, container_resources
+from ._pod import (
+    AddedContainer,
+    Claim,
+    ContainerSpec,
+    ExecProbe,
+    Mount,
+    PodSeam,
+    Port,
+    TcpProbe,
+    container_resources,
+    empty_dir,
+    env_value,
+    kplus_container,
+)
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
 DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"
@@ -238,8 +252,10 @@ class SidecarGitSync(constructs.Construct):
         repo: the repository URL (credential-free).
         http_port: git-sync's health and metrics port.
         name: prefix of everything added to the pod.
-        volume: the shared volume (``<name>-root``) git-sync writes and the app reads.
-        container: the looping or native git-sync container, or None in a Job without
+        volume: the shared volume (``<name>-root``) git-sync writes and the app reads, as a
+            cdk8s-plus Volume (made on first use); ``volume_name`` is its name.
+        container: the looping or native git-sync container (an ``AddedContainer``: its name,
+            kind and rendered spec), or None in a Job without
             ``native_sidecar`` (only the init container syncs there).
         init_container: the one-shot initial sync, or None with ``native_sidecar``.
         main_container: the app container the volume is mounted into.
@@ -294,10 +310,9 @@ class SidecarGitSync(constructs.Construct):
             GitAuth,
             "use GitAuth.none(), .https() or .ssh()",
         )
-        _checks.same_namespace(where, self, target)
+        _checks.same_namespace(where, scope, target)
         seam = PodSeam.of(target)
-        self.main_container = seam.main_container(container_name, where=where)
-        main = self.main_container.name
+        main = self.main_container_name = seam.main_container(container_name, where=where)
         resources = _checks.resources(where, resources)
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
@@ -449,17 +464,11 @@ class SidecarGitSync(constructs.Construct):
         seam.claim("git-sync link", self.content_path, where=where, prop="link")
 
         # --- volumes ---
-        self.volume = seam.add_volume(
-            kplus.Volume.from_empty_dir(self, "root", f"{name}-root"), where=where, prop="name"
-        )
+        self.volume_name = root = seam.add_volume(empty_dir(f"{name}-root"), where=where, prop="name")
         # git-sync writes its temp git config below HOME=/tmp (Dockerfile.in); the root
         # filesystem is read-only, so /tmp is a small emptyDir.
-        tmp = seam.add_volume(
-            kplus.Volume.from_empty_dir(self, "tmp", f"{name}-tmp", size_limit=cdk8s.Size.mebibytes(64)),
-            where=where,
-            prop="name",
-        )
-        mounts = [Mount(_ROOT, self.volume), Mount("/tmp", tmp)]
+        tmp = seam.add_volume(empty_dir(f"{name}-tmp", size_limit_mi=64), where=where, prop="name")
+        mounts = [Mount(_ROOT, root), Mount("/tmp", tmp)]
         self.config_map: kplus.ConfigMap | None = None
         if sparse_file is not None:
             files = {"sparse-checkout": sparse_file}
@@ -470,7 +479,7 @@ class SidecarGitSync(constructs.Construct):
             # 0400 as git-sync's docs ask: ssh refuses keys that others can read.
             mounts.append(
                 seam.add_secret_files(
-                    self, f"{name}-auth", auth_secret, auth_items, path=_SECRET_DIR, mode=0o400, where=where
+                    f"{name}-auth", auth_secret, auth_items, path=_SECRET_DIR, mode=0o400, where=where
                 )
             )
         # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
@@ -509,8 +518,8 @@ class SidecarGitSync(constructs.Construct):
             liveness=health,
             readiness=health,
         )
-        self.init_container: kplus.Container | None = None
-        self.container: kplus.Container | None = None
+        self.init_container: AddedContainer | None = None
+        self.container: AddedContainer | None = None
         if native_sidecar:
             self.container = seam.add_container(spec, kind="native", where=where)
         else:
@@ -528,20 +537,20 @@ class SidecarGitSync(constructs.Construct):
             self.init_container = seam.add_container(init_spec, kind="init", where=where)
             if not self.one_shot_only:
                 self.container = seam.add_container(spec, kind="sidecar", where=where)
-        seam.mount(
-            self.main_container,
-            Mount(self.mount_path, self.volume, read_only=True),
-            where=where,
-            prop="mount_path",
-        )
+        seam.mount(main, Mount(self.mount_path, root, read_only=True), where=where, prop="mount_path")
         if content_env is not None:
-            seam.add_env(
-                self.main_container,
-                content_env,
-                kplus.EnvValue.from_value(self.content_path),
-                where=where,
-                prop="content_env",
-            )
+            seam.add_env(main, content_env, env_value(self.content_path), where=where, prop="content_env")
+
+    @property
+    def main_container(self) -> kplus.Container:
+        """The app container (the cdk8s-plus object you added)."""
+        return kplus_container(self.workload, self.main_container_name)
+
+    @functools.cached_property
+    def volume(self) -> kplus.Volume:
+        """The shared volume ``<name>-root`` as a cdk8s-plus Volume, made on first use: mount it
+        read-only into another of your containers (``c.mount(path, site.volume, read_only=True)``)."""
+        return kplus.Volume.from_empty_dir(self, "root", self.volume_name)
 
     @property
     def metrics_port_name(self) -> str | None:

@@ -23,7 +23,7 @@ from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
 from ._metrics_sources import MetricsSource
-from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources, kplus_container
 
 
 class MetricsEndpoint(Protocol):
@@ -134,7 +134,7 @@ class MetricsAdapter(constructs.Construct):
         where = self.node.path
         # --- resolve and check every prop before touching the pod ---
         target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
-        _checks.same_namespace(where, self, target)
+        _checks.same_namespace(where, scope, target)
         resources = _checks.resources(where, resources)
         if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
             raise PropsError(
@@ -162,7 +162,8 @@ class MetricsAdapter(constructs.Construct):
                 "set the port once, in MetricsSource.custom(port=...)",
             )
         # Left out: the exporter's conventional port, or the next free one (a second adapter).
-        default_port = PodSeam.of(target).free_port(source.default_port) if source.kind != "custom" else None
+        seam = PodSeam.of(target)
+        default_port = seam.free_port(source.default_port) if source.kind != "custom" else None
         self.port = _checks.port_number(
             where, "port", _checks.or_default(port, default_port or source.default_port)
         )
@@ -203,8 +204,7 @@ class MetricsAdapter(constructs.Construct):
                 _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
             )
 
-        seam = PodSeam.of(target)
-        self.main_container = seam.main_container(container_name, where=where)
+        main = self.main_container_name = seam.main_container(container_name, where=where)
         container_kind = seam.looping_kind(native_sidecar, where=where)
         for number, protocol in plan.loopback_ports:  # StatsD, JMX: bound on the pod's 127.0.0.1
             seam.reserve_loopback_port(
@@ -225,7 +225,7 @@ class MetricsAdapter(constructs.Construct):
             items = {value.key: file for value, file in plan.secret_files}
             mounts.append(
                 seam.add_secret_files(
-                    self, f"{name}-auth", first.secret, items, path=secret_dir, mode=0o440, where=where
+                    f"{name}-auth", first.secret, items, path=secret_dir, mode=0o440, where=where
                 )
             )
             seam.ensure_fs_group(plan.uid)
@@ -251,7 +251,7 @@ class MetricsAdapter(constructs.Construct):
         )
         self.container = seam.add_container(spec, kind=container_kind, where=where)
         for env_name, value in plan.app_env.items():
-            seam.add_env(self.main_container, env_name, value, where=where, prop="source env")
+            seam.add_env(main, env_name, value, where=where, prop="source.env")
 
         # --- discovery ---
         path, params = self.scrape_path, self.scrape_params
@@ -320,6 +320,11 @@ class MetricsAdapter(constructs.Construct):
             if port_name is not None:
                 found.setdefault(port_name, (port_name, ep_path, dict(params)))
         return list(found.values())
+
+    @property
+    def main_container(self) -> kplus.Container:
+        """The app container (the cdk8s-plus object you added)."""
+        return kplus_container(self.workload, self.main_container_name)
 
     @property
     def metrics_port_name(self) -> str:

@@ -23,6 +23,7 @@ import cdk8s_plus_27 as kplus
 
 from . import _checks
 from ._errors import PropsError
+from ._pod import EnvSource, env_value
 
 # Pinned exporter images (override with image=).
 STATSD_IMAGE = "prom/statsd-exporter:v0.28.0"
@@ -172,8 +173,8 @@ class ExporterPlan:
     command: list[str] | None = None
     config_file: str | None = None  # file name inside the adapter's config directory
     config_text: str | None = None
-    env: dict[str, kplus.EnvValue] = field(default_factory=dict)
-    app_env: dict[str, kplus.EnvValue] = field(default_factory=dict)
+    env: dict[str, EnvSource] = field(default_factory=dict)
+    app_env: dict[str, EnvSource] = field(default_factory=dict)
     path: str = "/metrics"
     #: URL parameters Prometheus must send (json_exporter's module and target).
     params: dict[str, str] = field(default_factory=dict)
@@ -383,11 +384,7 @@ class MetricsSource:
                 where, {"source.host_env": o["host_env"], "source.port_env": o["port_env"]}
             )
             values = {"source.host_env": "127.0.0.1", "source.port_env": str(statsd_port)}
-            app_env = {
-                name: kplus.EnvValue.from_value(values[prop])
-                for prop, name in names.items()
-                if name is not None
-            }
+            app_env = {name: env_value(values[prop]) for prop, name in names.items() if name is not None}
             return ExporterPlan(
                 # Dockerfile: USER nobody (65534) since v0.22.4.
                 image=image,
@@ -464,7 +461,7 @@ class MetricsSource:
             (options_env,) = _checks.env_names(where, {"source.options_env": o["options_env"]}).values()
             app_env = {}
             if options_env is not None:
-                app_env[options_env] = kplus.EnvValue.from_value(self.jmx_java_options(jmx_port))
+                app_env[options_env] = env_value(self.jmx_java_options(jmx_port))
             return ExporterPlan(
                 image=image,
                 uid=_positive_uid(where, o["uid"]),
@@ -479,11 +476,7 @@ class MetricsSource:
                 # JVM itself must read the flag): a heap of half the container's memory limit
                 # leaves the rest to metaspace, code cache and thread stacks. No hsperfdata file: the
                 # root filesystem is read-only under restricted_pod_security.
-                env={
-                    "JAVA_TOOL_OPTIONS": kplus.EnvValue.from_value(
-                        "-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData"
-                    )
-                },
+                env={"JAVA_TOOL_OPTIONS": env_value("-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData")},
                 resources=(50, 500, 128, 256),
             )
         # custom

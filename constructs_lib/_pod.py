@@ -68,14 +68,6 @@ class _ProbeTiming:
     timeout_seconds: int = 1
     failure_threshold: int = 3
 
-    def _kplus_timing(self) -> dict[str, Any]:
-        return {
-            "initial_delay_seconds": _checks.seconds(self.initial_delay_seconds),
-            "period_seconds": _checks.seconds(self.period_seconds),
-            "timeout_seconds": _checks.seconds(self.timeout_seconds),
-            "failure_threshold": self.failure_threshold,
-        }
-
     def _k8s_timing(self) -> dict[str, Any]:
         return {
             "failureThreshold": self.failure_threshold,
@@ -92,9 +84,6 @@ class HttpProbe(_ProbeTiming):
     path: str
     port: int
 
-    def to_kplus(self) -> kplus.Probe:
-        return kplus.Probe.from_http_get(self.path, port=self.port, **self._kplus_timing())
-
     def to_k8s(self) -> dict[str, Any]:
         return {"httpGet": {"path": self.path, "port": self.port, "scheme": "HTTP"}, **self._k8s_timing()}
 
@@ -105,9 +94,6 @@ class ExecProbe(_ProbeTiming):
 
     command: tuple[str, ...]
 
-    def to_kplus(self) -> kplus.Probe:
-        return kplus.Probe.from_command(list(self.command), **self._kplus_timing())
-
     def to_k8s(self) -> dict[str, Any]:
         return {"exec": {"command": list(self.command)}, **self._k8s_timing()}
 
@@ -117,9 +103,6 @@ class TcpProbe(_ProbeTiming):
     """A TCP connect probe: the process listens, whatever its own health page says."""
 
     port: int
-
-    def to_kplus(self) -> kplus.Probe:
-        return kplus.Probe.from_tcp_socket(port=self.port, **self._kplus_timing())
 
     def to_k8s(self) -> dict[str, Any]:
         return {"tcpSocket": {"port": self.port}, **self._k8s_timing()}
@@ -156,11 +139,28 @@ class Claim:
 
 @dataclass(frozen=True)
 class Mount:
-    """A volume mounted into a container."""
+    """A volume (by name) mounted into a container."""
 
     path: str
-    volume: kplus.Volume
+    volume: str
     read_only: bool = False
+
+
+#: An env variable's source as the API writes it: ``{"value": ...}`` or ``{"valueFrom": ...}``.
+EnvSource = dict[str, Any]
+
+
+def env_value(text: str) -> EnvSource:
+    return {"value": text}
+
+
+def env_secret(value: kplus.SecretValue) -> EnvSource:
+    """A Secret key as an env variable (two reads: the Secret's name and the key)."""
+    return {"valueFrom": {"secretKeyRef": {"key": value.key, "name": value.secret.name}}}
+
+
+def empty_dir(name: str, size_limit_mi: int | None = None) -> dict[str, Any]:
+    return {"emptyDir": {"sizeLimit": f"{size_limit_mi}Mi"} if size_limit_mi else {}, "name": name}
 
 
 @dataclass(frozen=True)
@@ -176,12 +176,37 @@ class ContainerSpec:
     command: Sequence[str] | None = None
     ports: Sequence[Port] = ()
     mounts: Sequence[Mount] = ()
-    env: Mapping[str, kplus.EnvValue] = field(default_factory=dict)
+    env: Mapping[str, EnvSource] = field(default_factory=dict)
     liveness: Probe | None = None
     readiness: Probe | None = None
     startup: Probe | None = None
     #: Command run before SIGTERM (e.g. a sleep that keeps a proxy up while the app drains).
     pre_stop: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class AddedContainer:
+    """A container a pattern added, as the library renders it (read-only).
+
+    The library writes its containers into the pod itself, at synth (one round trip to node
+    per workload instead of dozens, bench/README.md), so they are not cdk8s-plus
+    ``Container`` objects and ``workload.containers`` does not list them. ``spec`` is the
+    container exactly as it appears in the manifest, before ``restricted_pod_security``.
+    """
+
+    name: str
+    #: "sidecar" (a regular container), "init" (runs to completion first) or "native"
+    #: (an init container with ``restartPolicy: Always``, Kubernetes >= 1.29).
+    kind: ContainerKind
+    spec: Mapping[str, Any]
+
+    @property
+    def image(self) -> str:
+        return str(self.spec["image"])
+
+    @property
+    def args(self) -> list[str]:
+        return list(self.spec.get("args", []))
 
 
 def container_resources(
@@ -227,95 +252,177 @@ def restricted_pod_security(workload: Workload) -> None:
     PodSeam.of(workload).restrict()
 
 
+#: Containers' resources the library built, by object id: rendering them needs no round trip.
+_KNOWN_RESOURCES: dict[int, tuple[kplus.ContainerResources, dict[str, Any]]] = {}
+
+
 @functools.lru_cache(maxsize=64)
 def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int) -> kplus.ContainerResources:
     # Built once per figure set: every Cpu/Size creation is a jsii round trip.
-    return kplus.ContainerResources(
+    resources = kplus.ContainerResources(
         cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_req), limit=kplus.Cpu.millis(cpu_lim)),
         memory=kplus.MemoryResources(
             request=cdk8s.Size.mebibytes(mem_req), limit=cdk8s.Size.mebibytes(mem_lim)
         ),
     )
+    _KNOWN_RESOURCES[id(resources)] = (
+        resources,
+        {
+            "limits": {"cpu": f"{cpu_lim}m", "memory": f"{mem_lim}Mi"},
+            "requests": {"cpu": f"{cpu_req}m", "memory": f"{mem_req}Mi"},
+        },
+    )
+    return resources
+
+
+def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
+    """``resources`` as cdk8s-plus-27 renders them (container.ts: cpu ``amount``, memory in
+    ``Mi``, ephemeral storage in ``Gi``); the library's own need no round trip."""
+    known = _KNOWN_RESOURCES.get(id(resources))
+    if known is not None:
+        return {k: dict(v) for k, v in known[1].items()}
+    out: dict[str, dict[str, str]] = {}
+    for key, value in (
+        ("cpu", resources.cpu),
+        ("memory", resources.memory),
+        ("ephemeral-storage", resources.ephemeral_storage),
+    ):
+        if value is None:
+            continue
+        for side, amount in (("limits", value.limit), ("requests", value.request)):
+            if amount is None:
+                continue
+            if isinstance(amount, kplus.Cpu):
+                text = str(amount.amount)
+            elif key == "memory":
+                text = f"{amount.to_mebibytes()}Mi"
+            else:
+                text = f"{amount.to_gibibytes()}Gi"
+            out.setdefault(side, {})[key] = text
+    return out
 
 
 # Hardening that cdk8s-plus-27 cannot express; applied to every container the seam adds.
 _HARDENING: dict[str, Any] = {
-    "securityContext": {
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
 }
+
+
+def _merge_in(user: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
+    """``user``'s items with ``added`` ones inserted where cdk8s-plus would have put them: each
+    ``(n, item)`` right after the first ``n`` user items (those that existed when it was added)."""
+    out: list[Any] = []
+    pending = list(added)
+    for i, item in enumerate(user):
+        out += [a for n, a in pending if n <= i]
+        pending = [(n, a) for n, a in pending if n > i]
+        out.append(item)
+    return out + [a for _, a in pending]
 
 
 @dataclass
 class _PodIndex:
-    """What the pod already holds, as plain Python data: the collision checks read this
-    instead of walking cdk8s-plus objects (each attribute read is a round trip to node).
+    """What the pod holds, as plain Python data: the collision checks read this instead of
+    walking cdk8s-plus objects (each attribute read is a round trip to node).
 
-    It is re-read from the rendered workload whenever a pattern starts (:meth:`PodSeam.of`),
-    so it sees what the user added in between, and kept current by the seam's own edits.
+    It is read from the rendered workload whenever a pattern starts (:meth:`PodSeam.of`), so
+    it sees what the user added in between, and then overlaid with what the seam added.
     """
 
     containers: set[str] = field(default_factory=set)
+    #: The user's app containers (``containers``, not init), in order.
+    app_containers: list[str] = field(default_factory=list)
     ports: dict[tuple[int, str], str] = field(default_factory=dict)  # (number, protocol) -> container
     port_names: dict[str, str] = field(default_factory=dict)  # name -> container
     volumes: set[str] = field(default_factory=set)
     mounts: dict[str, dict[str, str]] = field(default_factory=dict)  # container -> path -> volume
     env: dict[str, set[str]] = field(default_factory=dict)  # container -> names
     annotations: set[str] = field(default_factory=set)  # pod-template annotation keys
+    #: How many items each of the user's lists held (where the seam's additions go at synth):
+    #: "containers", "initContainers", and (container, "volumeMounts" | "env").
+    counts: dict[Any, int] = field(default_factory=dict)
+    fs_group: int | None = None
+    restart_policy: str | None = None
+    termination_grace_seconds: int | None = None
 
     @classmethod
     def read(cls, template: Mapping[str, Any]) -> _PodIndex:
         pod = template.get("spec", {})
+        sc = pod.get("securityContext", {})
         index = cls(
             volumes={v["name"] for v in pod.get("volumes", [])},
             annotations=set(template.get("metadata", {}).get("annotations", {})),
+            fs_group=sc.get("fsGroup"),
+            restart_policy=pod.get("restartPolicy"),
+            termination_grace_seconds=pod.get("terminationGracePeriodSeconds"),
+            app_containers=[c["name"] for c in pod.get("containers", [])],
         )
-        for c in [*pod.get("initContainers", []), *pod.get("containers", [])]:
-            index.containers.add(c["name"])
-            for p in c.get("ports", []):
-                index.ports.setdefault((p["containerPort"], p.get("protocol", "TCP")), c["name"])
-                if p.get("name"):
-                    index.port_names.setdefault(p["name"], c["name"])
-            index.mounts[c["name"]] = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-            index.volumes.update(m["name"] for m in c.get("volumeMounts", []))
-            index.env[c["name"]] = {e["name"] for e in c.get("env", [])}
+        for key in ("initContainers", "containers"):
+            index.counts[key] = len(pod.get(key, []))
+            for c in pod.get(key, []):
+                index._add_container(c)
+                index.counts[(c["name"], "volumeMounts")] = len(c.get("volumeMounts", []))
+                index.counts[(c["name"], "env")] = len(c.get("env", []))
         return index
+
+    def _add_container(self, c: Mapping[str, Any]) -> None:
+        name = c["name"]
+        self.containers.add(name)
+        for p in c.get("ports", []):
+            self.ports.setdefault((p["containerPort"], p.get("protocol", "TCP")), name)
+            if p.get("name"):
+                self.port_names.setdefault(p["name"], name)
+        self.mounts[name] = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        self.volumes.update(m["name"] for m in c.get("volumeMounts", []))
+        self.env[name] = {e["name"] for e in c.get("env", [])}
+
+
+def kplus_container(workload: Workload, name: str) -> kplus.Container:
+    """The user's cdk8s-plus container ``name`` (for the patterns' ``main_container``)."""
+    for c in workload.containers:
+        if c.name == name:
+            return c
+    raise KeyError(name)
+
+
+#: One seam per workload, found without a round trip (by the workload's Python object).
+_SEAMS: dict[int, tuple[Workload, PodSeam]] = {}
 
 
 class PodSeam(constructs.Construct):
-    """The one place where patterns edit a workload's pod. Get it with :meth:`of`."""
+    """The one place where patterns edit a workload's pod. Get it with :meth:`of`.
+
+    Everything a pattern adds (containers, volumes, mounts and env in the app container,
+    annotations, the pod's fsGroup) is kept here as Python data and written into the pod when
+    the app synthesizes (:meth:`apply_edits`), where cdk8s-plus would have put it. The seam reads
+    the workload through node once per attach (:meth:`of` renders it) and never otherwise.
+    """
 
     _ID = "ConstructsLibPod"
 
     @classmethod
     def of(cls, workload: Workload) -> PodSeam:
-        """The seam of ``workload``, created on first use (one per workload)."""
-        found = workload.node.try_find_child(cls._ID)
-        seam = found if isinstance(found, PodSeam) else cls(workload)
-        seam._index = _PodIndex.read(seam._render_original())
-        for (number, proto), owner in seam._loopback_ports.items():  # not in the rendered pod
-            taken_by = seam._index.ports.setdefault((number, proto), owner)
-            if taken_by != owner:
-                raise CollisionError(
-                    seam.node.path,
-                    "port",
-                    number,
-                    f"container {taken_by!r} declares a port that {owner!r} already binds on 127.0.0.1",
-                    f"give container {taken_by!r} another port",
-                )
+        """The seam of ``workload``, created on first use (one per workload); its index is
+        re-read, so it sees what the user added since the last attach."""
+        known = _SEAMS.get(id(workload))
+        seam = known[1] if known is not None and known[0] is workload else cls(workload)
+        seam._index = seam._read_index()
         return seam
 
     def __init__(self, workload: Workload) -> None:
         super().__init__(workload, self._ID)
+        _SEAMS[id(workload)] = (workload, self)
         self.workload = workload
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
         self.kind = type(workload).__name__
         self._restricted = False
-        self._own_containers: set[str] = set()
-        self._container_edits: dict[str, dict[str, Any]] = {}
+        #: The seam's additions, each with the count of user items it goes after (_merge_in).
+        self._added: dict[str, list[tuple[int, dict[str, Any]]]] = {"initContainers": [], "containers": []}
+        self._user_edits: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+        self._volumes: dict[str, dict[str, Any]] = {}
         self._pod_edits: dict[str, Any] = {}
-        self._annotations: dict[str, str] = {}
+        self._annotations: dict[str, tuple[str, str]] = {}  # key -> (value, owner)
         self._claims: dict[tuple[str, str], str] = {}
         self._loopback_ports: dict[tuple[int, str], str] = {}
         self._output = _PodOutput.install(workload, self)
@@ -329,27 +436,54 @@ class PodSeam(constructs.Construct):
             return {}
         return dict(pod_template(doc))
 
+    def _read_index(self) -> _PodIndex:
+        index = _PodIndex.read(self._render_original())
+        for key in ("initContainers", "containers"):
+            for _, c in self._added[key]:
+                index._add_container(c)
+        for (container, what), items in self._user_edits.items():
+            for _, item in items:
+                if what == "volumeMounts":
+                    index.mounts.setdefault(container, {})[item["mountPath"]] = item["name"]
+                else:
+                    index.env.setdefault(container, set()).add(item["name"])
+        index.volumes.update(self._volumes)
+        index.annotations.update(self._annotations)
+        for (number, proto), owner in self._loopback_ports.items():  # not in the rendered pod
+            taken_by = index.ports.setdefault((number, proto), owner)
+            if taken_by != owner:
+                raise CollisionError(
+                    self.workload.node.path,
+                    "port",
+                    number,
+                    f"container {taken_by!r} declares a port that {owner!r} already binds on 127.0.0.1",
+                    f"give container {taken_by!r} another port",
+                )
+        return index
+
     @property
     def runs_to_completion(self) -> bool:
         """True when the pod is meant to finish (Jobs, CronJobs, Pods that never restart):
         a looping classic sidecar would keep such a pod running forever."""
         if isinstance(self.workload, kplus.Job | kplus.CronJob):
             return True
-        policy = self.workload.restart_policy
-        return policy is not None and policy != kplus.RestartPolicy.ALWAYS
+        policy = self._index.restart_policy
+        return policy is not None and policy != "Always"
+
+    @property
+    def termination_grace_ms(self) -> int:
+        """The pod's termination grace period (Kubernetes' default: 30s)."""
+        seconds = self._index.termination_grace_seconds
+        return 30_000 if seconds is None else int(seconds) * 1000
 
     # --- containers ---------------------------------------------------------------
 
-    def main_container(
-        self, name: str | None, *, where: str, prop: str = "container_name"
-    ) -> kplus.Container:
-        """The application container: the only one the user added, or the one named ``name``."""
-        candidates = [c for c in self.workload.containers if c.name not in self._own_containers]
-        names = sorted(c.name for c in candidates)
+    def main_container(self, name: str | None, *, where: str, prop: str = "container_name") -> str:
+        """The application container's name: the only one the user added, or ``name``."""
+        names = sorted(self._index.app_containers)
         if name is not None:
-            for c in candidates:
-                if c.name == name:
-                    return c
+            if name in names:
+                return name
             raise MainContainerError(
                 where,
                 prop,
@@ -357,9 +491,9 @@ class PodSeam(constructs.Construct):
                 f"the {self.kind} has no application container of that name (it has {names})",
                 f"use one of {names}",
             )
-        if len(candidates) == 1:
-            return candidates[0]
-        if not candidates:
+        if len(names) == 1:
+            return names[0]
+        if not names:
             raise MainContainerError(
                 where,
                 prop,
@@ -377,13 +511,14 @@ class PodSeam(constructs.Construct):
 
     def add_container(
         self, spec: ContainerSpec, *, kind: ContainerKind, where: str, prop: str = "name"
-    ) -> kplus.Container:
+    ) -> AddedContainer:
         """Add a sidecar, one-shot init container or native sidecar with secure defaults.
 
         Defaults: numeric non-root uid/gid, read-only root filesystem, no privilege
         escalation, every capability dropped, RuntimeDefault seccomp, ``Always`` pulls (the
         kubelet checks the registry and the pod's pull credentials on every start), the
-        resources and probes of ``spec``.
+        resources and probes of ``spec``. Rendered as cdk8s-plus-27 renders a container
+        (container.ts ``_toKube``), so the manifest is the one cdk8s-plus would write.
         """
         _checks.dns_label(where, prop, spec.name)
         for label, uid in (("uid", spec.uid), ("gid", spec.gid)):
@@ -416,53 +551,53 @@ class PodSeam(constructs.Construct):
                         where, what, value, "the container would declare it twice", f"choose another {what}"
                     )
                 seen.add(key)
-        probes: dict[str, kplus.Probe] = {}
-        if kind == "sidecar":
-            probes = {k: p.to_kplus() for k, p in self._probes(spec).items()}
-        props: dict[str, Any] = dict(
-            name=spec.name,
-            image=spec.image,
-            args=list(spec.args) or None,
-            command=list(spec.command) if spec.command is not None else None,
-            ports=[kplus.ContainerPort(number=p.number, name=p.name, protocol=p.protocol) for p in spec.ports]
-            or None,
-            resources=spec.resources,
-            image_pull_policy=kplus.ImagePullPolicy.ALWAYS,
-            security_context=kplus.ContainerSecurityContextProps(
-                ensure_non_root=True,
-                user=spec.uid,
-                group=spec.gid,
-                read_only_root_filesystem=True,
-                allow_privilege_escalation=False,
-                privileged=False,
-            ),
-            env_variables=dict(spec.env) or None,
-            lifecycle=kplus.ContainerLifecycle(pre_stop=kplus.Handler.from_command(list(spec.pre_stop)))
-            if spec.pre_stop
-            else None,
-            **probes,
-        )
-        container = (
-            self.workload.add_container(**props)
-            if kind == "sidecar"
-            else self.workload.add_init_container(**props)
-        )
-        self._own_containers.add(spec.name)
-        self._index.containers.add(spec.name)
-        self._index.mounts[spec.name] = {}
-        self._index.env[spec.name] = set(spec.env)
-        for port in spec.ports:
-            self._index.ports[(port.number, port.protocol.value)] = spec.name
-            self._index.port_names[port.name] = spec.name
-        edits = _deep_merge({}, _HARDENING)
+        mounts: dict[str, str] = {}
+        for m in spec.mounts:
+            self._check_mount(spec.name, mounts, m, where=where, prop="mounts")
+            mounts[m.path] = m.volume
+        c: dict[str, Any] = {
+            "name": spec.name,
+            "image": spec.image,
+            "imagePullPolicy": "Always",
+            "resources": _render_resources(spec.resources),
+            "securityContext": {
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+                "readOnlyRootFilesystem": True,
+                "runAsGroup": spec.gid,
+                "runAsNonRoot": True,
+                "runAsUser": spec.uid,
+                **_HARDENING,
+            },
+        }
+        if spec.args:
+            c["args"] = list(spec.args)
+        if spec.command is not None:
+            c["command"] = list(spec.command)
+        if spec.env:
+            c["env"] = [{"name": k, **v} for k, v in spec.env.items()]
+        if spec.ports:
+            c["ports"] = [
+                {"containerPort": p.number, "name": p.name, "protocol": p.protocol.value} for p in spec.ports
+            ]
+        for probe_kind, probe in self._probes(spec).items() if kind != "init" else ():
+            c[f"{probe_kind}Probe"] = probe.to_k8s()
+        if spec.pre_stop:
+            c["lifecycle"] = {"preStop": {"exec": {"command": list(spec.pre_stop)}}}
+        if spec.mounts:
+            c["volumeMounts"] = [
+                {"mountPath": m.path, "name": m.volume, "readOnly": m.read_only} for m in spec.mounts
+            ]
         if kind == "native":
             # Native sidecar (KEP-753, Kubernetes >= 1.29): an init container that keeps running.
-            edits["restartPolicy"] = "Always"
-            edits.update({f"{k}Probe": p.to_k8s() for k, p in self._probes(spec).items()})
-        self._container_edits[spec.name] = edits
-        for m in spec.mounts:
-            self.mount(container, m, where=where, prop="mounts")
-        return container
+            c["restartPolicy"] = "Always"
+        key = "containers" if kind == "sidecar" else "initContainers"
+        self._added[key].append((self._index.counts.get(key, 0), c))
+        self._index._add_container(c)
+        for port in spec.ports:  # first come, first served: ours take the ports they checked
+            self._index.ports[(port.number, port.protocol.value)] = spec.name
+            self._index.port_names[port.name] = spec.name
+        return AddedContainer(spec.name, kind, c)
 
     def looping_kind(self, native_sidecar: bool, *, where: str) -> ContainerKind:
         """How to run a container that never exits on its own (a proxy, an exporter).
@@ -532,9 +667,9 @@ class PodSeam(constructs.Construct):
 
     # --- volumes, mounts, env -----------------------------------------------------
 
-    def add_volume(self, volume: kplus.Volume, *, where: str, prop: str = "name") -> kplus.Volume:
-        # cdk8s-plus truncates long names silently; check the name the API server will see.
-        name = volume.name  # read once: each read is a jsii round trip
+    def add_volume(self, volume: dict[str, Any], *, where: str, prop: str = "name") -> str:
+        """Add a volume (its API form, e.g. :func:`empty_dir`); return its name."""
+        name = volume["name"]
         _checks.dns_label(where, prop, name)
         taken = self._index.volumes
         if name in taken:
@@ -545,9 +680,9 @@ class PodSeam(constructs.Construct):
                 "a volume of that name already exists in the pod",
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
-        self.workload.add_volume(volume)
+        self._volumes[name] = volume
         taken.add(name)
-        return volume
+        return str(name)
 
     def add_config_files(
         self, scope: constructs.Construct, prefix: str, files: Mapping[str, str], *, path: str, where: str
@@ -556,15 +691,13 @@ class PodSeam(constructs.Construct):
         ``path``, and a ``checksum/<prefix>`` pod annotation so that a config change rolls the pods."""
         config_map = kplus.ConfigMap(scope, "config", data=dict(files))
         volume = self.add_volume(
-            kplus.Volume.from_config_map(scope, "config-volume", config_map, name=f"{prefix}-config"),
-            where=where,
+            {"configMap": {"name": config_map.name}, "name": f"{prefix}-config"}, where=where
         )
         self.annotate_config_hash(prefix, *(f"{k}\0{v}" for k, v in sorted(files.items())), where=where)
         return config_map, Mount(path, volume, read_only=True)
 
     def add_secret_files(
         self,
-        scope: constructs.Construct,
         name: str,
         secret: kplus.ISecret,
         items: Mapping[str, str],
@@ -578,49 +711,51 @@ class PodSeam(constructs.Construct):
         Files are root-owned with ``mode``; the pod's fsGroup (see :meth:`ensure_fs_group`) makes
         the kubelet add group read, which is how a non-root sidecar reads a 0400 key.
         """
-        volume = self.add_volume(
-            kplus.Volume.from_secret(
-                scope,
-                name,
-                secret,
-                name=name,
-                items={key: kplus.PathMapping(path=file) for key, file in sorted(items.items())},
-                default_mode=mode,
-            ),
-            where=where,
-        )
-        return Mount(path, volume, read_only=True)
+        source = {
+            "defaultMode": mode,
+            "items": [{"key": key, "path": file} for key, file in sorted(items.items())],
+            "secretName": secret.name,
+        }
+        return Mount(path, self.add_volume({"name": name, "secret": source}, where=where), read_only=True)
 
-    def mount(self, container: kplus.Container, mount: Mount, *, where: str, prop: str) -> None:
+    def _check_mount(
+        self, container: str, mounts: Mapping[str, str], mount: Mount, *, where: str, prop: str
+    ) -> None:
         _checks.absolute_path(where, prop, mount.path)
-        name = container.name
-        mounts = self._index.mounts.setdefault(name, {})
         if mount.path in mounts:
             raise CollisionError(
                 where,
                 prop,
                 mount.path,
-                f"container {name!r} already mounts volume {mounts[mount.path]!r} there",
+                f"container {container!r} already mounts volume {mounts[mount.path]!r} there",
                 "choose another mount path",
             )
-        container.mount(mount.path, mount.volume, read_only=mount.read_only)
-        mounts[mount.path] = mount.volume.name
 
-    def add_env(
-        self, container: kplus.Container, name: str, value: kplus.EnvValue, *, where: str, prop: str
-    ) -> None:
-        container_name = container.name
-        taken = self._index.env.setdefault(container_name, set())
+    def mount(self, container: str, mount: Mount, *, where: str, prop: str) -> None:
+        """Mount a volume into the user's container ``container`` (written at synth)."""
+        mounts = self._index.mounts.setdefault(container, {})
+        self._check_mount(container, mounts, mount, where=where, prop=prop)
+        item = {"mountPath": mount.path, "name": mount.volume, "readOnly": mount.read_only}
+        self._user_edit(container, "volumeMounts", item)
+        mounts[mount.path] = mount.volume
+
+    def add_env(self, container: str, name: str, value: EnvSource, *, where: str, prop: str) -> None:
+        """Set env variable ``name`` in the user's container ``container`` (written at synth)."""
+        taken = self._index.env.setdefault(container, set())
         if name in taken:
             raise CollisionError(
                 where,
                 prop,
                 name,
-                f"container {container_name!r} already has an env variable of that name",
+                f"container {container!r} already has an env variable of that name",
                 f"choose another variable name ({prop})",
             )
-        container.env.add_variable(name, value)
+        self._user_edit(container, "env", {"name": name, **value})
         taken.add(name)
+
+    def _user_edit(self, container: str, what: str, item: dict[str, Any]) -> None:
+        count = self._index.counts.get((container, what), 0)
+        self._user_edits.setdefault((container, what), []).append((count, item))
 
     def port_name_free(self, name: str) -> bool:
         return name not in self._index.port_names
@@ -688,9 +823,10 @@ class PodSeam(constructs.Construct):
 
     def annotate(self, key: str, value: str, *, where: str, prop: str, fix: str | None = None) -> None:
         """Add a pod-template annotation; a key set twice through the seam is a collision."""
-        owner = self._annotations.get(key) or (
-            f"the {self.kind}'s own pod metadata" if key in self._index.annotations else None
-        )
+        mine = self._annotations.get(key)
+        owner = mine[1] if mine is not None else None
+        if owner is None and key in self._index.annotations:
+            owner = f"the {self.kind}'s own pod metadata"
         if owner is not None and owner != where:
             raise CollisionError(
                 where,
@@ -699,12 +835,8 @@ class PodSeam(constructs.Construct):
                 f"{owner} already sets this pod annotation",
                 fix or f"change {prop} so they differ",
             )
-        self._annotations[key] = where
-        self._pod_metadata.add_annotation(key, value)
-
-    @functools.cached_property
-    def _pod_metadata(self) -> cdk8s.ApiObjectMetadataDefinition:
-        return self.workload.pod_metadata  # the same object for the workload's life; read it once
+        self._annotations[key] = (value, where)
+        self._index.annotations.add(key)
 
     def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
         """Annotate the pod template with a hash of rendered config, so a change rolls the pods."""
@@ -726,7 +858,7 @@ class PodSeam(constructs.Construct):
         nil /*fsGroupChangePolicy*/``). cdk8s-plus-27 always writes ``Always`` (its default),
         which without an fsGroup of the user's meant nothing.
         """
-        existing = self.workload.security_context.fs_group
+        existing = self._index.fs_group
         if existing is not None:
             return int(existing)
         current = self._pod_edits.setdefault("securityContext", {})
@@ -740,14 +872,30 @@ class PodSeam(constructs.Construct):
         self._restricted = True
 
     def apply_edits(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """Apply the output-level edits, then check the final pod.
+        """Write the seam's additions into the rendered workload, then check the final pod.
 
-        Construction-time checks see the pod as it is when a pattern attaches; this one sees
-        the rendered pod, including containers and patches the user added afterwards. With
-        :meth:`restrict`, every container of that final pod is hardened and checked too.
+        Each container, mount and env variable goes where cdk8s-plus would have put it had it
+        been added through cdk8s-plus (after the user's items that existed when the pattern
+        attached), and the pod's volumes follow cdk8s-plus's order (pod.ts ``_toPodSpec``: the
+        volumes of each container's mounts in container order, init containers after, then
+        volumes no container mounts). Construction-time checks see the pod as it is when a
+        pattern attaches; this one sees the final pod, including containers and patches the
+        user added afterwards. With :meth:`restrict`, every container of that final pod is
+        hardened and checked too.
         """
         template = pod_template(doc)
         pod = template["spec"]
+        for key in ("initContainers", "containers"):
+            if self._added[key]:
+                pod[key] = _merge_in(pod.get(key, []), [(n, _deep_merge({}, c)) for n, c in self._added[key]])
+        for c in pod.get("containers", []):
+            for what in ("volumeMounts", "env"):
+                added = self._user_edits.get((c["name"], what))
+                if added:
+                    c[what] = _merge_in(c.get(what, []), [(n, dict(item)) for n, item in added])
+        pod_volumes = self._volumes_in_order(pod)
+        if pod_volumes:
+            pod["volumes"] = pod_volumes
         errors = pod_rule_errors(pod, self._loopback_ports)
         if errors:
             # Containers added after a pattern attached: only the rendered pod shows them.
@@ -759,11 +907,11 @@ class PodSeam(constructs.Construct):
                 "change the container you added after the pattern, or the pattern's name= or port props",
             )
         _deep_merge(pod, self._pod_edits)
-        for key in ("initContainers", "containers"):
-            for c in pod.get(key, []):
-                edits = self._container_edits.get(c["name"])
-                if edits:
-                    _deep_merge(c, edits)
+        if self._annotations:
+            metadata = template.setdefault("metadata", {})
+            ours = {k: v for k, (v, _) in self._annotations.items()}
+            metadata["annotations"] = dict(sorted({**metadata.get("annotations", {}), **ours}.items()))
+            template["metadata"] = dict(sorted(metadata.items()))
         if self._restricted:
             _pod_security.harden(pod)
             refused = _pod_security.violations(pod, template.get("metadata", {}).get("annotations"))
@@ -777,6 +925,16 @@ class PodSeam(constructs.Construct):
                 )
         template["spec"] = _sorted(pod)  # sorts the edited containers too
         return doc
+
+    def _volumes_in_order(self, pod: Mapping[str, Any]) -> list[dict[str, Any]]:
+        rendered = {v["name"]: v for v in pod.get("volumes", [])}
+        defined = {**self._volumes, **rendered}  # a user's mount of a pattern's volume renders it too
+        names: list[str] = []
+        for key in ("containers", "initContainers"):
+            for c in pod.get(key, []):
+                names += [m["name"] for m in c.get("volumeMounts", []) if m["name"] in defined]
+        names += list(rendered) + list(self._volumes)  # volumes no container mounts, last
+        return [defined[n] for n in dict.fromkeys(names)]
 
 
 def pod_rule_errors(

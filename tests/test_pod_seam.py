@@ -11,9 +11,20 @@ from constructs_lib import (
     MainContainerError,
     PodSecurityError,
     PropsError,
+    SidecarGitSync,
     restricted_pod_security,
 )
-from constructs_lib._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources
+from constructs_lib._pod import (
+    AddedContainer,
+    ContainerSpec,
+    HttpProbe,
+    Mount,
+    PodSeam,
+    Port,
+    container_resources,
+    empty_dir,
+    env_value,
+)
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, pod, synth, validate, web
 from .pod_security import restricted_violations
@@ -37,13 +48,13 @@ class TestMainContainer:
     def test_the_only_container_is_the_main_one(self) -> None:
         c = chart()
         seam = PodSeam.of(web(c, "app"))
-        assert seam.main_container(None, where=WHERE).name == "app"
+        assert seam.main_container(None, where=WHERE) == "app"
 
     def test_containers_added_by_the_library_are_never_candidates(self) -> None:
         c = chart()
         seam = PodSeam.of(web(c, "app"))
         seam.add_container(spec(), kind="sidecar", where=WHERE)
-        assert seam.main_container(None, where=WHERE).name == "app"
+        assert PodSeam.of(seam.workload).main_container(None, where=WHERE) == "app"
 
     def test_several_containers_need_a_name(self) -> None:
         c = chart()
@@ -52,7 +63,7 @@ class TestMainContainer:
             MainContainerError, match=r"test/pattern: container_name=None: .*\['app', 'worker'\]"
         ):
             seam.main_container(None, where=WHERE)
-        assert seam.main_container("worker", where=WHERE).name == "worker"
+        assert seam.main_container("worker", where=WHERE) == "worker"
 
     def test_unknown_name_lists_the_choices(self) -> None:
         c = chart()
@@ -184,36 +195,34 @@ class TestVolumesMountsEnv:
     def test_volume_name_collision(self) -> None:
         c = chart()
         seam = PodSeam.of(web(c))
-        seam.add_volume(kplus.Volume.from_empty_dir(c, "v1", "data"), where=WHERE)
+        seam.add_volume(empty_dir("data"), where=WHERE)
         with pytest.raises(CollisionError, match=r"name='data': a volume of that name already exists"):
-            seam.add_volume(kplus.Volume.from_empty_dir(c, "v2", "data"), where=WHERE)
+            seam.add_volume(empty_dir("data"), where=WHERE)
 
     def test_volume_collision_with_a_volume_the_user_only_mounted(self) -> None:
         c = chart()
         dep = web(c)
         dep.containers[0].mount("/cache", kplus.Volume.from_empty_dir(c, "cache", "cache"))
         with pytest.raises(CollisionError, match="cache"):
-            PodSeam.of(dep).add_volume(kplus.Volume.from_empty_dir(c, "mine", "cache"), where=WHERE)
+            PodSeam.of(dep).add_volume(empty_dir("cache"), where=WHERE)
 
     def test_mount_path_collision(self) -> None:
         c = chart()
         dep = web(c)
         dep.containers[0].mount("/srv", kplus.Volume.from_empty_dir(c, "srv", "srv"))
         seam = PodSeam.of(dep)
-        vol = seam.add_volume(kplus.Volume.from_empty_dir(c, "v", "content"), where=WHERE)
+        vol = seam.add_volume(empty_dir("content"), where=WHERE)
         with pytest.raises(
             CollisionError, match=r"mount_path='/srv': container 'app' already mounts volume 'srv'"
         ):
-            seam.mount(dep.containers[0], Mount("/srv", vol), where=WHERE, prop="mount_path")
+            seam.mount("app", Mount("/srv", vol), where=WHERE, prop="mount_path")
 
     def test_env_collision(self) -> None:
         c = chart()
         dep = web(c)
         dep.containers[0].env.add_variable("REDIS_URL", kplus.EnvValue.from_value("x"))
         with pytest.raises(CollisionError, match="REDIS_URL"):
-            PodSeam.of(dep).add_env(
-                dep.containers[0], "REDIS_URL", kplus.EnvValue.from_value("y"), where=WHERE, prop="env"
-            )
+            PodSeam.of(dep).add_env("app", "REDIS_URL", env_value("y"), where=WHERE, prop="env")
 
 
 class TestPodLevel:
@@ -324,9 +333,7 @@ class TestUserState:
     def test_long_volume_names_are_refused_not_truncated(self) -> None:
         c = chart()
         with pytest.raises(PropsError, match="not a DNS-1123 label"):
-            PodSeam.of(web(c)).add_volume(
-                kplus.Volume.from_empty_dir(c, "v", "a" * 62 + "-config"), where=WHERE
-            )
+            PodSeam.of(web(c)).add_volume(empty_dir("a" * 62 + "-config"), where=WHERE)
 
     @pytest.mark.parametrize(
         ("values", "match"),
@@ -472,3 +479,47 @@ class TestSynthTimeErrors:
     def test_other_jsii_errors_are_untouched(self) -> None:
         with pytest.raises(RuntimeError, match="Duration amounts cannot be negative"):
             cdk8s.Duration.seconds(-1)
+
+
+class TestOutputLevelRendering:
+    """The seam writes its additions into the rendered pod at synth, where cdk8s-plus would
+    have put them had they been added through cdk8s-plus."""
+
+    def test_user_additions_after_a_pattern_keep_cdk8s_plus_order(self) -> None:
+        c = chart()
+        dep = web(c)
+        site = SidecarGitSync(c, "site", workload=dep, repo="https://github.com/example/site.git")
+        dep.add_container(name="late", image="example/late:1", ports=[kplus.ContainerPort(number=9999)])
+        dep.containers[0].mount("/late", kplus.Volume.from_empty_dir(c, "late", "late"))
+        dep.containers[0].env.add_variable("LATE", kplus.EnvValue.from_value("1"))
+        docs = synth(c)
+        validate(docs, K8S_OLDEST)
+        spec = pod(docs)
+        assert [x["name"] for x in spec["containers"]] == ["app", "git-sync", "late"]
+        assert [x["name"] for x in spec["initContainers"]] == ["git-sync-init"]
+        app = spec["containers"][0]
+        assert [m["name"] for m in app["volumeMounts"]] == ["git-sync-root", "late"]
+        # pod.ts _toPodSpec: the volumes of each container's mounts, in container order
+        assert [v["name"] for v in spec["volumes"]] == ["git-sync-root", "late", "git-sync-tmp"]
+        assert isinstance(site.container, AddedContainer)
+        assert site.container.kind == "sidecar"
+        assert site.container.spec == spec["containers"][1]  # the manifest's own container
+
+    def test_a_patterns_volume_mounted_into_another_container_is_one_volume(self) -> None:
+        c = chart()
+        dep = web(c, "app", "reader")
+        site = SidecarGitSync(
+            c, "site", workload=dep, repo="https://github.com/example/site.git", container_name="app"
+        )
+        dep.containers[1].mount("/content", site.volume, read_only=True)
+        docs = synth(c)
+        validate(docs, K8S_OLDEST)
+        volumes = [v["name"] for v in pod(docs)["volumes"]]
+        assert volumes.count("git-sync-root") == 1
+        assert site.main_container.name == "app"
+
+    def test_workload_containers_lists_only_the_users(self) -> None:
+        c = chart()
+        dep = web(c)
+        SidecarGitSync(c, "site", workload=dep, repo="https://github.com/example/site.git")
+        assert [x.name for x in dep.containers] == ["app"]
