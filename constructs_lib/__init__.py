@@ -42,7 +42,7 @@ from ._metrics_sources import (
     StatsdMetricType,
     StatsdObserver,
 )
-from ._pod import container_resources, restricted_pod_security
+from ._pod import AddedContainer, container_resources, restricted_pod_security
 from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
 from ._web import nginx_server_config
 
@@ -50,6 +50,7 @@ from ._web import nginx_server_config
 __version__ = _version("constructs-lib")
 
 __all__ = [
+    "AddedContainer",
     "DEFAULT_ENVOY_IMAGE",
     "DEFAULT_GIT_SYNC_IMAGE",
     "DEFAULT_REDIS_IMAGE",

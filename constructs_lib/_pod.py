@@ -7,14 +7,25 @@ and setting the pod's ``fsGroup``. The seam owns the collision checks (container
 port numbers and names, volume names, mount paths, env names), so a pattern never has
 to look at another pattern's containers.
 
-cdk8s-plus-27 verbs are used wherever they can express the field. Four fields it
-cannot express are written at the output level, in one place (:class:`_PodOutput`):
+What the seam adds is kept as Python data, in the API's own form, and written into the pod
+when the app synthesizes (:meth:`PodSeam.apply_edits`, called by :class:`_PodOutput`): the
+patterns' containers, their volumes, the mounts and env they give the app container, pod
+annotations and the pod's ``fsGroup``. Each goes where cdk8s-plus-27 would have put it had
+it been added through cdk8s-plus (after the user's items that existed when the pattern
+attached; volumes in pod.ts ``_toPodSpec`` order), so the manifest is the one cdk8s-plus
+would write, byte for byte. Why not cdk8s-plus verbs: each is a jsii round trip to node
+(about 7 per added container, and as many reads of names the seam already knows); data
+merged at synth costs one render per attach (bench/README.md: 153 -> 53 round trips per
+Deployment for the three patterns). It also expresses what cdk8s-plus-27 cannot:
 
 * ``restartPolicy: Always`` and probes on an init container (native sidecars,
   Kubernetes >= 1.29; cdk8s-plus-27 rejects probes on init containers),
 * ``capabilities.drop: [ALL]`` (cdk8s-plus-27's ``Capability`` enum has no ``ALL``),
 * ``seccompProfile: RuntimeDefault`` (not in cdk8s-plus-27's security context),
 * the pod's ``fsGroup`` once the workload exists (its security context is read-only).
+
+The seam reads the workload through node once per attach (:meth:`PodSeam.of` renders it),
+so its checks see what the user added in between.
 
 Why a replacement ApiObject and not a JSON patch: ``KubeDeployment.toJson()`` rebuilds
 the object from the typed 1.27 model *after* applying patches, which silently drops an
