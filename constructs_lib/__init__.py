@@ -50,7 +50,6 @@ from ._web import nginx_server_config
 __version__ = _version("constructs-lib")
 
 __all__ = [
-    "AddedContainer",
     "DEFAULT_ENVOY_IMAGE",
     "DEFAULT_GIT_SYNC_IMAGE",
     "DEFAULT_REDIS_IMAGE",
@@ -58,6 +57,7 @@ __all__ = [
     "NGINX_EXPORTER_IMAGE",
     "REDIS_EXPORTER_IMAGE",
     "STATSD_IMAGE",
+    "AddedContainer",
     "CollisionError",
     "ConstructsLibError",
     "Endpoint",
