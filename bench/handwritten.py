@@ -121,12 +121,14 @@ def build(scope: constructs.Construct, *, cache: bool = False, id: str = "all-pa
     v = _Values(cache)
     chart = cdk8s.Chart(scope, id, namespace="web")
     web = kplus.Deployment(
-        chart, "web", replicas=2, security_context=kplus.PodSecurityContextProps(fs_group=GIT_SYNC_UID)
+        chart,
+        "web",
+        replicas=2,
+        security_context=kplus.PodSecurityContextProps(
+            fs_group=GIT_SYNC_UID, fs_group_change_policy=kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH
+        ),
     )
     web.pod_metadata.add_annotation("checksum/redis-ambassador", ENVOY_CHECKSUM)
-    web.pod_metadata.add_annotation("prometheus.io/path", "/metrics")
-    web.pod_metadata.add_annotation("prometheus.io/port", "9113")
-    web.pod_metadata.add_annotation("prometheus.io/scrape", "true")
     nginx = web.add_container(
         name="nginx",
         image="nginxinc/nginx-unprivileged:1.27-alpine",

@@ -1,0 +1,26 @@
+"""The benchmark's baselines write the library's YAML: a drift would make `make bench` compare
+different work (bench/figures.py checks it too, but only when someone runs it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cdk8s
+import pytest
+
+from bench import handwritten
+
+GOLDEN = Path(__file__).parent / "golden" / "all-patterns.k8s.yaml"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_hand_written_program_writes_the_all_patterns_yaml(cache: bool) -> None:
+    app = cdk8s.App()
+    handwritten.build(app, cache=cache)
+    assert app.synth_yaml() == GOLDEN.read_text()
+
+
+def test_raw_api_objects_write_the_all_patterns_yaml() -> None:
+    app = cdk8s.App()
+    handwritten.build_raw(app)
+    assert app.synth_yaml() == GOLDEN.read_text()
