@@ -14,10 +14,9 @@ and draw what a synthesized pod is made of: ``python -m constructs_lib describe 
 from . import _node  # noqa: F401  # isort: skip
 
 # isort: split
-from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
 from . import _synth
-from ._describe import PodPicture, PodPictures, describe
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
 from ._git_sync import DEFAULT_IMAGE as DEFAULT_GIT_SYNC_IMAGE
 from ._git_sync import (
@@ -46,8 +45,26 @@ from ._pod import AddedContainer, container_resources, restricted_pod_security
 from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
 from ._web import nginx_server_config
 
-#: The installed distribution's version (``constructs-lib`` in pyproject.toml).
-__version__ = _version("constructs-lib")
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use, to keep ``import constructs_lib`` close to ``import cdk8s``
+    (bench/README.md, import time): ``__version__`` (the installed distribution's version,
+    from its metadata: importlib.metadata costs ~30 ms) and the pod pictures (``describe``,
+    ``PodPicture``, ``PodPictures``: PyYAML and the drawing code, ~35 ms)."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("constructs-lib")
+    if name in ("describe", "PodPicture", "PodPictures"):
+        from . import _describe
+
+        return getattr(_describe, name)
+    raise AttributeError(f"module 'constructs_lib' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from ._describe import PodPicture, PodPictures, describe
+
 
 __all__ = [
     "DEFAULT_ENVOY_IMAGE",

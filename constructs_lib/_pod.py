@@ -260,7 +260,7 @@ def restricted_pod_security(workload: Workload) -> None:
             CronJob, Pod).
     """
     _checks.workload("restricted_pod_security", "workload", workload)
-    PodSeam.of(workload).restrict()
+    PodSeam.of(workload, read=False).restrict()  # applied at synth: no need to read the pod now
 
 
 #: Containers' resources the library built, by object id: rendering them needs no round trip.
@@ -413,12 +413,14 @@ class PodSeam(constructs.Construct):
     _ID = "ConstructsLibPod"
 
     @classmethod
-    def of(cls, workload: Workload) -> PodSeam:
-        """The seam of ``workload``, created on first use (one per workload); its index is
-        re-read, so it sees what the user added since the last attach."""
+    def of(cls, workload: Workload, *, read: bool = True) -> PodSeam:
+        """The seam of ``workload``, created on first use (one per workload). With ``read``
+        (for a pattern that attaches) its index is re-read from the rendered workload, so it
+        sees what the user added since the last attach."""
         known = _SEAMS.get(id(workload))
         seam = known[1] if known is not None and known[0] is workload else cls(workload)
-        seam._index = seam._read_index()
+        if read:
+            seam._index = seam._read_index()
         return seam
 
     def __init__(self, workload: Workload) -> None:
