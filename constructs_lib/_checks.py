@@ -197,19 +197,26 @@ def pinned_image(where: str, prop: str, image: str) -> str:
     return image
 
 
-_LABEL_KEY = re.compile(
-    r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
-)
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+# Label key and value (apimachinery validation IsQualifiedName, IsValidLabelValue): an optional
+# DNS-subdomain prefix of at most 253 characters and '/', then a name of at most 63.
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def label(where: str, prop: str, key: str, value: str) -> None:
     """A Kubernetes label (apimachinery IsQualifiedName / IsValidLabelValue)."""
-    if not isinstance(key, str) or not _LABEL_KEY.fullmatch(key):
+    prefix, slash, name = key.rpartition("/") if isinstance(key, str) else ("", "", "")
+    if not _LABEL_NAME.fullmatch(name) or (
+        slash and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))
+    ):
         raise PropsError(where, prop, key, "not a label key", "use e.g. 'release' or 'example.com/team'")
-    if not isinstance(value, str) or not _LABEL_VALUE.fullmatch(value):
+    if not isinstance(value, str) or (value and not _LABEL_NAME.fullmatch(value)):
         raise PropsError(
-            where, prop, value, "not a label value", "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.'"
+            where,
+            prop,
+            value,
+            "not a label value",
+            "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.', starting and ending alphanumeric",
         )
 
 
@@ -287,7 +294,7 @@ def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
             "a password must come from a Kubernetes Secret, never a literal",
             f"pass {prop}=kplus.SecretValue(secret=kplus.Secret.from_secret_name(...), key='password')",
         )
-    if not is_secret(value.secret) or not isinstance(value.key, str) or not _SECRET_KEY.fullmatch(value.key):
+    if not is_secret(value.secret) or not isinstance(value.key, str) or not SECRET_KEY.fullmatch(value.key):
         raise PropsError(
             where,
             prop,
@@ -299,7 +306,7 @@ def secret_value(where: str, prop: str, value: Any) -> kplus.SecretValue | None:
 
 
 #: A Secret or ConfigMap data key (apimachinery IsConfigMapKey).
-SECRET_KEY = _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 
 
 def no_credentials(where: str, prop: str, value: str) -> str:

@@ -10,7 +10,6 @@ mechanism, ``prometheus.io/*`` pod annotations (default) or a Prometheus Operato
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -365,36 +364,12 @@ def _discovery(
     return MetricsDiscovery.ANNOTATIONS if annotate else MetricsDiscovery.NONE
 
 
-# Label key and value (apimachinery validation IsQualifiedName, IsValidLabelValue). fullmatch:
-# Python's `$` also matches before a final newline, which the API server would reject.
-_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
-_LABEL_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-
-
 def _pod_monitor_labels(where: str, labels: Any) -> dict[str, str]:
     if labels is None:
         return {}
     checked = _checks.string_mapping(where, "pod_monitor_labels", labels)
     for key, value in checked.items():
-        prefix, _, name = key.rpartition("/")
-        if not _LABEL_NAME.fullmatch(name) or (
-            "/" in key and (len(prefix) > 253 or not _LABEL_PREFIX.fullmatch(prefix))
-        ):
-            raise PropsError(
-                where,
-                "pod_monitor_labels",
-                key,
-                "not a label key",
-                "use e.g. 'release' or 'example.com/team'",
-            )
-        if value and not _LABEL_NAME.fullmatch(value):
-            raise PropsError(
-                where,
-                "pod_monitor_labels",
-                value,
-                "not a label value",
-                "use at most 63 of A-Z, a-z, 0-9, '-', '_', '.', starting and ending alphanumeric",
-            )
+        _checks.label(where, "pod_monitor_labels", key, value)
     return dict(sorted(checked.items()))
 
 
