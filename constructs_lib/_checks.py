@@ -7,8 +7,9 @@ import functools
 import math
 import posixpath
 import re
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
 
 import cdk8s
 import cdk8s_plus_27 as kplus
@@ -413,19 +414,49 @@ def instance(where: str, prop: str, value: Any, cls: type[T], fix: str) -> T:
     return value
 
 
-#: Each construct's chart namespace, read once (a chart's namespace never changes; each read
-#: is two round trips to node). Keyed by the Python object, which jsii keeps for the app's life.
-_NAMESPACES: dict[int, tuple[Any, str | None]] = {}
+#: What the library reads of a construct once: a construct's path and chart, and a chart's
+#: namespace and labels, never change (each read is a round trip or two to node). Keyed by the
+#: Python object (jsii keeps it for the app's life) and what was read.
+_READ_ONCE: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+def _read_once(construct: Any, what: str, read: Callable[[], Any]) -> Any:
+    known = _READ_ONCE.get((id(construct), what))
+    if known is not None and known[0] is construct:
+        return known[1]
+    value = read()
+    _READ_ONCE[(id(construct), what)] = (construct, value)
+    return value
+
+
+def chart_of(construct: Any) -> cdk8s.Chart:
+    if isinstance(construct, cdk8s.Chart):
+        return construct
+    return cast(cdk8s.Chart, _read_once(construct, "chart", lambda: cdk8s.Chart.of(construct)))
 
 
 def namespace_of(construct: Any) -> str | None:
-    known = _NAMESPACES.get(id(construct))
-    if known is not None and known[0] is construct:
-        return known[1]
-    chart = construct if isinstance(construct, cdk8s.Chart) else cdk8s.Chart.of(construct)
-    namespace = chart.namespace
-    _NAMESPACES[id(construct)] = (construct, namespace)
-    return namespace
+    chart = chart_of(construct)
+    return cast("str | None", _read_once(chart, "namespace", lambda: chart.namespace))
+
+
+def chart_labels(construct: Any) -> Mapping[str, str]:
+    """The labels the construct's chart gives every ApiObject created in it (api-object.ts)."""
+    chart = chart_of(construct)
+    labels = _read_once(chart, "labels", lambda: MappingProxyType(dict(chart.labels)))
+    return cast("Mapping[str, str]", labels)
+
+
+def path_of(construct: Any) -> str:
+    return cast(str, _read_once(construct, "path", lambda: construct.node.path))
+
+
+def child_path(scope: Any, id: str) -> str:
+    """``node.path`` of ``scope``'s child ``id``, without asking node: constructs joins the
+    path's ids with '/' after escaping '/' and '\\n' in each as '--' (construct.ts sanitizeId)."""
+    parent = path_of(scope)
+    own = re.sub("[/\n]", "--", id)
+    return f"{parent}/{own}" if parent else own
 
 
 def same_namespace(where: str, scope: Any, target: Workload) -> None:

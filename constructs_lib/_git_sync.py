@@ -300,7 +300,7 @@ class SidecarGitSync(constructs.Construct):
         extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
-        where = self.node.path
+        where = _checks.child_path(scope, id)  # self.node.path, without two round trips
         # --- resolve and check every prop before touching the pod ---
         target = _checks.pattern_workload(where, workload, deployment)
         auth = _checks.instance(

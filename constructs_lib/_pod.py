@@ -62,6 +62,9 @@ _TEMPLATE_PATH: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 _DEFAULT_TEMPLATE_PATH = ("spec", "template")
+#: Kinds whose pods are selected by ``spec.selector.matchLabels`` (a Job's selector is generated
+#: by the API server, a Pod has none: their pods are found by the template's labels).
+_SELECTING_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
 
 
 def pod_template(doc: dict[str, Any]) -> dict[str, Any]:
@@ -356,12 +359,23 @@ class _PodIndex:
     fs_group: int | None = None
     restart_policy: str | None = None
     termination_grace_seconds: int | None = None
+    #: The labels that select the workload's pods: a Deployment's, StatefulSet's or
+    #: DaemonSet's ``matchLabels``, else the pod template's labels (Jobs, CronJobs, Pods).
+    selector: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, template: Mapping[str, Any]) -> _PodIndex:
+    def read(cls, doc: Mapping[str, Any]) -> _PodIndex:
+        if not doc:
+            return cls()
+        template = pod_template(dict(doc))
         pod = template.get("spec", {})
         sc = pod.get("securityContext", {})
+        if doc["kind"] in _SELECTING_KINDS:
+            selector = doc.get("spec", {}).get("selector", {}).get("matchLabels", {})
+        else:
+            selector = template.get("metadata", {}).get("labels", {})
         index = cls(
+            selector=dict(selector),
             volumes={v["name"] for v in pod.get("volumes", [])},
             annotations=set(template.get("metadata", {}).get("annotations", {})),
             fs_group=sc.get("fsGroup"),
@@ -418,12 +432,21 @@ class PodSeam(constructs.Construct):
         (for a pattern that attaches) its index is re-read from the rendered workload, so it
         sees what the user added since the last attach."""
         known = _SEAMS.get(id(workload))
-        seam = known[1] if known is not None and known[0] is workload else cls(workload)
+        if known is not None and known[0] is workload:
+            seam = known[1]
+            if read:
+                seam._index = seam._read_index(seam._output.render_original())
+            return seam
+        original = cdk8s.ApiObject.of(workload)
+        rendered = _render(original) if read else {}
+        seam = cls(workload, original, rendered)
         if read:
-            seam._index = seam._read_index()
+            seam._index = seam._read_index(rendered)
         return seam
 
-    def __init__(self, workload: Workload) -> None:
+    def __init__(self, workload: Workload, original: cdk8s.ApiObject, rendered: Mapping[str, Any]) -> None:
+        """Use :meth:`of`. ``original`` is the workload's ApiObject, ``rendered`` its rendering
+        (or empty)."""
         super().__init__(workload, self._ID)
         _SEAMS[id(workload)] = (workload, self)
         self.workload = workload
@@ -438,19 +461,11 @@ class PodSeam(constructs.Construct):
         self._annotations: dict[str, tuple[str, str]] = {}  # key -> (value, owner)
         self._claims: dict[tuple[str, str], str] = {}
         self._loopback_ports: dict[tuple[int, str], str] = {}
-        self._output = _PodOutput.install(workload, self)
+        self._output = _PodOutput.install(workload, original, rendered, self)
         self._index = _PodIndex()
 
-    def _render_original(self) -> dict[str, Any]:
-        """The workload's pod template as cdk8s-plus renders it (one round trip to node)."""
-        try:
-            doc = self._output.original.to_json()
-        except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
-            return {}
-        return dict(pod_template(doc))
-
-    def _read_index(self) -> _PodIndex:
-        index = _PodIndex.read(self._render_original())
+    def _read_index(self, rendered: Mapping[str, Any]) -> _PodIndex:
+        index = _PodIndex.read(rendered)
         for key in ("initContainers", "containers"):
             for _, c in self._added[key]:
                 index._add_container(c)
@@ -473,6 +488,11 @@ class PodSeam(constructs.Construct):
                     f"give container {taken_by!r} another port",
                 )
         return index
+
+    @property
+    def selector(self) -> dict[str, str]:
+        """The labels that select the workload's pods when the pattern attached (see _PodIndex)."""
+        return dict(self._index.selector)
 
     @property
     def runs_to_completion(self) -> bool:
@@ -997,31 +1017,63 @@ def pod_rule_errors(
     return errors
 
 
+#: apiVersion and kind of cdk8s-plus-27's workloads (each renders its own k8s.Kube* object).
+_API_VERSIONS: dict[type, tuple[str, str]] = {
+    kplus.Deployment: ("apps/v1", "Deployment"),
+    kplus.StatefulSet: ("apps/v1", "StatefulSet"),
+    kplus.DaemonSet: ("apps/v1", "DaemonSet"),
+    kplus.Job: ("batch/v1", "Job"),
+    kplus.CronJob: ("batch/v1", "CronJob"),
+    kplus.Pod: ("v1", "Pod"),
+}
+
+
 class _PodOutput(cdk8s.ApiObject):
     """Stands in for a workload's ApiObject: renders it, then applies the seam's edits."""
 
     @classmethod
-    def install(cls, workload: Workload, seam: PodSeam) -> _PodOutput:
-        original = cdk8s.ApiObject.of(workload)
-        child_id = original.node.id
-        workload.node.try_remove_child(child_id)
-        return cls(workload, child_id, original, seam)
+    def install(
+        cls, workload: Workload, original: cdk8s.ApiObject, rendered: Mapping[str, Any], seam: PodSeam
+    ) -> _PodOutput:
+        if rendered:  # what it is called, from the rendering (no round trip per field)
+            api_version, kind, name = rendered["apiVersion"], rendered["kind"], rendered["metadata"]["name"]
+        elif type(workload) in _API_VERSIONS:
+            (api_version, kind), name = _API_VERSIONS[type(workload)], original.name
+        else:
+            api_version, kind, name = original.api_version, original.kind, original.name
+        # cdk8s-plus's workloads name their ApiObject "Resource" (base.ts), the id
+        # ApiObject.of finds first (constructs' defaultChild); read it for anything else.
+        if workload.node.try_remove_child("Resource"):
+            child_id = "Resource"
+        else:
+            child_id = original.node.id
+            workload.node.try_remove_child(child_id)
+        return cls(workload, child_id, original, seam, api_version=api_version, kind=kind, name=name)
 
     def __init__(
-        self, scope: constructs.Construct, id: str, original: cdk8s.ApiObject, seam: PodSeam
+        self,
+        scope: constructs.Construct,
+        id: str,
+        original: cdk8s.ApiObject,
+        seam: PodSeam,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
     ) -> None:
         super().__init__(
-            scope,
-            id,
-            api_version=original.api_version,
-            kind=original.kind,
-            metadata=cdk8s.ApiObjectMetadata(name=original.name),
+            scope, id, api_version=api_version, kind=kind, metadata=cdk8s.ApiObjectMetadata(name=name)
         )
         self.original = original
         self._seam = seam
-        # What this stand-in's metadata holds now (chart labels...); only later additions through
-        # cdk8s.ApiObject.of(deployment).metadata are carried over to the output.
-        self._initial_metadata = self.metadata.to_json()
+        # What this stand-in's metadata holds now: the name, the chart's namespace and labels
+        # (api-object.ts); only later additions through cdk8s.ApiObject.of(deployment).metadata
+        # are carried over to the output.
+        self._initial_metadata: dict[str, Any] = {"labels": dict(_checks.chart_labels(scope))}
+
+    def render_original(self) -> dict[str, Any]:
+        """The workload as cdk8s-plus renders it (one round trip to node)."""
+        return _render(self.original)
 
     def to_json(self) -> Any:
         doc = self.original.to_json()
@@ -1041,6 +1093,13 @@ class _PodOutput(cdk8s.ApiObject):
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.
         self.original.add_json_patch(*ops)
+
+
+def _render(api_object: cdk8s.ApiObject) -> dict[str, Any]:
+    try:
+        return dict(api_object.to_json())
+    except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
+        return {}
 
 
 def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:

@@ -218,7 +218,7 @@ class RedisAmbassador(constructs.Construct):
         resources: kplus.ContainerResources | None = None,
     ) -> None:
         super().__init__(scope, id)
-        where = self.node.path
+        where = _checks.child_path(scope, id)  # self.node.path, without two round trips
         # --- resolve: every prop checked, before touching the pod ---
         target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
         _checks.same_namespace(where, scope, target)

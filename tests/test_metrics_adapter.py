@@ -997,3 +997,21 @@ class TestShapes:
         dep.select(kplus.LabelSelector.of(labels={"app": "web"}))
         (pm,) = kind(synth(c), "PodMonitor")
         assert pm["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+
+
+def test_the_pod_monitor_selects_by_cdk8s_plus_address_label_known_at_attach() -> None:
+    """With cdk8s-plus's default selector the PodMonitor is written when the adapter attaches
+    (no synth-time callback): the address label names this workload's pods alone, so a label
+    selected later is not needed to find them, and is not added."""
+    c = chart()
+    dep = kplus.Deployment(c, "web")
+    dep.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+    adapter = MetricsAdapter(c, "m", workload=dep, source=MetricsSource.nginx(), pod_monitor=True)
+    dep.select(kplus.LabelSelector.of(labels={"tier": "web"}))
+    docs = synth(c)
+    (pm,) = kind(docs, "PodMonitor")
+    (deployment,) = kind(docs, "Deployment")
+    addr = deployment["spec"]["selector"]["matchLabels"]["cdk8s.io/metadata.addr"]
+    assert deployment["spec"]["selector"]["matchLabels"] == {"cdk8s.io/metadata.addr": addr, "tier": "web"}
+    assert pm["spec"]["selector"] == {"matchLabels": {"cdk8s.io/metadata.addr": addr}}
+    assert type(adapter.pod_monitor).to_json is cdk8s.ApiObject.to_json  # no override: no callback

@@ -16,8 +16,9 @@ from constructs_lib import (
     PropsError,
     RedisAmbassador,
     SidecarGitSync,
+    restricted_pod_security,
 )
-from constructs_lib._pod import pod_template
+from constructs_lib._pod import _API_VERSIONS, pod_template
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, kind, synth, validate, workloads
 
@@ -142,3 +143,17 @@ def test_the_pod_monitor_follows_each_kinds_selector(kind_name: str) -> None:
     assert selector.items() <= labels.items()
     if kind_name in ("Deployment", "StatefulSet", "DaemonSet"):
         assert selector == doc["spec"]["selector"]["matchLabels"]
+
+
+@pytest.mark.parametrize("kind_name", sorted(KINDS))
+def test_the_seam_knows_each_kinds_api_version(kind_name: str) -> None:
+    """restricted_pod_security before any pattern installs the seam without rendering the
+    workload: apiVersion and kind then come from _API_VERSIONS, which must match cdk8s-plus."""
+    c, w = workload(kind_name)
+    original = cdk8s.ApiObject.of(w)
+    assert _API_VERSIONS[type(w)] == (original.api_version, original.kind)
+    restricted_pod_security(w)
+    PATTERNS["metrics"](c, w, **({"native_sidecar": True} if kind_name in BATCH else {}))
+    (doc,) = workloads(synth(c))
+    assert (doc["apiVersion"], doc["kind"]) == _API_VERSIONS[type(w)]
+    assert doc["metadata"]["name"] == original.name
