@@ -540,6 +540,7 @@ class SidecarGitSync(constructs.Construct):
         seam.mount(main, Mount(self.mount_path, root, read_only=True), where=where, prop="mount_path")
         if content_env is not None:
             seam.add_env(main, content_env, env_value(self.content_path), where=where, prop="content_env")
+        seam.done()
 
     @property
     def main_container(self) -> kplus.Container:

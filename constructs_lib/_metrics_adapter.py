@@ -279,6 +279,7 @@ class MetricsAdapter(constructs.Construct):
                 selector=target,
                 ports=[kplus.ServicePort(port=self.port, target_port=self.port, name=self.port_name)],
             )
+        seam.done()
 
     def _other_endpoints(
         self, where: str, also_scrape: Sequence[MetricsEndpoint]

@@ -205,22 +205,74 @@ class AddedContainer:
     The library writes its containers into the pod itself, at synth (one round trip to node
     per workload instead of dozens, bench/README.md), so they are not cdk8s-plus
     ``Container`` objects and ``workload.containers`` does not list them. ``spec`` is the
-    container exactly as it appears in the manifest, before ``restricted_pod_security``.
+    container exactly as it appears in the manifest, before ``restricted_pod_security``
+    (rendered on each read from what the pattern asked for, which is all the seam keeps).
     """
 
     name: str
     #: "sidecar" (a regular container), "init" (runs to completion first) or "native"
     #: (an init container with ``restartPolicy: Always``, Kubernetes >= 1.29).
     kind: ContainerKind
-    spec: Mapping[str, Any]
+    source: ContainerSpec = field(repr=False)
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return _render_container(self.source, self.kind)
 
     @property
     def image(self) -> str:
-        return str(self.spec["image"])
+        return self.source.image
 
     @property
     def args(self) -> list[str]:
-        return list(self.spec.get("args", []))
+        return list(self.source.args)
+
+
+def _probes(spec: ContainerSpec) -> dict[str, Probe]:
+    found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _render_container(spec: ContainerSpec, kind: ContainerKind) -> dict[str, Any]:
+    """``spec`` as cdk8s-plus-27 renders a container (container.ts ``_toKube``), hardened."""
+    c: dict[str, Any] = {
+        "name": spec.name,
+        "image": spec.image,
+        "imagePullPolicy": "Always",
+        "resources": _render_resources(spec.resources),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsGroup": spec.gid,
+            "runAsNonRoot": True,
+            "runAsUser": spec.uid,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+    }
+    if spec.args:
+        c["args"] = list(spec.args)
+    if spec.command is not None:
+        c["command"] = list(spec.command)
+    if spec.env:
+        c["env"] = [{"name": k, **_deep_merge({}, v)} for k, v in spec.env.items()]
+    if spec.ports:
+        c["ports"] = [
+            {"containerPort": p.number, "name": p.name, "protocol": p.protocol.value} for p in spec.ports
+        ]
+    for probe_kind, probe in _probes(spec).items() if kind != "init" else ():
+        c[f"{probe_kind}Probe"] = probe.to_k8s()
+    if spec.pre_stop:
+        c["lifecycle"] = {"preStop": {"exec": {"command": list(spec.pre_stop)}}}
+    if spec.mounts:
+        c["volumeMounts"] = [
+            {"mountPath": m.path, "name": m.volume, "readOnly": m.read_only} for m in spec.mounts
+        ]
+    if kind == "native":
+        # Native sidecar (KEP-753, Kubernetes >= 1.29): an init container that keeps running.
+        c["restartPolicy"] = "Always"
+    return c
 
 
 def container_resources(
@@ -291,7 +343,7 @@ def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int)
 
 def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
     """``resources`` as cdk8s-plus-27 renders them (container.ts: cpu ``amount``, memory in
-    ``Mi``, ephemeral storage in ``Gi``); the library's own need no round trip."""
+    ``Mi``, ephemeral storage in ``Gi``); the library's own need no round trip, a user's are read once."""
     known = _KNOWN_RESOURCES.get(id(resources))
     if known is not None:
         return {k: dict(v) for k, v in known[1].items()}
@@ -313,14 +365,8 @@ def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
             else:
                 text = f"{amount.to_gibibytes()}Gi"
             out.setdefault(side, {})[key] = text
-    return out
-
-
-# Hardening that cdk8s-plus-27 cannot express; applied to every container the seam adds.
-_HARDENING: dict[str, Any] = {
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+    _KNOWN_RESOURCES[id(resources)] = (resources, out)  # a user's, read once
+    return {k: dict(v) for k, v in out.items()}
 
 
 def _merge_in(user: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
@@ -454,7 +500,7 @@ class PodSeam(constructs.Construct):
         self.kind = type(workload).__name__
         self._restricted = False
         #: The seam's additions, each with the count of user items it goes after (_merge_in).
-        self._added: dict[str, list[tuple[int, dict[str, Any]]]] = {"initContainers": [], "containers": []}
+        self._added: dict[str, list[tuple[int, AddedContainer]]] = {"initContainers": [], "containers": []}
         self._user_edits: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
         self._volumes: dict[str, dict[str, Any]] = {}
         self._pod_edits: dict[str, Any] = {}
@@ -462,13 +508,29 @@ class PodSeam(constructs.Construct):
         self._claims: dict[tuple[str, str], str] = {}
         self._loopback_ports: dict[tuple[int, str], str] = {}
         self._output = _PodOutput.install(workload, original, rendered, self)
-        self._index = _PodIndex()
+        self._attaching: _PodIndex | None = None
+
+    @property
+    def _index(self) -> _PodIndex:
+        """What the pod holds while a pattern attaches (read by :meth:`of`, dropped by :meth:`done`)."""
+        if self._attaching is None:
+            raise RuntimeError("PodSeam: get the seam with PodSeam.of(workload) before a pattern edits it")
+        return self._attaching
+
+    @_index.setter
+    def _index(self, index: _PodIndex) -> None:
+        self._attaching = index
+
+    def done(self) -> None:
+        """The pattern has attached: drop the index (the next :meth:`of` reads the pod again),
+        so a seam keeps only what the pattern added (bench/README.md, peak memory)."""
+        self._attaching = None
 
     def _read_index(self, rendered: Mapping[str, Any]) -> _PodIndex:
         index = _PodIndex.read(rendered)
         for key in ("initContainers", "containers"):
-            for _, c in self._added[key]:
-                index._add_container(c)
+            for _, added in self._added[key]:
+                index._add_container(added.spec)
         for (container, what), items in self._user_edits.items():
             for _, item in items:
                 if what == "volumeMounts":
@@ -588,49 +650,15 @@ class PodSeam(constructs.Construct):
         for m in spec.mounts:
             self._check_mount(spec.name, mounts, m, where=where, prop="mounts")
             mounts[m.path] = m.volume
-        c: dict[str, Any] = {
-            "name": spec.name,
-            "image": spec.image,
-            "imagePullPolicy": "Always",
-            "resources": _render_resources(spec.resources),
-            "securityContext": {
-                "allowPrivilegeEscalation": False,
-                "privileged": False,
-                "readOnlyRootFilesystem": True,
-                "runAsGroup": spec.gid,
-                "runAsNonRoot": True,
-                "runAsUser": spec.uid,
-                **_HARDENING,
-            },
-        }
-        if spec.args:
-            c["args"] = list(spec.args)
-        if spec.command is not None:
-            c["command"] = list(spec.command)
-        if spec.env:
-            c["env"] = [{"name": k, **v} for k, v in spec.env.items()]
-        if spec.ports:
-            c["ports"] = [
-                {"containerPort": p.number, "name": p.name, "protocol": p.protocol.value} for p in spec.ports
-            ]
-        for probe_kind, probe in self._probes(spec).items() if kind != "init" else ():
-            c[f"{probe_kind}Probe"] = probe.to_k8s()
-        if spec.pre_stop:
-            c["lifecycle"] = {"preStop": {"exec": {"command": list(spec.pre_stop)}}}
-        if spec.mounts:
-            c["volumeMounts"] = [
-                {"mountPath": m.path, "name": m.volume, "readOnly": m.read_only} for m in spec.mounts
-            ]
-        if kind == "native":
-            # Native sidecar (KEP-753, Kubernetes >= 1.29): an init container that keeps running.
-            c["restartPolicy"] = "Always"
+        added = AddedContainer(spec.name, kind, spec)
+        c = added.spec
         key = "containers" if kind == "sidecar" else "initContainers"
-        self._added[key].append((self._index.counts.get(key, 0), c))
+        self._added[key].append((self._index.counts.get(key, 0), added))
         self._index._add_container(c)
         for port in spec.ports:  # first come, first served: ours take the ports they checked
             self._index.ports[(port.number, port.protocol.value)] = spec.name
             self._index.port_names[port.name] = spec.name
-        return AddedContainer(spec.name, kind, c)
+        return added
 
     def looping_kind(self, native_sidecar: bool, *, where: str) -> ContainerKind:
         """How to run a container that never exits on its own (a proxy, an exporter).
@@ -650,11 +678,6 @@ class PodSeam(constructs.Construct):
                 "pass native_sidecar=True (Kubernetes >= 1.29 stops native sidecars when the app exits)",
             )
         return "sidecar"
-
-    @staticmethod
-    def _probes(spec: ContainerSpec) -> dict[str, Probe]:
-        found = {"liveness": spec.liveness, "readiness": spec.readiness, "startup": spec.startup}
-        return {k: v for k, v in found.items() if v is not None}
 
     def reserve_loopback_port(
         self,
@@ -920,7 +943,7 @@ class PodSeam(constructs.Construct):
         pod = template["spec"]
         for key in ("initContainers", "containers"):
             if self._added[key]:
-                pod[key] = _merge_in(pod.get(key, []), [(n, _deep_merge({}, c)) for n, c in self._added[key]])
+                pod[key] = _merge_in(pod.get(key, []), [(n, added.spec) for n, added in self._added[key]])
         for c in pod.get("containers", []):
             for what in ("volumeMounts", "env"):
                 added = self._user_edits.get((c["name"], what))

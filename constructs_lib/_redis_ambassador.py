@@ -309,7 +309,8 @@ class RedisAmbassador(constructs.Construct):
         # --- render: the Envoy bootstrap, as data ---
         upstream_file = f"{_UPSTREAM_SECRET_DIR}/password" if upstream_pw is not None else None
         downstream_file = f"{_DOWNSTREAM_SECRET_DIR}/password" if client_pw is not None else None
-        self.envoy_config: dict[str, Any] = envoy_config(
+        # Kept as its inputs (a few hundred bytes) and rendered when read: envoy_config.
+        self._envoy_inputs: dict[str, Any] = dict(
             listen_port=self.port,
             admin_port=admin_port,
             stats_port=self.stats_port,
@@ -412,6 +413,12 @@ class RedisAmbassador(constructs.Construct):
             env_name = env_names[prop]
             if env_name is not None:
                 seam.add_env(main, env_name, source, where=where, prop=prop)
+        seam.done()
+
+    @property
+    def envoy_config(self) -> dict[str, Any]:
+        """The rendered Envoy bootstrap, as data (a fresh copy on each read)."""
+        return envoy_config(**self._envoy_inputs)
 
     @property
     def main_container(self) -> kplus.Container:

@@ -523,3 +523,27 @@ class TestOutputLevelRendering:
         dep = web(c)
         SidecarGitSync(c, "site", workload=dep, repo="https://github.com/example/site.git")
         assert [x.name for x in dep.containers] == ["app"]
+
+
+class TestWhatTheSeamKeeps:
+    """Peak memory (issue 11): a seam keeps what the patterns asked for, not renderings."""
+
+    def test_the_index_lives_only_while_a_pattern_attaches(self) -> None:
+        c = chart()
+        dep = web(c, "app")
+        SidecarGitSync(c, "site", workload=dep, repo="https://github.com/example/site.git")
+        seam = PodSeam.of(dep, read=False)
+        with pytest.raises(RuntimeError, match=r"PodSeam\.of\(workload\) before a pattern edits it"):
+            seam.free_port(8080)
+        assert PodSeam.of(dep).free_port(2020) == 2021  # read again: git-sync's port is taken
+
+    def test_an_added_container_is_rendered_afresh_on_each_read(self) -> None:
+        c = chart()
+        seam = PodSeam.of(web(c, "app"))
+        added = seam.add_container(spec(args=["--a"]), kind="sidecar", where=WHERE)
+        first = added.spec
+        first["securityContext"]["capabilities"]["drop"].append("X")
+        first["args"].append("--b")
+        assert added.spec["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert added.args == ["--a"]
+        assert containers(synth(c))["side"] == added.spec
