@@ -350,8 +350,23 @@ def int_range(where: str, prop: str, value: Any, lo: int, hi: int, fix: str) -> 
 MAX_ID = INT32_MAX = 2**31 - 1
 
 
+#: Rendered configs by their data's repr (which tells 1 from '1' and keeps key order): apps often
+#: attach the same config to many workloads.
+_YAML_CACHE: dict[tuple[str, bool], str] = {}
+
+
 def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     """Deterministic block-style YAML for every config file the library renders."""
+    key = (repr(data), sort_keys)  # C-fast; PyYAML's representer is not
+    text = _YAML_CACHE.get(key)
+    if text is None:
+        if len(_YAML_CACHE) >= 256:
+            _YAML_CACHE.clear()
+        text = _YAML_CACHE[key] = _dump_yaml(data, sort_keys)
+    return text
+
+
+def _dump_yaml(data: Any, sort_keys: bool) -> str:
     # Imported here: PyYAML with libyaml takes ~40 ms to import, a tenth of `import cdk8s`, and
     # only apps that render a config file need it (bench/README.md, import time).
     import yaml

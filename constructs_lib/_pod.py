@@ -1101,8 +1101,10 @@ class _PodOutput(cdk8s.ApiObject):
     def to_json(self) -> Any:
         doc = self.original.to_json()
         # Labels and annotations added through cdk8s.ApiObject.of(deployment).metadata land
-        # on this stand-in; carry them over.
-        own = self.metadata.to_json()
+        # on this stand-in; carry them over. The stand-in has nothing but its metadata (its
+        # patches go to the original), so rendering it is one round trip (metadata, then its
+        # toJson, would be two).
+        own = super().to_json().get("metadata", {})
         for key in ("labels", "annotations"):
             before = self._initial_metadata.get(key, {})
             added = {k: v for k, v in own.get(key, {}).items() if before.get(k) != v}
