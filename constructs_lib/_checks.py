@@ -462,6 +462,11 @@ def chart_labels(construct: Any) -> Mapping[str, str]:
     return cast("Mapping[str, str]", labels)
 
 
+def name_of(resource: Any) -> str:
+    """A cdk8s-plus resource's name (a Secret's, a ConfigMap's): fixed once it exists."""
+    return cast(str, _read_once(resource, "name", lambda: resource.name))
+
+
 def path_of(construct: Any) -> str:
     return cast(str, _read_once(construct, "path", lambda: construct.node.path))
 

@@ -169,8 +169,8 @@ def env_value(text: str) -> EnvSource:
 
 
 def env_secret(value: kplus.SecretValue) -> EnvSource:
-    """A Secret key as an env variable (two reads: the Secret's name and the key)."""
-    return {"valueFrom": {"secretKeyRef": {"key": value.key, "name": value.secret.name}}}
+    """A Secret key as an env variable (reads the key, and the Secret's name once per Secret)."""
+    return {"valueFrom": {"secretKeyRef": {"key": value.key, "name": _checks.name_of(value.secret)}}}
 
 
 def empty_dir(name: str, size_limit_mi: int | None = None) -> dict[str, Any]:
@@ -461,16 +461,16 @@ def kplus_container(workload: Workload, name: str) -> kplus.Container:
 _SEAMS: dict[int, tuple[Workload, PodSeam]] = {}
 
 
-class PodSeam(constructs.Construct):
+class PodSeam:
     """The one place where patterns edit a workload's pod. Get it with :meth:`of`.
 
     Everything a pattern adds (containers, volumes, mounts and env in the app container,
     annotations, the pod's fsGroup) is kept here as Python data and written into the pod when
     the app synthesizes (:meth:`apply_edits`), where cdk8s-plus would have put it. The seam reads
-    the workload through node once per attach (:meth:`of` renders it) and never otherwise.
+    the workload through node once per attach (:meth:`of` renders it) and never otherwise. It is
+    plain Python, not a construct: the workload's stand-in ApiObject (``_PodOutput``) is what
+    node sees.
     """
-
-    _ID = "ConstructsLibPod"
 
     @classmethod
     def of(cls, workload: Workload, *, read: bool = True) -> PodSeam:
@@ -493,7 +493,6 @@ class PodSeam(constructs.Construct):
     def __init__(self, workload: Workload, original: cdk8s.ApiObject, rendered: Mapping[str, Any]) -> None:
         """Use :meth:`of`. ``original`` is the workload's ApiObject, ``rendered`` its rendering
         (or empty)."""
-        super().__init__(workload, self._ID)
         _SEAMS[id(workload)] = (workload, self)
         self.workload = workload
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
@@ -770,7 +769,7 @@ class PodSeam(constructs.Construct):
         source = {
             "defaultMode": mode,
             "items": [{"key": key, "path": file} for key, file in sorted(items.items())],
-            "secretName": secret.name,
+            "secretName": _checks.name_of(secret),
         }
         return Mount(path, self.add_volume({"name": name, "secret": source}, where=where), read_only=True)
 
