@@ -15,7 +15,7 @@ it been added through cdk8s-plus (after the user's items that existed when the p
 attached; volumes in pod.ts ``_toPodSpec`` order), so the manifest is the one cdk8s-plus
 would write, byte for byte. Why not cdk8s-plus verbs: each is a jsii round trip to node
 (about 7 per added container, and as many reads of names the seam already knows); data
-merged at synth costs one render per attach (bench/README.md: 153 -> 53 round trips per
+merged at synth costs one render per attach (bench/README.md: 182 -> 39 round trips per
 Deployment for the three patterns). It also expresses what cdk8s-plus-27 cannot:
 
 * ``restartPolicy: Always`` and probes on an init container (native sidecars,
@@ -25,7 +25,10 @@ Deployment for the three patterns). It also expresses what cdk8s-plus-27 cannot:
 * the pod's ``fsGroup`` once the workload exists (its security context is read-only).
 
 The seam reads the workload through node once per attach (:meth:`PodSeam.of` renders it),
-so its checks see what the user added in between.
+so its checks see what the user added in between; that reading (:class:`_PodIndex`) lives only
+until the pattern calls :meth:`PodSeam.done`. Between attaches the seam keeps only what the
+patterns asked for (a container is its :class:`ContainerSpec`, rendered at synth), which keeps
+the Python heap near the hand-written program's (bench/README.md, peak memory).
 
 Why a replacement ApiObject and not a JSON patch: ``KubeDeployment.toJson()`` rebuilds
 the object from the typed 1.27 model *after* applying patches, which silently drops an
