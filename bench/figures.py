@@ -380,15 +380,33 @@ def print_sites(variant: str, n: int) -> None:
                 print(f"  {'':6}    {c / n:5.1f} {what}")
 
 
+def print_memory(n: int, k: int) -> None:
+    """Peak memory is the noisiest figure (node's heap peaks when V8 happens to collect): ``k``
+    fresh processes per variant, interleaved, every sample and the median."""
+    samples: dict[str, list[tuple[float, float]]] = {v: [] for v in GROWTH}
+    for _ in range(k):
+        for variant in GROWTH:
+            out = in_fresh_process(variant, n)
+            samples[variant].append((out["python_kb"] / 1024, out["node_kb"] / 1024))
+    print(f"peak memory at N={n}, MB (python + node), {k} fresh processes per variant:")
+    for variant, values in samples.items():
+        totals = [p + q for p, q in values]
+        listed = ", ".join(f"{p + q:.0f} ({p:.0f} + {q:.0f})" for p, q in values)
+        print(f"  {variant:<22} median {statistics.median(totals):.0f}: {listed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the N timing")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds of the N timing")
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--big-n", type=int, default=1000)
     parser.add_argument("--import-rounds", type=int, default=25)
     parser.add_argument("--cli-rounds", type=int, default=3)
     parser.add_argument("--sites", nargs="?", const="library", help="round trips by call site, and stop")
+    parser.add_argument(
+        "--memory", type=int, metavar="K", help="peak memory at --big-n in K fresh processes each, and stop"
+    )
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.child:
@@ -396,6 +414,9 @@ def main() -> None:
         return
     if opts.sites:
         print_sites(opts.sites, 10)
+        return
+    if opts.memory:
+        print_memory(opts.big_n, opts.memory)
         return
     check_same_yaml()
     print(f"same YAML: {', '.join(VARIANTS)} write {GOLDEN.relative_to(ROOT)} byte for byte;")
