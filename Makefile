@@ -48,10 +48,11 @@ test: lint
 	$(PY) -m pytest
 
 # Benchmarks print ratios against a baseline measured in the same run (not timed tests); not part
-# of `make test`. ~20 minutes on the busy 2-core machine; e.g. `make bench FIGURES_ARGS="--n 50 --big-n 500"`.
+# of `make test`. ~30 minutes on the busy 2-core machine; e.g. `make bench FIGURES_ARGS="--n 50 --big-n 500"`.
 FIGURES_ARGS ?=
 bench: setup-synth
 	$(PY) -m bench.figures $(FIGURES_ARGS)
+	$(PY) -m bench.figures --memory 5 $(FIGURES_ARGS)
 	$(PY) -m bench.footprint
 	$(PY) -m bench.redis_ambassador
 
