@@ -4,6 +4,7 @@ from typing import Any
 
 import cdk8s
 import cdk8s_plus_27 as kplus
+import constructs
 import pytest
 
 from constructs_lib import (
@@ -547,3 +548,15 @@ class TestWhatTheSeamKeeps:
         assert added.spec["securityContext"]["capabilities"] == {"drop": ["ALL"]}
         assert added.args == ["--a"]
         assert containers(synth(c))["side"] == added.spec
+
+
+@pytest.mark.parametrize("child_id", ["site", "a/b", "multi\nline", "x--y"])
+def test_a_patterns_path_is_computed_as_constructs_does(child_id: str) -> None:
+    """Patterns name themselves in errors by their path, computed without asking node."""
+    from constructs_lib._checks import child_path
+
+    c = chart()
+    scope = constructs.Construct(c, "group")
+    child = constructs.Construct(scope, child_id)
+    assert child_path(scope, child_id) == child.node.path
+    assert child_path(cdk8s.App(), "top") == cdk8s.Chart(cdk8s.App(), "top").node.path
