@@ -445,7 +445,8 @@ class _PodMonitor(cdk8s.ApiObject):
         *,
         labels: dict[str, str],
     ) -> None:
-        self.endpoints = endpoints
+        #: What the PodMonitor lists (a tuple: a static PodMonitor's spec is written at attach).
+        self.endpoints = tuple(endpoints)
         super().__init__(
             scope,
             id,

@@ -1066,9 +1066,10 @@ class _PodOutput(cdk8s.ApiObject):
             (api_version, kind), name = _API_VERSIONS[type(workload)], original.name
         else:
             api_version, kind, name = original.api_version, original.kind, original.name
-        # cdk8s-plus's workloads name their ApiObject "Resource" (base.ts), the id
-        # ApiObject.of finds first (constructs' defaultChild); read it for anything else.
-        if workload.node.try_remove_child("Resource"):
+        # cdk8s-plus's own workload classes name their ApiObject "Resource" (base.ts), the id
+        # ApiObject.of finds first (constructs' defaultChild); for a subclass, which may set
+        # another default child, read the id.
+        if type(workload) in _API_VERSIONS and workload.node.try_remove_child("Resource"):
             child_id = "Resource"
         else:
             child_id = original.node.id

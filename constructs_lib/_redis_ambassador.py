@@ -315,8 +315,8 @@ class RedisAmbassador(constructs.Construct):
             admin_port=admin_port,
             stats_port=self.stats_port,
             primary=primary_up,
-            replicas=replica_ups,
-            routes=route_ups,
+            replicas=tuple(replica_ups),  # copies: the public attributes stay the user's to change
+            routes=tuple(route_ups),
             op_timeout_ms=op_ms,
             connect_timeout_ms=connect_ms,
             health_check_interval_ms=health_ms,

@@ -157,3 +157,20 @@ def test_the_seam_knows_each_kinds_api_version(kind_name: str) -> None:
     (doc,) = workloads(synth(c))
     assert (doc["apiVersion"], doc["kind"]) == _API_VERSIONS[type(w)]
     assert doc["metadata"]["name"] == original.name
+
+
+def test_a_subclassed_workload_gets_the_patterns_too() -> None:
+    """A subclass of a cdk8s-plus workload: the seam reads its ApiObject's id and kind instead
+    of assuming cdk8s-plus's own ("Resource", _API_VERSIONS)."""
+
+    class WebDeployment(kplus.Deployment):
+        pass
+
+    c = chart()
+    w = WebDeployment(c, "w")
+    w.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+    restricted_pod_security(w)
+    PATTERNS["git-sync"](c, w)
+    (doc,) = workloads(synth(c))
+    assert doc["kind"] == "Deployment"
+    assert [x["name"] for x in pod_template(doc)["spec"]["containers"]] == ["app", "git-sync"]
