@@ -360,7 +360,7 @@ def render_yaml(data: Any, *, sort_keys: bool = True) -> str:
     key = (repr(data), sort_keys)  # C-fast; PyYAML's representer is not
     text = _YAML_CACHE.get(key)
     if text is None:
-        if len(_YAML_CACHE) >= 256:
+        if len(_YAML_CACHE) >= 256:  # a bound, so a long-running process does not keep every config
             _YAML_CACHE.clear()
         text = _YAML_CACHE[key] = _dump_yaml(data, sort_keys)
     return text

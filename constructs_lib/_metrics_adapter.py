@@ -22,7 +22,16 @@ from . import _checks
 from ._checks import Workload
 from ._errors import PropsError
 from ._metrics_sources import MetricsSource
-from ._pod import ContainerSpec, HttpProbe, Mount, PodSeam, Port, container_resources, kplus_container
+from ._pod import (
+    SELECTING_WORKLOADS,
+    ContainerSpec,
+    HttpProbe,
+    Mount,
+    PodSeam,
+    Port,
+    container_resources,
+    kplus_container,
+)
 
 
 class MetricsEndpoint(Protocol):
@@ -474,7 +483,7 @@ class _LatePodMonitor(_PodMonitor):
     def to_json(self) -> Any:
         doc = super().to_json()
         target = self.target
-        if isinstance(target, kplus.Deployment | kplus.StatefulSet | kplus.DaemonSet):
+        if isinstance(target, SELECTING_WORKLOADS):
             match = dict(target.match_labels)
         else:
             match = dict(target.pod_metadata.to_json().get("labels", {}))
