@@ -43,6 +43,7 @@ from ._metrics_sources import (
 )
 from ._pod import AddedContainer, container_resources, restricted_pod_security
 from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
+from ._volume_claims import VolumeClaimTemplate, volume_claim_template
 from ._web import nginx_server_config
 
 
@@ -102,10 +103,12 @@ __all__ = [
     "StatsdMatchType",
     "StatsdMetricType",
     "StatsdObserver",
+    "VolumeClaimTemplate",
     "container_resources",
     "describe",
     "nginx_server_config",
     "restricted_pod_security",
+    "volume_claim_template",
 ]
 
 _synth.install()  # synth-time failures surface as the errors above

@@ -39,6 +39,23 @@ def dns_label(where: str, prop: str, value: str) -> str:
     return value
 
 
+def dns_subdomain(where: str, prop: str, value: str) -> str:
+    """An object name such as a StorageClass's: DNS-1123 labels joined by dots, at most 253."""
+    if (
+        not isinstance(value, str)
+        or len(value) > 253
+        or not all(len(part) <= 63 and _DNS1123_LABEL.fullmatch(part) for part in value.split("."))
+    ):
+        raise PropsError(
+            where,
+            prop,
+            value,
+            "not a DNS-1123 subdomain (the API server rejects it)",
+            "use lower-case labels of a-z, 0-9 and '-' joined by '.', at most 253 characters",
+        )
+    return value
+
+
 def port_name(where: str, prop: str, value: str) -> str:
     """A container port name: an IANA service name of at most 15 characters."""
     ok = (
@@ -502,6 +519,18 @@ def resources(where: str, value: Any) -> kplus.ContainerResources | None:
             "not a kplus.ContainerResources",
             "use container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)",
         )
+    if value is not None:
+        from ._pod import resource_errors  # _pod imports this module
+
+        errors = resource_errors(value)
+        if errors:
+            raise PropsError(
+                where,
+                "resources",
+                "; ".join(errors),
+                "a request above its limit is refused by the API server",
+                "keep each request at or below its limit, e.g. container_resources(100, 500, 64, 128)",
+            )
     return value
 
 

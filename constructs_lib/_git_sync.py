@@ -551,6 +551,7 @@ class SidecarGitSync(constructs.Construct):
     def volume(self) -> kplus.Volume:
         """The shared volume ``<name>-root`` as a cdk8s-plus Volume, made on first use: mount it
         read-only into another of your containers (``c.mount(path, site.volume, read_only=True)``)."""
+        PodSeam.of(self.workload, read=False).share_volume(self.volume_name)
         return kplus.Volume.from_empty_dir(self, "root", self.volume_name)
 
     @property

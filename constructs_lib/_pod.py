@@ -45,8 +45,10 @@ render through one ApiObject child; only where the pod template sits in the docu
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 import cdk8s
@@ -182,6 +184,28 @@ def empty_dir(name: str, size_limit_mi: int | None = None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class PreStopSleep:
+    """Keep a container running ``seconds`` after its pod is told to stop, before its SIGTERM
+    (a proxy that must outlive the app's last request).
+
+    ``how``: ``"exec"`` runs ``sleep`` inside the container: any Kubernetes version, but the
+    image must ship a ``sleep`` binary (a distroless image has none, and the kubelet then logs
+    ``FailedPreStopHook`` and stops the container at once). ``"sleep"`` is Kubernetes' own
+    ``lifecycle.preStop.sleep`` (KEP-3960, PodLifecycleSleepAction: beta and on by default
+    since 1.30, GA in 1.34): the kubelet waits, nothing runs in the image; whole seconds only,
+    and the 1.27-1.29 API servers refuse the field.
+    """
+
+    seconds: str
+    how: Literal["exec", "sleep"] = "exec"
+
+    def to_k8s(self) -> dict[str, Any]:
+        if self.how == "sleep":
+            return {"sleep": {"seconds": int(self.seconds)}}
+        return {"exec": {"command": ["sleep", self.seconds]}}
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """What a pattern asks the seam to add; the seam supplies the secure defaults."""
 
@@ -198,8 +222,8 @@ class ContainerSpec:
     liveness: Probe | None = None
     readiness: Probe | None = None
     startup: Probe | None = None
-    #: Command run before SIGTERM (e.g. a sleep that keeps a proxy up while the app drains).
-    pre_stop: Sequence[str] | None = None
+    #: A wait before SIGTERM (keeps a proxy up while the app drains).
+    pre_stop: PreStopSleep | None = None
 
 
 @dataclass(frozen=True)
@@ -268,7 +292,7 @@ def _render_container(spec: ContainerSpec, kind: ContainerKind) -> dict[str, Any
     for probe_kind, probe in _probes(spec).items() if kind != "init" else ():
         c[f"{probe_kind}Probe"] = probe.to_k8s()
     if spec.pre_stop:
-        c["lifecycle"] = {"preStop": {"exec": {"command": list(spec.pre_stop)}}}
+        c["lifecycle"] = {"preStop": spec.pre_stop.to_k8s()}
     if spec.mounts:
         c["volumeMounts"] = [
             {"mountPath": m.path, "name": m.volume, "readOnly": m.read_only} for m in spec.mounts
@@ -373,6 +397,34 @@ def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
     return {k: dict(v) for k, v in out.items()}
 
 
+#: Quantity suffixes cdk8s-plus-27 writes (cpu "m" or none; memory "Mi"; storage "Gi") and the rest
+#: of the API's (k8s.io/apimachinery resource.Quantity), as multipliers.
+_QUANTITY_UNITS: dict[str, int | Fraction] = {
+    "": 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def _quantity(text: str) -> Fraction | None:
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", text)
+    if match is None or match[2] not in _QUANTITY_UNITS:
+        return None
+    return Fraction(match[1]) * _QUANTITY_UNITS[match[2]]
+
+
+def resource_errors(resources: kplus.ContainerResources) -> list[str]:
+    """Requests above their limits in ``resources`` (the API server rejects such a pod:
+    "must be less than or equal to ... limit")."""
+    rendered = _render_resources(resources)
+    errors = []
+    for key, request in sorted(rendered.get("requests", {}).items()):
+        limit = rendered.get("limits", {}).get(key)
+        req, lim = _quantity(request), _quantity(limit) if limit is not None else None
+        if req is not None and lim is not None and req > lim:
+            errors.append(f"the {key} request {request} exceeds its limit {limit}")
+    return errors
+
+
 def _merge_in(user: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
     """``user``'s items with ``added`` ones inserted where cdk8s-plus would have put them: each
     ``(n, item)`` right after the first ``n`` user items (those that existed when it was added)."""
@@ -426,7 +478,7 @@ class _PodIndex:
             selector = template.get("metadata", {}).get("labels", {})
         index = cls(
             selector=dict(selector),
-            volumes={v["name"] for v in pod.get("volumes", [])},
+            volumes={v["name"] for v in pod.get("volumes", [])} | set(claim_template_names(doc)),
             annotations=set(template.get("metadata", {}).get("annotations", {})),
             fs_group=sc.get("fsGroup"),
             restart_policy=pod.get("restartPolicy"),
@@ -510,6 +562,13 @@ class PodSeam:
         self._annotations: dict[str, tuple[str, str]] = {}  # key -> (value, owner)
         self._claims: dict[tuple[str, str], str] = {}
         self._loopback_ports: dict[tuple[int, str], str] = {}
+        #: Who added each thing the pod shares, for errors that name both sides:
+        #: (what, value) -> (pattern path, prop). See :meth:`_late_collisions`.
+        self._owners: dict[tuple[str, Any], tuple[str, str]] = {}
+        #: The seam's volumes a pattern handed to the user as a cdk8s-plus Volume (share_volume).
+        self._shared_volumes: set[str] = set()
+        #: StatefulSet volumeClaimTemplates added through :meth:`add_claim_template`.
+        self._claim_templates: list[dict[str, Any]] = []
         self._output = _PodOutput.install(workload, original, rendered, self)
         self._attaching: _PodIndex | None = None
 
@@ -541,6 +600,7 @@ class PodSeam:
                 else:
                     index.env.setdefault(container, set()).add(item["name"])
         index.volumes.update(self._volumes)
+        index.volumes.update(t["metadata"]["name"] for t in self._claim_templates)
         index.annotations.update(self._annotations)
         for (number, proto), owner in self._loopback_ports.items():  # not in the rendered pod
             taken_by = index.ports.setdefault((number, proto), owner)
@@ -658,9 +718,12 @@ class PodSeam:
         key = "containers" if kind == "sidecar" else "initContainers"
         self._added[key].append((self._index.counts.get(key, 0), added))
         self._index._add_container(c)
+        self._owners[("container", spec.name)] = (where, prop)
         for port in spec.ports:  # first come, first served: ours take the ports they checked
             self._index.ports[(port.number, port.protocol.value)] = spec.name
             self._index.port_names[port.name] = spec.name
+            self._owners[("port", (port.number, port.protocol.value))] = (where, port.number_prop)
+            self._owners[("port name", port.name)] = (where, port.name_prop)
         return added
 
     def looping_kind(self, native_sidecar: bool, *, where: str) -> ContainerKind:
@@ -698,6 +761,7 @@ class PodSeam:
         self._check_port(Port(f"loopback-{number}", number, protocol, number_prop=prop), where, named=False)
         self._loopback_ports[(number, protocol.value)] = owner
         self._index.ports[(number, protocol.value)] = owner
+        self._owners[("port", (number, protocol.value))] = (where, prop)
 
     def _check_port(self, port: Port, where: str, *, named: bool = True) -> None:
         prop = port.number_prop
@@ -740,8 +804,32 @@ class PodSeam:
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
         self._volumes[name] = volume
+        self._owners[("volume", name)] = (where, prop)
         taken.add(name)
         return str(name)
+
+    def share_volume(self, name: str) -> None:
+        """The pattern hands its volume ``name`` to the user (as a cdk8s-plus Volume of the
+        same definition): the user's mounts of it render the volume too, and that is no collision."""
+        self._shared_volumes.add(name)
+
+    def add_claim_template(self, template: dict[str, Any], *, where: str, prop: str = "name") -> str:
+        """Add a StatefulSet ``volumeClaimTemplates`` entry (its API form); return its name, which
+        is then a volume of every pod for the mounts and checks (written at synth, so the
+        ``storage`` request keeps its value: cdk8s's typed model turns a JSON-patched one into
+        ``requests: {}``)."""
+        if self.kind != "StatefulSet":
+            raise PropsError(
+                where,
+                "workload",
+                self.kind,
+                "only a StatefulSet has volumeClaimTemplates",
+                "use a kplus.StatefulSet, or mount a volume (kplus.Volume) into the container",
+            )
+        name = self.add_volume({"name": template["metadata"]["name"]}, where=where, prop=prop)
+        del self._volumes[name]  # a claim, not a pod volume: the controller adds it to each pod
+        self._claim_templates.append(template)
+        return name
 
     def add_config_files(
         self, scope: constructs.Construct, prefix: str, files: Mapping[str, str], *, path: str, where: str
@@ -796,6 +884,7 @@ class PodSeam:
         self._check_mount(container, mounts, mount, where=where, prop=prop)
         item = {"mountPath": mount.path, "name": mount.volume, "readOnly": mount.read_only}
         self._user_edit(container, "volumeMounts", item)
+        self._owners[("mount", (container, mount.path))] = (where, prop)
         mounts[mount.path] = mount.volume
 
     def add_env(self, container: str, name: str, value: EnvSource, *, where: str, prop: str) -> None:
@@ -810,28 +899,40 @@ class PodSeam:
                 f"choose another variable name ({prop})",
             )
         self._user_edit(container, "env", {"name": name, **value})
+        self._owners[("env", (container, name))] = (where, prop)
         taken.add(name)
 
     def _user_edit(self, container: str, what: str, item: dict[str, Any]) -> None:
         count = self._index.counts.get((container, what), 0)
         self._user_edits.setdefault((container, what), []).append((count, item))
 
+    # A default that moves aside for a second instance (REDIS_* -> SESSIONS_*, port 6379 -> 6380,
+    # /srv/git -> /srv/<name>) moves aside only for what the library itself added. Something the
+    # user put there is a collision, refused whether the user's line comes before the pattern
+    # (preflight) or after it (_late_collisions at synth): the order of two lines never changes
+    # the outcome.
+
+    def _pattern_owned(self, what: str) -> set[Any]:
+        return {key for kind, key in self._owners if kind == what}
+
     def port_name_free(self, name: str) -> bool:
-        return name not in self._index.port_names
+        """No pattern has a port named ``name`` (see above: the user's names are collisions)."""
+        return name not in self._pattern_owned("port name")
 
     def env_of(self, container: str) -> set[str]:
-        """The env variable names ``container`` has now."""
-        return set(self._index.env.get(container, set()))
+        """The env variable names patterns have given ``container`` so far."""
+        return {name for c, name in self._pattern_owned("env") if c == container}
 
     def mounts_of(self, container: str) -> set[str]:
-        """The paths where ``container`` mounts volumes now."""
-        return set(self._index.mounts.get(container, {}))
+        """The paths where patterns have mounted volumes into ``container`` so far."""
+        return {path for c, path in self._pattern_owned("mount") if c == container}
 
     def free_port(self, preferred: int, *, protocol: str = "TCP", avoid: Sequence[int] = ()) -> int:
-        """``preferred``, or the next port above it that no container of the pod uses: the
-        default of a port prop, so that a second instance of a pattern needs no port props."""
+        """``preferred``, or the next port above it that no pattern uses: the default of a port
+        prop, so that a second instance of a pattern needs no port props."""
+        taken = self._pattern_owned("port")
         number = preferred
-        while (number, protocol) in self._index.ports or number in avoid:
+        while (number, protocol) in taken or number in avoid:
             number += 1
         return number
 
@@ -895,6 +996,7 @@ class PodSeam:
                 fix or f"change {prop} so they differ",
             )
         self._annotations[key] = (value, where)
+        self._owners[("annotation", key)] = (where, prop)
         self._index.annotations.add(key)
 
     def annotate_config_hash(self, name: str, *texts: str, where: str) -> str:
@@ -942,8 +1044,16 @@ class PodSeam:
         user added afterwards. With :meth:`restrict`, every container of that final pod is
         hardened and checked too.
         """
+        late = self._late_collisions(doc)
+        if late:
+            raise CollisionError.of(self.workload.node.path, late)
         template = pod_template(doc)
         pod = template["spec"]
+        claims = claim_template_names(doc)
+        if self._claim_templates:
+            spec = doc["spec"]
+            spec["volumeClaimTemplates"] = [*spec.get("volumeClaimTemplates", []), *self._claim_templates]
+            claims += [t["metadata"]["name"] for t in self._claim_templates]
         for key in ("initContainers", "containers"):
             if self._added[key]:
                 pod[key] = _merge_in(pod.get(key, []), [(n, added.spec) for n, added in self._added[key]])
@@ -955,7 +1065,7 @@ class PodSeam:
         pod_volumes = self._volumes_in_order(pod)
         if pod_volumes:
             pod["volumes"] = pod_volumes
-        errors = pod_rule_errors(pod, self._loopback_ports)
+        errors = pod_rule_errors(pod, self._loopback_ports, claims=claims)
         if errors:
             # Containers added after a pattern attached: only the rendered pod shows them.
             raise CollisionError(
@@ -985,6 +1095,79 @@ class PodSeam:
         template["spec"] = _sorted(pod)  # sorts the edited containers too
         return doc
 
+    def _late_collisions(self, doc: Mapping[str, Any]) -> list[tuple[str, Any, str, str]]:
+        """What the user gave the workload after a pattern attached that the pattern adds too.
+
+        Done before the pattern attaches, each of these is refused by :meth:`preflight` (or
+        :meth:`annotate`); done after, only the rendered workload shows it. ``doc`` is the
+        user's workload as cdk8s-plus renders it (the seam's additions are not in it yet), so
+        every name in it that the seam also adds was added after the pattern checked the pod.
+        The order of the two lines must not change the outcome: the same collision, naming
+        both sides. A volume the user mounted that is the pattern's own (``site.volume``)
+        renders identically and is no collision.
+        """
+        user = _PodIndex.read(doc)
+        pod = pod_template(dict(doc)).get("spec", {})
+        same_volume = {
+            v["name"]
+            for v in pod.get("volumes", [])
+            if v["name"] in self._shared_volumes and self._volumes.get(v["name"]) == v
+        }
+        things: list[tuple[str, Any, Any, str]] = [
+            *(("container", n, n, f"a container named {n!r}") for n in sorted(user.containers)),
+            *(
+                ("port", k, k[0], f"container {c!r} declares {k[1]} port {k[0]}")
+                for k, c in user.ports.items()
+            ),
+            *(
+                ("port name", n, n, f"container {c!r} has a port named {n!r}")
+                for n, c in user.port_names.items()
+            ),
+            *(
+                ("volume", n, n, f"a volume named {n!r}")
+                for n in sorted({v["name"] for v in pod.get("volumes", [])} - same_volume)
+            ),
+            *(
+                (
+                    "volume",
+                    n,
+                    n,
+                    f"a volumeClaimTemplate named {n!r} (it replaces the pod volume of that name)",
+                )
+                for n in claim_template_names(doc)
+            ),
+            *(
+                ("mount", (c, path), path, f"container {c!r} mounts a volume at {path!r}")
+                for c, paths in sorted(user.mounts.items())
+                for path in sorted(paths)
+            ),
+            *(
+                ("env", (c, n), n, f"container {c!r} has an env variable {n!r}")
+                for c, names in sorted(user.env.items())
+                for n in sorted(names)
+            ),
+            *(
+                ("annotation", k, k, f"the pod template has the annotation {k!r}")
+                for k in sorted(user.annotations)
+            ),
+        ]
+        found: list[tuple[str, Any, str, str]] = []
+        for what, key, shown, thing in things:
+            owner = self._owners.get((what, key))
+            if owner is None:
+                continue
+            where, prop = owner
+            found.append(
+                (
+                    prop,
+                    shown,
+                    f"{thing}, added to the {self.kind} after {where} attached, and {where} adds it too",
+                    f"remove or rename what you added to the {self.kind}, "
+                    f"or pass {prop}= another value to {where}",
+                )
+            )
+        return found
+
     def _volumes_in_order(self, pod: Mapping[str, Any]) -> list[dict[str, Any]]:
         rendered = {v["name"]: v for v in pod.get("volumes", [])}
         defined = {**self._volumes, **rendered}  # a user's mount of a pattern's volume renders it too
@@ -996,15 +1179,27 @@ class PodSeam:
         return [defined[n] for n in dict.fromkeys(names)]
 
 
+def claim_template_names(doc: Mapping[str, Any]) -> list[str]:
+    """The names of a StatefulSet's ``volumeClaimTemplates``: volumes of each of its pods (the
+    StatefulSet controller adds a claim per pod under that name; REFERENCE.md section 8)."""
+    if doc.get("kind") != "StatefulSet":
+        return []
+    return [t["metadata"]["name"] for t in (doc.get("spec") or {}).get("volumeClaimTemplates", [])]
+
+
 def pod_rule_errors(
-    pod: Mapping[str, Any], loopback: Mapping[tuple[int, str], str] | None = None
+    pod: Mapping[str, Any],
+    loopback: Mapping[tuple[int, str], str] | None = None,
+    *,
+    claims: Sequence[str] = (),
 ) -> list[str]:
     """The API server's pod rules that JSON schemas cannot express, on a rendered pod spec;
-    ``loopback`` lists ports containers bind on 127.0.0.1 without declaring them."""
+    ``loopback`` lists ports containers bind on 127.0.0.1 without declaring them, ``claims``
+    a StatefulSet's claim templates (volumes its pods get)."""
     errors: list[str] = []
     everything = [*pod.get("initContainers", []), *pod.get("containers", [])]
     volume_names = [v["name"] for v in pod.get("volumes", [])]
-    volumes = set(volume_names)
+    volumes = set(volume_names) | set(claims)
     names = [c["name"] for c in everything]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         errors.append(f"two containers are named {dup!r}; rename one (container names are unique in a pod)")

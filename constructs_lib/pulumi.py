@@ -220,7 +220,7 @@ class Cdk8sChart(pulumi.ComponentResource):
             if cdk8s.Chart.of(construct) is not chart:
                 continue
             workload = cdk8s.ApiObject.of(construct.workload)
-            resource = self._find(workload.kind, workload.name)
+            resource = self._find(workload.kind, workload.name)  # None: the workload is in another chart
             own: dict[str, Any] = {"pattern": type(construct).__name__, "workload_kind": workload.kind}
             if isinstance(construct, SidecarGitSync):
                 own |= {
@@ -237,15 +237,21 @@ class Cdk8sChart(pulumi.ComponentResource):
                     "port_name": construct.port_name,
                     "scrape_path": construct.scrape_path,
                 }
-            facts[construct.node.path.removeprefix(prefix)] = resource.metadata["name"].apply(
-                _with_workload_name(own)
-            )
+            key = construct.node.path.removeprefix(prefix)
+            if resource is None:
+                # The workload is registered by its own chart's component; its name is known.
+                facts[key] = pulumi.Output.from_input(_with_workload_name(own)(workload.name))
+            else:
+                facts[key] = resource.metadata["name"].apply(_with_workload_name(own))
         return facts
 
-    def _find(self, kind: str, name: str) -> KubernetesObject:
-        """The registered workload ``kind``/``name`` (a pattern and its workload share a namespace)."""
-        (manifest,) = (m for m in self.manifests if m["kind"] == kind and m["metadata"]["name"] == name)
-        return self.resources[object_key(manifest)]
+    def _find(self, kind: str, name: str) -> KubernetesObject | None:
+        """The registered workload ``kind``/``name`` of this chart, or None when a pattern of this
+        chart attaches to a workload of another chart (the library allows it in the same namespace)."""
+        for manifest in self.manifests:
+            if manifest["kind"] == kind and manifest["metadata"]["name"] == name:
+                return self.resources[object_key(manifest)]
+        return None
 
 
 def _with_workload_name(facts: dict[str, Any]) -> Callable[[str], dict[str, Any]]:

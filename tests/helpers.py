@@ -80,6 +80,10 @@ def semantic_errors(doc: dict[str, Any]) -> list[str]:
     volumes = [v["name"] for v in spec.get("volumes", [])]
     if len(volumes) != len(set(volumes)):
         errors.append(f"duplicate volume names {volumes}")
+    # A StatefulSet's claim templates are volumes of its pods (the controller adds them).
+    claims = [t["metadata"]["name"] for t in doc["spec"].get("volumeClaimTemplates", [])]
+    if doc["kind"] == "StatefulSet":
+        volumes += claims
     seen_containers: set[str] = set()
     port_names: set[str] = set()
     port_numbers: set[tuple[int, str]] = set()

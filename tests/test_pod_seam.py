@@ -280,7 +280,10 @@ class TestSynthTimeRules:
         dep = web(c)
         PodSeam.of(dep).add_container(spec("side"), kind="sidecar", where=WHERE)
         dep.add_container(name="side", image="example/other:1")
-        with pytest.raises(CollisionError, match="two containers are named 'side'"):
+        with pytest.raises(
+            CollisionError,
+            match="a container named 'side', added to the Deployment after test/pattern attached",
+        ):
             synth(c)
 
     def test_a_port_added_later_that_collides(self) -> None:
@@ -290,7 +293,10 @@ class TestSynthTimeRules:
         dep.add_container(
             name="late", image="example/other:1", ports=[kplus.ContainerPort(number=9000, name="late")]
         )
-        with pytest.raises(CollisionError, match="containers 'side' and 'late' both use TCP port 9000"):
+        with pytest.raises(
+            CollisionError,
+            match="port=9000: container 'late' declares TCP port 9000, added to the Deployment after",
+        ):
             synth(c)
 
     def test_a_long_port_name_added_later(self) -> None:
@@ -360,7 +366,10 @@ class TestSecondReviewRules:
             CollisionError, match="container 'other' declares a port that 'proxy' already binds"
         ):
             PodSeam.of(dep)  # the next pattern to attach
-        with pytest.raises(CollisionError, match="declares port 9901, which 'proxy' binds"):
+        with pytest.raises(
+            CollisionError,
+            match="admin_port=9901: container 'other' declares TCP port 9901, added to the Deployment after",
+        ):
             synth(c)  # or at synth time
 
     def test_chart_labels_do_not_override_the_deployments_own(self) -> None:
@@ -472,8 +481,13 @@ class TestSynthTimeErrors:
         dep.add_container(name="side", image="example/late:1")
         with pytest.raises(CollisionError) as err:
             app.synth()
-        assert str(err.value).startswith("shop/web: containers=['app', 'side', 'side']: the API server would")
-        assert "Fix: change the container you added after the pattern" in str(err.value)
+        assert str(err.value).startswith(
+            "shop/web: name='side': a container named 'side', added to the Deployment after test/pattern"
+        )
+        assert (
+            "Fix: remove or rename what you added to the Deployment, or pass name= another value to"
+            in str(err.value)
+        )
         assert err.value.__suppress_context__  # jsii's RuntimeError and node's stack are not shown
         assert not list(tmp_path.iterdir())  # nothing half-written
 
@@ -535,8 +549,9 @@ class TestWhatTheSeamKeeps:
         SidecarGitSync(c, "site", workload=dep, repo="https://github.com/example/site.git")
         seam = PodSeam.of(dep, read=False)
         with pytest.raises(RuntimeError, match=r"PodSeam\.of\(workload\) before a pattern edits it"):
-            seam.free_port(8080)
-        assert PodSeam.of(dep).free_port(2020) == 2021  # read again: git-sync's port is taken
+            seam.main_container(None, where=WHERE)
+        assert PodSeam.of(dep).main_container(None, where=WHERE) == "app"  # read again
+        assert seam.free_port(2020) == 2021  # what patterns took is kept: git-sync's port
 
     def test_an_added_container_is_rendered_afresh_on_each_read(self) -> None:
         c = chart()

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
-from constructs_lib import CollisionError, PropsError
+from constructs_lib import CollisionError, PropsError, RedisAmbassador
 from constructs_lib.pulumi import Cdk8sChart, KubernetesObject
 from examples import all_patterns
 
@@ -337,3 +337,31 @@ def test_readme_pulumi_snippet_runs() -> None:
     assert all(r.request.protect for r in monitor.objects())
     assert patterns["site"]["content_path"] == "/srv/git/site"
     assert patterns["cache"]["url"] == "redis://127.0.0.1:6379?protocol=2"
+
+
+def test_a_pattern_in_another_chart_than_its_workload() -> None:
+    """Issue 17: the library allows a pattern in another chart of the same namespace; the
+    component of the pattern's chart crashed with a bare ``ValueError: not enough values to unpack``."""
+
+    def program() -> Any:
+        app = cdk8s.App()
+        workloads = cdk8s.Chart(app, "workloads", namespace="shop")
+        web = kplus.Deployment(workloads, "web")
+        web.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+        patterns = cdk8s.Chart(app, "patterns", namespace="shop")
+        RedisAmbassador(patterns, "cache", workload=web, primary="redis.data.svc:6379")
+        Cdk8sChart("workloads", workloads)
+        component = Cdk8sChart("patterns", patterns)
+        return component.patterns
+
+    _, patterns = run(program)
+    assert patterns == {
+        "cache": {
+            "pattern": "RedisAmbassador",
+            "workload_kind": "Deployment",
+            "workload_name": "workloads-web-c89cea07",
+            "url": "redis://127.0.0.1:6379?protocol=2",
+            "host": "127.0.0.1",
+            "port": 6379,
+        }
+    }

@@ -162,6 +162,7 @@ class TestPod:
         assert proxy["args"] == [
             "--config-path",
             "/etc/envoy/envoy.yaml",
+            "--disable-hot-restart",
             "--concurrency",
             "1",
             "--log-level",
