@@ -38,6 +38,8 @@ from .helpers import (
     validate,
     web,
 )
+from .matrix import CELLS, Cell
+from .pod_security import restricted_violations
 
 Attach = Callable[[cdk8s.Chart, kplus.Deployment], Any]
 Edit = Callable[[cdk8s.Chart, kplus.Deployment], None]
@@ -432,3 +434,56 @@ def test_the_claim_is_listed_in_yaml_order_independent_of_the_mount() -> None:
     text = yaml.safe_dump(kind(synth(c), "StatefulSet")[0]["spec"]["volumeClaimTemplates"])
     assert "storage: 1536Mi" in text
     assert "storageClassName: fast" in text
+
+
+# --- the composition matrix, as manifests (tests/test_pods.py runs the same cells as pods) -------
+
+
+def _pod_of(chart: cdk8s.Chart) -> tuple[dict[str, Any], dict[str, Any]]:
+    (doc,) = [
+        d
+        for d in synth(chart)
+        if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+    ]
+    template = pod_template(doc)
+    return doc, template
+
+
+def _by_name(template: dict[str, Any]) -> dict[str, Any]:
+    spec = template["spec"]
+
+    def unordered(c: dict[str, Any]) -> dict[str, Any]:  # list order follows the order of the lines
+        return {
+            **c,
+            "env": sorted(c.get("env", []), key=lambda e: e["name"]),
+            "volumeMounts": sorted(c.get("volumeMounts", []), key=lambda m: m["mountPath"]),
+        }
+
+    return {
+        "containers": {
+            c["name"]: unordered(c) for c in [*spec.get("initContainers", []), *spec["containers"]]
+        },
+        "volumes": {v["name"]: v for v in spec.get("volumes", [])},
+        "annotations": template["metadata"].get("annotations", {}),
+        "securityContext": spec.get("securityContext"),
+    }
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=lambda cell: cell.name)
+def test_every_cell_is_a_valid_restricted_pod(cell: Cell) -> None:
+    doc, template = _pod_of(cell.build(cdk8s.App()))
+    assert not semantic_errors(doc)
+    validate([doc], K8S_NEWEST)
+    assert not restricted_violations(template), restricted_violations(template)
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=lambda cell: cell.name)
+def test_every_cell_is_the_same_pod_whatever_the_order(cell: Cell) -> None:
+    """Patterns in either order, and the user's edits before or after them: the same containers,
+    volumes and annotations (only the order of list items may differ)."""
+    _, first = _pod_of(cell.build(cdk8s.App()))
+    for variant in ({"reverse": True}, {"late_edits": True}, {"reverse": True, "late_edits": True}):
+        if variant.get("reverse") and len(set(cell.patterns)) == 1:
+            continue  # two instances of one pattern: the first takes the defaults, by design
+        _, other = _pod_of(cell.build(cdk8s.App(), **variant))
+        assert _by_name(other) == _by_name(first), variant
