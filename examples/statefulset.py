@@ -1,5 +1,9 @@
 """Every workload kind: a Redis StatefulSet whose ACL file comes from git, with Redis metrics.
 
+- Per-pod storage: each Redis pod keeps its append-only file on its own PersistentVolumeClaim
+  (``volume_claim_template``: cdk8s-plus-27 has no claim templates, and a JSON patch loses the
+  size), which every check of the library treats as a volume of the pod.
+
 - Sidecar: git-sync keeps ``users.acl`` (a private ops repository) in a volume; Redis
   loads it through ``--aclfile $(ACL_ROOT)/users.acl`` and ``ACL LOAD`` picks up a push.
 - Adapter: redis_exporter turns ``INFO`` into Prometheus metrics; the PodMonitor selects the
@@ -15,6 +19,7 @@ from constructs_lib import (
     SidecarGitSync,
     container_resources,
     restricted_pod_security,
+    volume_claim_template,
 )
 
 REDIS_IMAGE = "redis:7.4.2-alpine"
@@ -32,7 +37,8 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
                 name="redis",
                 image=REDIS_IMAGE,
                 command=["redis-server"],
-                args=["--save", "", "--appendonly", "no", "--aclfile", "$(ACL_ROOT)/users.acl"],
+                # Durable: the append-only file lives on the pod's own claim, mounted at /data.
+                args=["--appendonly", "yes", "--dir", "/data", "--aclfile", "$(ACL_ROOT)/users.acl"],
                 ports=[kplus.ContainerPort(number=6379, name="redis")],
                 security_context=kplus.ContainerSecurityContextProps(user=REDIS_UID, group=REDIS_UID),
                 resources=container_resources(100, 1000, 256, 512),
@@ -40,7 +46,8 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
             )
         ],
     )
-    redis.containers[0].mount("/data", kplus.Volume.from_empty_dir(chart, "data", "data"))
+    data = volume_claim_template(redis, "data", storage=cdk8s.Size.gibibytes(5))
+    data.mount(redis.containers[0], "/data")
     SidecarGitSync(
         chart,
         "acl",

@@ -108,7 +108,7 @@ def test_dev_ambassador_envoy_dials_the_local_redis() -> None:
 
 
 def test_every_workload_kind() -> None:
-    assert only_pod("statefulset").volumes[0] == Volume("data", "emptyDir")
+    assert only_pod("statefulset").volumes[0] == Volume("data", "volumeClaimTemplate")
     assert only_pod("metrics-statsd").connections == (
         Connection("django", "metrics-adapter", 9125, ("env STATSD_HOST/STATSD_PORT",)),
     )
