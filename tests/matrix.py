@@ -53,7 +53,13 @@ def _ambassador(c: cdk8s.Chart, w: Any, i: int, batch: bool) -> Any:
 
 def _metrics(c: cdk8s.Chart, w: Any, i: int, batch: bool) -> Any:
     # Two adapters of one pod: two sources (a pod has one prometheus.io port; PodMonitors list both).
-    source = MetricsSource.nginx() if i == 0 else MetricsSource.redis()
+    # The app offers nginx's stub_status page on its port (tests/pods/app.py); the redis exporter
+    # reads the Redis on 6379 (the ambassador's, where the cell has one).
+    source = (
+        MetricsSource.nginx(scrape_uri="http://127.0.0.1:8000/stub_status")
+        if i == 0
+        else MetricsSource.redis()
+    )
     return MetricsAdapter(
         c,
         f"metrics{i}",

@@ -1,7 +1,8 @@
 """The stand-in program of the project's ``example/*`` app images (shop-api, report-builder, ...).
 
 The library only adds containers around an app; what the app does is not under test. This program
-answers ``200 ok`` on every path, on every port listed in ``PODS_APP_PORTS`` (comma-separated; the
+answers ``200 ok`` on every path (``/stub_status``: nginx's status page, for the matrix's nginx
+exporter), on every port listed in ``PODS_APP_PORTS`` (comma-separated; the
 play-file step passes the container's declared ports and the ports its probes use), on all
 addresses, so Services, probes and scrapers that aim at the app find it. With
 ``PODS_APP_EXIT_AFTER=<seconds>`` (Job and CronJob containers) it exits 0 after that long, as a
@@ -16,10 +17,15 @@ import sys
 import threading
 import time
 
+#: nginx's stub_status page (ngx_http_stub_status_module's format), for apps that offer one.
+STUB_STATUS = (
+    b"Active connections: 1 \nserver accepts handled requests\n 1 1 1 \nReading: 0 Writing: 1 Waiting: 0 \n"
+)
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def _answer(self) -> None:
-        body = b"ok\n"
+        body = STUB_STATUS if self.path == "/stub_status" else b"ok\n"
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
