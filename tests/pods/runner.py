@@ -99,8 +99,11 @@ class Pod:
         def exec_fn(c: str, argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
             return self.exec(c, argv, timeout=timeout)
 
+        # A batch app container that has completed is probed no more (the kubelet stops probing a
+        # terminated container).
+        done = [c for c in self.play.containers if self.play.batch and self.state(c)["Status"] == "exited"]
         return run_probes(
-            self.workload, self.play.template, self.ip, exec_fn, skip=list(self.left_out), within=within
+            self.workload, self.play.template, self.ip, exec_fn, skip=[*self.left_out, *done], within=within
         )
 
 
