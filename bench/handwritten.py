@@ -140,7 +140,8 @@ def build(scope: constructs.Construct, *, cache: bool = False, id: str = "all-pa
         env_variables={
             "REDIS_HOST": kplus.EnvValue.from_value("127.0.0.1"),
             "REDIS_PORT": kplus.EnvValue.from_value("6379"),
-            "REDIS_URL": kplus.EnvValue.from_value("redis://127.0.0.1:6379?protocol=2"),
+            "REDIS_URL": kplus.EnvValue.from_value("redis://127.0.0.1:6379"),
+            "REDIS_PROTOCOL": kplus.EnvValue.from_value("2"),
         },
     )
     nginx.mount("/tmp", kplus.Volume.from_empty_dir(chart, "nginx-tmp", "nginx-tmp"))

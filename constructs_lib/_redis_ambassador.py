@@ -66,16 +66,39 @@ _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"
 _DOWNSTREAM_SECRET_DIR = "/etc/envoy-downstream-auth"
 _REDIS_FILTER = "envoy.filters.network.redis_proxy"
 _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @type
-# Appended to REDIS_URL: Envoy's redis_proxy speaks RESP2 only, and redis-py >= 6 opens every
-# connection with HELLO 3 unless the URL says protocol=2 (REFERENCE.md section 7).
-_URL_OPTIONS = "?protocol=2"
-#: The env names of a first instance; a second one derives its own from its name.
-_DEFAULT_ENV = {
-    "host_env": "REDIS_HOST",
-    "port_env": "REDIS_PORT",
-    "url_env": "REDIS_URL",
-    "password_env": "REDIS_PASSWORD",
+# The RESP version Envoy's redis_proxy speaks to the app (it answers HELLO 3 with NOPROTO; its
+# RESP3 mode refuses every RESP2 client, REFERENCE.md section 8). Given to the app as
+# <PREFIX>_PROTOCOL, and never in the URL: redis-py before 5 passes every URL query parameter to
+# Connection() and fails every call on `?protocol=2` (TypeError); measured per client in
+# tests/test_client_matrix.py, whose table is the README's.
+RESP_VERSION = 2
+DEFAULT_NAME = "redis-ambassador"
+#: The env a pattern gives the app, by prop: <PREFIX>_<suffix>; the prefix is REDIS for the
+#: default name and the upper-cased name otherwise (name "sessions": SESSIONS_URL).
+_ENV_SUFFIXES = {
+    "host_env": "HOST",
+    "port_env": "PORT",
+    "url_env": "URL",
+    "password_env": "PASSWORD",
+    "protocol_env": "PROTOCOL",
 }
+
+
+class _FromName:
+    """The default of the env-name props: derived from ``name`` (see RedisAmbassador)."""
+
+    def __repr__(self) -> str:
+        return "<derived from name>"
+
+
+FROM_NAME: Any = _FromName()
+
+
+def env_prefix(name: str) -> str:
+    """``REDIS`` for the default name, else ``name`` upper-cased with ``-``/``.`` as ``_``."""
+    return "REDIS" if name == DEFAULT_NAME else re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
 _HOST = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*")
 
 Endpoint = str | kplus.Service
@@ -158,11 +181,12 @@ class RedisAmbassador(constructs.Construct):
             mirror), ``"sleep"`` for any other image (``envoyproxy/envoy-distroless`` has no
             ``sleep``, and the library cannot know what an unknown image ships). Native
             sidecars need no hook: the kubelet stops them after the app.
-        host_env, port_env, url_env, password_env: env names in the main container; None
-            leaves one out. A second instance whose defaults are taken derives its own from
-            ``name`` (``name="sessions"``: ``SESSIONS_HOST``, ``SESSIONS_URL``...; see
-            ``env_names``). Defaults ``REDIS_HOST``, ``REDIS_PORT``, ``REDIS_URL``,
-            ``REDIS_PASSWORD``.
+        host_env, port_env, url_env, password_env, protocol_env: env names in the main
+            container; None leaves one out. Defaults ``<PREFIX>_HOST``, ``<PREFIX>_PORT``,
+            ``<PREFIX>_URL``, ``<PREFIX>_PASSWORD``, ``<PREFIX>_PROTOCOL``, where the prefix is
+            ``REDIS`` for the default ``name`` and the name upper-cased otherwise
+            (``name="sessions"``: ``SESSIONS_URL``). A name you pass is used as given: if
+            the container already has it, that is a ``CollisionError``, never a silent rename.
         admin_port: Envoy's admin interface, bound to 127.0.0.1 only. Default 9901.
         stats_port: pod-reachable listener serving ``/ready`` and ``/metrics`` (Envoy's
             Prometheus stats) from the admin interface. Default 9902.
@@ -182,7 +206,7 @@ class RedisAmbassador(constructs.Construct):
             together (``resources=container_resources(...)``).
 
     Attributes:
-        url: what the app connects to, e.g. ``redis://127.0.0.1:6379?protocol=2`` (also in
+        url: what the app connects to, e.g. ``redis://127.0.0.1:6379`` (also in
             ``url_env``).
         host: ``127.0.0.1``.
         port: the localhost port the app connects to.
@@ -221,14 +245,15 @@ class RedisAmbassador(constructs.Construct):
         native_sidecar: bool = False,
         shutdown_delay: cdk8s.Duration | None = None,
         shutdown_hook: str | None = None,
-        host_env: str | None = "REDIS_HOST",
-        port_env: str | None = "REDIS_PORT",
-        url_env: str | None = "REDIS_URL",
-        password_env: str | None = "REDIS_PASSWORD",
+        host_env: str | None = FROM_NAME,
+        port_env: str | None = FROM_NAME,
+        url_env: str | None = FROM_NAME,
+        password_env: str | None = FROM_NAME,
+        protocol_env: str | None = FROM_NAME,
         admin_port: int | None = None,
         stats_port: int | None = None,
         concurrency: int = 1,
-        name: str = "redis-ambassador",
+        name: str = DEFAULT_NAME,
         stats_port_name: str | None = None,
         container_name: str | None = None,
         image: str = DEFAULT_ENVOY_IMAGE,
@@ -251,7 +276,7 @@ class RedisAmbassador(constructs.Construct):
         admin_port = _checks.or_default(admin_port, seam.free_port(9901, avoid=[self.port]))
         stats_port = _checks.or_default(stats_port, seam.free_port(9902, avoid=[self.port, admin_port]))
         self.host = "127.0.0.1"
-        self.url = f"redis://{self.host}:{self.port}{_URL_OPTIONS}"
+        self.url = f"redis://{self.host}:{self.port}"
         self.development = _checks.boolean(where, "development", development)
         native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
         read_fallback = _checks.boolean(where, "read_fallback", read_fallback)
@@ -327,15 +352,17 @@ class RedisAmbassador(constructs.Construct):
                 f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
                 "lower shutdown_delay or raise the workload's termination_grace_period",
             )
-        given = {"host_env": host_env, "port_env": port_env, "url_env": url_env, "password_env": password_env}
-        taken = seam.env_of(main)
-        # A second instance: REDIS_* are taken, so every name left at its default becomes
-        # <NAME>_* (name 'sessions': SESSIONS_HOST, SESSIONS_PORT, SESSIONS_URL, SESSIONS_PASSWORD).
-        if isinstance(name, str) and any(given[p] == d and d in taken for p, d in _DEFAULT_ENV.items()):
-            prefix = re.sub(r"[^A-Z0-9]", "_", name.upper())
-            for prop, default in _DEFAULT_ENV.items():
-                if given[prop] == default:
-                    given[prop] = prefix + default.removeprefix("REDIS")
+        # One rule, from the props alone (not from what the pod holds): <PREFIX>_<SUFFIX>.
+        given = {
+            "host_env": host_env,
+            "port_env": port_env,
+            "url_env": url_env,
+            "password_env": password_env,
+            "protocol_env": protocol_env,
+        }
+        for prop, env_name in given.items():
+            if env_name is FROM_NAME:
+                given[prop] = f"{env_prefix(self.name)}_{_ENV_SUFFIXES[prop]}"
         env_names = self.env_names = _checks.env_names(where, given)
         if self.development:
             # Development: the same proxy, in front of a scratch redis-server in the pod. It
@@ -456,6 +483,7 @@ class RedisAmbassador(constructs.Construct):
             "host_env": env_value(self.host),
             "port_env": env_value(str(self.port)),
             "url_env": env_value(self.url),
+            "protocol_env": env_value(str(RESP_VERSION)),
         }
         if client_pw is not None:
             app_env["password_env"] = env_secret(client_pw)
@@ -596,6 +624,17 @@ def envoy_config(
     }
     if downstream_password_file is not None:
         proxy["downstream_auth_passwords"] = [{"filename": downstream_password_file}]
+    # SELECT is refused: Envoy answers it OK itself and keeps every command of that client on the
+    # shared upstream connection's database 0 (measured with Envoy 1.40 in tests/test_client_matrix.py),
+    # so an app that selects a database would silently write into database 0. Envoy's fault
+    # injection (RedisProxy.faults, ERROR at 100% for "select") answers an error instead.
+    proxy["faults"] = [
+        {
+            "fault_type": "ERROR",
+            "fault_enabled": {"default_value": {"numerator": 100, "denominator": "HUNDRED"}},
+            "commands": ["select"],
+        }
+    ]
     return {
         # Admin stays on loopback: it can stop the proxy. /ready and /metrics are re-served below.
         "admin": {"address": _socket("127.0.0.1", admin_port)},

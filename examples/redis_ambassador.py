@@ -83,14 +83,14 @@ def build(app: cdk8s.App) -> cdk8s.Chart:
         client_password=password,  # and the app AUTHs to Envoy (REDIS_PASSWORD)
         op_timeout=cdk8s.Duration.seconds(2),
     )
-    assert cache.url == "redis://127.0.0.1:6379?protocol=2"
+    assert cache.url == "redis://127.0.0.1:6379"
     # A second Redis deployment (sessions, run by another team in namespace "data"): a second
     # ambassador needs one prop. Its ports are the next free ones and its env names derive from
     # its name: SESSIONS_HOST, SESSIONS_PORT, SESSIONS_URL.
     sessions = RedisAmbassador(
         chart, "sessions", workload=api, name="sessions", primary="sessions-redis.data.svc:6379"
     )
-    assert sessions.url == "redis://127.0.0.1:6380?protocol=2"
+    assert sessions.url == "redis://127.0.0.1:6380"
     return chart
 
 

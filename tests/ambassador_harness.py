@@ -35,8 +35,14 @@ class Ambassador:
     port: int
     stats_port: int
     docs: list[dict[str, Any]]
-    #: REDIS_URL exactly as the app container's env holds it.
-    url: str
+    #: The app container's env values exactly as the manifest holds them (REDIS_URL, REDIS_PROTOCOL...;
+    #: not the Secret references).
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        """REDIS_URL exactly as the app container's env holds it."""
+        return self.env["REDIS_URL"]
 
 
 def synthesize(
@@ -67,8 +73,8 @@ def synthesize(
     )
     docs = [d for d in yaml.safe_load_all(str(app.synth_yaml())) if d]
     assert PASSWORD not in str(docs)
-    env = {e["name"]: e.get("value") for e in container(docs, "app")["env"]}
-    return Ambassador(port, stats_port, docs, url=str(env["REDIS_URL"]))
+    env = {e["name"]: str(e["value"]) for e in container(docs, "app")["env"] if "value" in e}
+    return Ambassador(port, stats_port, docs, env=env)
 
 
 def container(docs: list[dict[str, Any]], name: str) -> dict[str, Any]:

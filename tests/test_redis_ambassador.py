@@ -195,16 +195,17 @@ class TestPod:
         assert containers(synth(c))["app"]["env"] == [
             {"name": "REDIS_HOST", "value": "127.0.0.1"},
             {"name": "REDIS_PORT", "value": "6379"},
-            # protocol=2: Envoy's redis_proxy speaks RESP2 only; redis-py >= 6 asks for RESP3
-            # unless told (tests/test_client_matrix.py runs every client).
-            {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379?protocol=2"},
+            # No ?protocol=2 in the URL: redis-py 4 fails every call on it. The RESP version the
+            # proxy speaks is its own variable (tests/test_client_matrix.py runs every client).
+            {"name": "REDIS_URL", "value": "redis://127.0.0.1:6379"},
+            {"name": "REDIS_PROTOCOL", "value": "2"},
         ]
-        assert amb.url == "redis://127.0.0.1:6379?protocol=2"
+        assert amb.url == "redis://127.0.0.1:6379"
 
     def test_env_names_are_configurable(self) -> None:
-        c, _ = attach(host_env=None, port_env=None, url_env="CACHE_URL", port=6380)
+        c, _ = attach(host_env=None, port_env=None, url_env="CACHE_URL", protocol_env=None, port=6380)
         assert containers(synth(c))["app"]["env"] == [
-            {"name": "CACHE_URL", "value": "redis://127.0.0.1:6380?protocol=2"}
+            {"name": "CACHE_URL", "value": "redis://127.0.0.1:6380"}
         ]
 
     def test_client_password_reaches_the_app_from_the_secret(self) -> None:
@@ -309,7 +310,7 @@ class TestDevelopmentMode:
         # The app's settings are the same as in production: no code change between environments.
         assert containers(docs)["app"]["env"][2] == {
             "name": "REDIS_URL",
-            "value": "redis://127.0.0.1:6379?protocol=2",
+            "value": "redis://127.0.0.1:6379",
         }
         assert amb.metrics_port_name == "envoy-stats"
         validate(docs, K8S_OLDEST)
@@ -450,25 +451,61 @@ class TestErrors:
         with pytest.raises(CollisionError, match="url_env='DB_URL': container 'app' already has"):
             RedisAmbassador(c, "b", deployment=dep, primary=PRIMARY, name="b", url_env="DB_URL")
 
+    def test_env_names_follow_the_name_not_what_the_pod_holds(self) -> None:
+        """One rule a reader predicts from the props: REDIS_* for the default name, <NAME>_*
+        otherwise, for a first ambassador too (it used to depend on what the pod held)."""
+        c = chart()
+        amb = RedisAmbassador(c, "cache", workload=web(c), primary=PRIMARY, name="cache-proxy")
+        assert amb.env_names == {
+            "host_env": "CACHE_PROXY_HOST",
+            "port_env": "CACHE_PROXY_PORT",
+            "url_env": "CACHE_PROXY_URL",
+            "password_env": "CACHE_PROXY_PASSWORD",
+            "protocol_env": "CACHE_PROXY_PROTOCOL",
+        }
+
+    def test_an_explicit_env_name_is_never_renamed(self) -> None:
+        """An explicit url_env="REDIS_URL" on a second ambassador silently became SESSIONS_URL."""
+        c = chart()
+        dep = web(c)
+        RedisAmbassador(c, "a", workload=dep, primary=PRIMARY)
+        with pytest.raises(CollisionError, match="url_env='REDIS_URL': container 'app' already has"):
+            RedisAmbassador(c, "b", workload=dep, primary=PRIMARY, name="sessions", url_env="REDIS_URL")
+
+    def test_select_is_refused_by_the_proxy(self) -> None:
+        """Envoy answers SELECT with OK and keeps the client on database 0 (measured with the real
+        Envoy in tests/test_client_matrix.py): refused with Envoy's fault injection instead."""
+        _, amb = attach()
+        (proxy,) = [f for f in amb.envoy_config["static_resources"]["listeners"][0]["filter_chains"]]
+        faults = proxy["filters"][0]["typed_config"]["faults"]
+        assert faults == [
+            {
+                "commands": ["select"],
+                "fault_enabled": {"default_value": {"denominator": "HUNDRED", "numerator": 100}},
+                "fault_type": "ERROR",
+            }
+        ]
+
     def test_a_second_ambassador_needs_one_prop(self) -> None:
         """Ports, port name and env names of a second instance derive from its name."""
         c = chart()
         dep = web(c)
         RedisAmbassador(c, "a", workload=dep, primary=PRIMARY)
         b = RedisAmbassador(c, "b", workload=dep, primary="sessions.data.svc:6379", name="sessions")
-        assert (b.port, b.stats_port, b.url) == (6380, 9904, "redis://127.0.0.1:6380?protocol=2")
+        assert (b.port, b.stats_port, b.url) == (6380, 9904, "redis://127.0.0.1:6380")
         assert b.metrics_port_name == "sessions-stats"
         assert b.env_names == {
             "host_env": "SESSIONS_HOST",
             "port_env": "SESSIONS_PORT",
             "url_env": "SESSIONS_URL",
             "password_env": "SESSIONS_PASSWORD",
+            "protocol_env": "SESSIONS_PROTOCOL",
         }
         docs = synth(c)
         validate(docs, K8S_OLDEST)
         env = {e["name"]: e.get("value") for e in containers(docs)["app"]["env"]}
-        assert env["REDIS_URL"] == "redis://127.0.0.1:6379?protocol=2"
-        assert env["SESSIONS_URL"] == "redis://127.0.0.1:6380?protocol=2"
+        assert env["REDIS_URL"] == "redis://127.0.0.1:6379"
+        assert env["SESSIONS_URL"] == "redis://127.0.0.1:6380"
 
 
 class TestShapes:
@@ -501,5 +538,5 @@ class TestShapes:
 
     def test_development_mode_uses_the_same_ports(self) -> None:
         _, amb = attach(development=True, port=6400, admin_port=9801, stats_port=9802)
-        assert amb.url == "redis://127.0.0.1:6400?protocol=2"
+        assert amb.url == "redis://127.0.0.1:6400"
         assert amb.envoy_config["admin"]["address"]["socket_address"]["port_value"] == 9801

@@ -1,7 +1,9 @@
 """The app code a user writes with the library's env (run by tests/test_client_matrix.py).
 
-Exactly what the README tells users: ``redis.from_url(REDIS_URL, password=REDIS_PASSWORD)``,
-every other setting at the client's default. Prints one JSON line.
+``app.py <key> defaults``: exactly what the README tells users,
+``redis.from_url(REDIS_URL, password=REDIS_PASSWORD)``, every other setting at the client's default.
+``app.py <key> protocol``: the one setting, ``protocol=int(REDIS_PROTOCOL)`` (redis-py >= 5).
+Prints one JSON line.
 """
 
 import json
@@ -11,12 +13,13 @@ import time
 
 import redis
 
-key = sys.argv[1]
+key, setting = sys.argv[1], sys.argv[2]
 out: dict[str, object] = {"version": redis.__version__}
 try:
-    r = redis.from_url(
-        os.environ["REDIS_URL"], password=os.environ.get("REDIS_PASSWORD"), decode_responses=True
-    )
+    options: dict[str, object] = {"password": os.environ.get("REDIS_PASSWORD"), "decode_responses": True}
+    if setting == "protocol":
+        options["protocol"] = int(os.environ["REDIS_PROTOCOL"])
+    r = redis.from_url(os.environ["REDIS_URL"], **options)
     r.set(key, "v1")
     deadline = time.monotonic() + 5
     while (value := r.get(key)) is None and time.monotonic() < deadline:
