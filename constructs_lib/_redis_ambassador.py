@@ -68,9 +68,15 @@ _REDIS_FILTER = "envoy.filters.network.redis_proxy"
 _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @type
 # The RESP version Envoy's redis_proxy speaks to the app (it answers HELLO 3 with NOPROTO; its
 # RESP3 mode refuses every RESP2 client, REFERENCE.md section 8). Given to the app as
-# <PREFIX>_PROTOCOL, and never in the URL: redis-py before 5 passes every URL query parameter to
-# Connection() and fails every call on `?protocol=2` (TypeError); measured per client in
-# tests/test_client_matrix.py, whose table is the README's.
+# <PREFIX>_PROTOCOL, and never in the URL. Measured per client in tests/test_client_matrix.py (its
+# table is the README's); what each client's code does:
+# - redis-py 4.3.4, redis/connection.py:1172-1182 (parse_url): a query parameter without a parser
+#   is copied into the Connection() kwargs, so `?protocol=2` fails every call with TypeError;
+# - redis-py 7.4.1, redis/connection.py:112: DEFAULT_RESP_VERSION = 2 (RESP2 at defaults);
+# - redis-py 8.1.0, redis/utils.py:283: DEFAULT_RESP_VERSION = 3, and no fallback on NOPROTO;
+# - redis-py 8.2.0, redis/connection.py:1409 (_fallback_to_resp2): falls back on NOPROTO;
+# - node-redis 6.4.0, @redis/client dist/lib/RESP/types.js:5: DEFAULT_RESP = 3, read from the
+#   RESP option only (dist/lib/client/index.js:460), never from the URL.
 RESP_VERSION = 2
 DEFAULT_NAME = "redis-ambassador"
 #: The env a pattern gives the app, by prop: <PREFIX>_<suffix>; the prefix is REDIS for the
