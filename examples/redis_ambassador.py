@@ -18,7 +18,7 @@ REDIS_UID = 999  # the image's redis user
 def redis_servers(chart: cdk8s.Chart, password: kplus.SecretValue) -> tuple[kplus.Service, kplus.Service]:
     """One primary and two read replicas (ephemeral cache: data lives in memory)."""
 
-    def server(id: str, replicas: int, extra: list[str]) -> kplus.Service:
+    def server(id: str, replicas: int, extra: list[str], readiness: kplus.Probe) -> kplus.Service:
         dep = kplus.Deployment(chart, id, replicas=replicas)
         c = dep.add_container(
             name="redis",
@@ -39,15 +39,25 @@ def redis_servers(chart: cdk8s.Chart, password: kplus.SecretValue) -> tuple[kplu
             ports=[kplus.ContainerPort(number=6379, name="redis")],
             security_context=kplus.ContainerSecurityContextProps(user=REDIS_UID, group=REDIS_UID),
             resources=container_resources(100, 1000, 256, 512),
-            readiness=kplus.Probe.from_tcp_socket(port=6379),
+            readiness=readiness,
         )
         c.env.add_variable("REDIS_PASSWORD", kplus.EnvValue.from_secret_value(password))
         c.mount("/data", kplus.Volume.from_empty_dir(chart, f"{id}-data", "data"))
         restricted_pod_security(dep)
         return dep.expose_via_service(ports=[kplus.ServicePort(port=6379, name="redis")], name=id)
 
-    primary = server("redis-primary", 1, [])
-    replicas = server("redis-replicas", 2, ["--replicaof", "redis-primary", "6379"])
+    primary = server("redis-primary", 1, [], kplus.Probe.from_tcp_socket(port=6379))
+    # A replica is Ready once it has synced from the primary: until then it answers reads with
+    # nothing (the first sync waits repl-diskless-sync-delay, 5s), and the Service, so the
+    # ambassador, would send reads to it. REDISCLI_AUTH keeps the password off the command line.
+    synced = kplus.Probe.from_command(
+        [
+            "sh",
+            "-c",
+            'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli info replication | grep -q "^master_link_status:up"',
+        ]
+    )
+    replicas = server("redis-replicas", 2, ["--replicaof", "redis-primary", "6379"], synced)
     return primary, replicas
 
 
