@@ -17,6 +17,7 @@ from . import _node  # noqa: F401  # isort: skip
 from typing import TYPE_CHECKING, Any
 
 from . import _synth
+from ._containers import AddedContainer, container_resources
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
 from ._git_sync import DEFAULT_IMAGE as DEFAULT_GIT_SYNC_IMAGE
 from ._git_sync import (
@@ -41,7 +42,7 @@ from ._metrics_sources import (
     StatsdMetricType,
     StatsdObserver,
 )
-from ._pod import AddedContainer, container_resources, restricted_pod_security
+from ._pod import restricted_pod_security
 from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
 from ._volume_claims import VolumeClaimTemplate, volume_claim_template
 from ._web import nginx_server_config

@@ -520,7 +520,7 @@ def resources(where: str, value: Any) -> kplus.ContainerResources | None:
             "use container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)",
         )
     if value is not None:
-        from ._pod import resource_errors  # _pod imports this module
+        from ._containers import resource_errors  # _containers imports this module
 
         errors = resource_errors(value)
         if errors:

@@ -46,9 +46,9 @@ from typing import Any, Literal
 import yaml
 
 from ._errors import PropsError
-from ._pod import pod_template
+from ._workload_kinds import pod_template
 
-#: The kinds whose documents hold a pod template (see ``_pod._TEMPLATE_PATH``).
+#: The kinds whose documents hold a pod template (see ``_workload_kinds._TEMPLATE_PATH``).
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
 
 Role = Literal["init", "native-sidecar", "container"]

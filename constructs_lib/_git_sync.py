@@ -21,21 +21,20 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
-from ._errors import PropsError, credential_in
-from ._pod import (
+from ._containers import (
     AddedContainer,
-    Claim,
     ContainerSpec,
     ExecProbe,
     Mount,
-    PodSeam,
     Port,
     TcpProbe,
     container_resources,
     empty_dir,
     env_value,
-    kplus_container,
 )
+from ._errors import PropsError, credential_in
+from ._pod import Claim, PodSeam
+from ._workload_kinds import kplus_container
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
 DEFAULT_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1"

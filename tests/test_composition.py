@@ -24,7 +24,7 @@ from constructs_lib import (
     restricted_pod_security,
     volume_claim_template,
 )
-from constructs_lib._pod import pod_template
+from constructs_lib._workload_kinds import pod_template
 
 from .helpers import (
     K8S_NEWEST,

@@ -10,7 +10,7 @@ import cdk8s
 import pytest
 import yaml
 
-from constructs_lib._pod import pod_template
+from constructs_lib._workload_kinds import pod_template
 from examples import EXAMPLES
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, all_containers, semantic_errors, validate, workloads

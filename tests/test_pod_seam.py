@@ -15,17 +15,17 @@ from constructs_lib import (
     SidecarGitSync,
     restricted_pod_security,
 )
-from constructs_lib._pod import (
+from constructs_lib._containers import (
     AddedContainer,
     ContainerSpec,
     HttpProbe,
     Mount,
-    PodSeam,
     Port,
     container_resources,
     empty_dir,
     env_value,
 )
+from constructs_lib._pod import PodSeam
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, pod, synth, validate, web
 from .pod_security import restricted_violations

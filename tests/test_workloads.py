@@ -18,7 +18,7 @@ from constructs_lib import (
     SidecarGitSync,
     restricted_pod_security,
 )
-from constructs_lib._pod import _API_VERSIONS, pod_template
+from constructs_lib._workload_kinds import API_VERSIONS, pod_template
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, kind, synth, validate, workloads
 
@@ -148,20 +148,20 @@ def test_the_pod_monitor_follows_each_kinds_selector(kind_name: str) -> None:
 @pytest.mark.parametrize("kind_name", sorted(KINDS))
 def test_the_seam_knows_each_kinds_api_version(kind_name: str) -> None:
     """restricted_pod_security before any pattern installs the seam without rendering the
-    workload: apiVersion and kind then come from _API_VERSIONS, which must match cdk8s-plus."""
+    workload: apiVersion and kind then come from API_VERSIONS, which must match cdk8s-plus."""
     c, w = workload(kind_name)
     original = cdk8s.ApiObject.of(w)
-    assert _API_VERSIONS[type(w)] == (original.api_version, original.kind)
+    assert API_VERSIONS[type(w)] == (original.api_version, original.kind)
     restricted_pod_security(w)
     PATTERNS["metrics"](c, w, **({"native_sidecar": True} if kind_name in BATCH else {}))
     (doc,) = workloads(synth(c))
-    assert (doc["apiVersion"], doc["kind"]) == _API_VERSIONS[type(w)]
+    assert (doc["apiVersion"], doc["kind"]) == API_VERSIONS[type(w)]
     assert doc["metadata"]["name"] == original.name
 
 
 def test_a_subclassed_workload_gets_the_patterns_too() -> None:
     """A subclass of a cdk8s-plus workload: the seam reads its ApiObject's id and kind instead
-    of assuming cdk8s-plus's own ("Resource", _API_VERSIONS)."""
+    of assuming cdk8s-plus's own ("Resource", API_VERSIONS)."""
 
     class WebDeployment(kplus.Deployment):
         pass

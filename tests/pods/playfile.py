@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs_lib._pod import pod_template
+from constructs_lib._workload_kinds import pod_template
 
 from . import images
 

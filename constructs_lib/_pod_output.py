@@ -1,0 +1,99 @@
+"""The stand-in for a workload's ApiObject: it renders the workload as cdk8s-plus does, then hands
+the document to the seam (:meth:`PodSeam.apply_edits`) at synth.
+
+Why a replacement ApiObject and not a JSON patch: ``KubeDeployment.toJson()`` rebuilds the object
+from the typed 1.27 model *after* applying patches, which silently drops an init container's
+``restartPolicy`` (see REFERENCE.md, section 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import cdk8s
+import constructs
+
+from . import _checks
+from ._checks import Workload
+from ._workload_kinds import API_VERSIONS
+
+if TYPE_CHECKING:
+    from ._pod import PodSeam
+
+
+class PodOutput(cdk8s.ApiObject):
+    """Stands in for a workload's ApiObject: renders it, then applies the seam's edits."""
+
+    @classmethod
+    def install(
+        cls, workload: Workload, original: cdk8s.ApiObject, rendered: Mapping[str, Any], seam: PodSeam
+    ) -> PodOutput:
+        if rendered:  # what it is called, from the rendering (no round trip per field)
+            api_version, kind, name = rendered["apiVersion"], rendered["kind"], rendered["metadata"]["name"]
+        elif type(workload) in API_VERSIONS:
+            (api_version, kind), name = API_VERSIONS[type(workload)], original.name
+        else:
+            api_version, kind, name = original.api_version, original.kind, original.name
+        # cdk8s-plus's own workload classes name their ApiObject "Resource" (base.ts), the id
+        # ApiObject.of finds first (constructs' defaultChild); for a subclass, which may set
+        # another default child, read the id.
+        if type(workload) in API_VERSIONS and workload.node.try_remove_child("Resource"):
+            child_id = "Resource"
+        else:
+            child_id = original.node.id
+            workload.node.try_remove_child(child_id)
+        return cls(workload, child_id, original, seam, api_version=api_version, kind=kind, name=name)
+
+    def __init__(
+        self,
+        scope: constructs.Construct,
+        id: str,
+        original: cdk8s.ApiObject,
+        seam: PodSeam,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
+    ) -> None:
+        super().__init__(
+            scope, id, api_version=api_version, kind=kind, metadata=cdk8s.ApiObjectMetadata(name=name)
+        )
+        self.original = original
+        self._seam = seam
+        # What this stand-in's metadata holds now: the name, the chart's namespace and labels
+        # (api-object.ts); only later additions through cdk8s.ApiObject.of(deployment).metadata
+        # are carried over to the output.
+        self._initial_metadata: dict[str, Any] = {"labels": dict(_checks.chart_labels(scope))}
+
+    def render_original(self) -> dict[str, Any]:
+        """The workload as cdk8s-plus renders it (one round trip to node)."""
+        return render(self.original)
+
+    def to_json(self) -> Any:
+        doc = self.original.to_json()
+        # Labels and annotations added through cdk8s.ApiObject.of(deployment).metadata land
+        # on this stand-in; carry them over. The stand-in has nothing but its metadata (its
+        # patches go to the original), so rendering it is one round trip (metadata, then its
+        # toJson, would be two).
+        own = super().to_json().get("metadata", {})
+        for key in ("labels", "annotations"):
+            before = self._initial_metadata.get(key, {})
+            added = {k: v for k, v in own.get(key, {}).items() if before.get(k) != v}
+            if added:
+                doc["metadata"][key] = dict(sorted({**doc["metadata"].get(key, {}), **added}.items()))
+        for key in ("finalizers", "ownerReferences"):
+            if own.get(key) and own.get(key) != self._initial_metadata.get(key):
+                doc["metadata"][key] = own[key]
+        return self._seam.apply_edits(doc)
+
+    def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
+        # Patches made through cdk8s.ApiObject.of(deployment) keep working.
+        self.original.add_json_patch(*ops)
+
+
+def render(api_object: cdk8s.ApiObject) -> dict[str, Any]:
+    try:
+        return dict(api_object.to_json())
+    except RuntimeError:  # cdk8s-plus cannot render a pod without containers yet
+        return {}
