@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cdk8s
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.integration
 
 #: The Secrets the examples reference (created out of band in a real cluster).
 SECRETS = {"redis": {"password": "pods-test-password"}}
+#: Where the runs' tables go (build/ is not committed).
+REPORT = Path(__file__).resolve().parent.parent / "build" / "pod-runs.txt"
 #: How long the pods must run without a restart before the probes.
 SETTLE_SECONDS = 8
 #: What a left-out git-sync would have fetched, where the app cannot start without it:
@@ -115,6 +118,10 @@ def run(name: str, docs: list[dict[str, Any]], extra: Callable[[PodSet], list[st
         lines = check_ambassadors(pods, SECRETS) + check_scrapes(pods, docs, up=UP.get(name))
         lines += extra(pods) if extra else []
         print("\n".join(f"    {line}" for line in lines))
+        # Every run's table, also where pytest captures the output (make test, CI).
+        REPORT.parent.mkdir(exist_ok=True)
+        with REPORT.open("a") as out:
+            out.write(f"== {name}\n{pods.report(results)}\n" + "".join(f"    {line}\n" for line in lines))
 
 
 def _primary_and_replica(pods: PodSet) -> list[str]:
