@@ -82,7 +82,9 @@ def volume_claim_template(
         access_modes: default ``ReadWriteOnce``.
         storage_class_name: the StorageClass; default None (the cluster's default class).
     """
-    where = f"{_checks.workload('volume_claim_template', 'statefulset', statefulset).node.path}/{name}"
+    base = _checks.workload("volume_claim_template", "statefulset", statefulset).node.path
+    # The name is checked before it becomes part of the path the errors name.
+    where = f"{base}/{_checks.dns_label(base, 'name', name)}"
     if not isinstance(statefulset, kplus.StatefulSet):
         raise PropsError(
             where,
@@ -91,7 +93,6 @@ def volume_claim_template(
             "only a StatefulSet has volumeClaimTemplates",
             "pass a kplus.StatefulSet, or mount a kplus.Volume into the container",
         )
-    _checks.dns_label(where, "name", name)
     size = _size(where, storage)
     modes = _access_modes(where, access_modes)
     spec: dict[str, object] = {"accessModes": modes, "resources": {"requests": {"storage": size}}}

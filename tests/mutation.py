@@ -45,6 +45,7 @@ from constructs_lib import (
     StatsdMapping,
     StatsdObserver,
     restricted_pod_security,
+    volume_claim_template,
 )
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, validate
@@ -180,6 +181,31 @@ def _option(make: Callable[..., Any], attach: Callable[[cdk8s.Chart, kplus.Deplo
 
 
 REPO = "https://github.com/example/site.git"
+
+
+def _statefulset(chart: cdk8s.Chart) -> kplus.StatefulSet:
+    return kplus.StatefulSet(
+        chart,
+        "db",
+        containers=[
+            kplus.ContainerProps(
+                name="db",
+                image="example/db:1.0.0",
+                ports=[kplus.ContainerPort(number=5432)],
+                security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
+            )
+        ],
+    )
+
+
+def _claim(chart: cdk8s.Chart, web: kplus.Deployment, **kw: Any) -> Any:
+    sts = _statefulset(chart)
+    return volume_claim_template(sts, **kw).mount(sts.containers[0], "/data")
+
+
+def _claim_mount(chart: cdk8s.Chart, web: kplus.Deployment, **kw: Any) -> Any:
+    sts = _statefulset(chart)
+    return volume_claim_template(sts, "data", storage=cdk8s.Size.gibibytes(1)).mount(sts.containers[0], **kw)
 
 
 def targets() -> list[Target]:
@@ -429,6 +455,18 @@ def targets() -> list[Target]:
                 cache=False,
             ),
         ),
+        Target(
+            "volume_claim_template",
+            _claim,
+            dict(
+                name="data",
+                storage=cdk8s.Size.gibibytes(1),
+                access_modes=[kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE],
+                storage_class_name="fast-ssd",
+            ),
+            extra={"storage": [cdk8s.Size.kibibytes(1), cdk8s.Size.mebibytes(0)]},
+        ),
+        Target("VolumeClaimTemplate.mount", _claim_mount, dict(path="/data", read_only=False)),
         Target(
             "MetricsSource.custom",
             _adapter(MetricsSource.custom),
