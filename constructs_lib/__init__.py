@@ -113,3 +113,16 @@ __all__ = [
 ]
 
 _synth.install()  # synth-time failures surface as the errors above
+
+
+def _show_real_parameters() -> None:
+    """``inspect.signature`` and ``help()`` of a pattern show its keyword props, not the
+    ``(*args, **kwargs)`` of jsii's metaclass ``__call__`` (inspect reads ``__signature__`` first)."""
+    import inspect
+
+    for cls in (SidecarGitSync, RedisAmbassador, MetricsAdapter):
+        init = inspect.signature(cls.__init__)
+        cls.__signature__ = init.replace(parameters=list(init.parameters.values())[1:])
+
+
+_show_real_parameters()

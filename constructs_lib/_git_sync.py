@@ -238,7 +238,7 @@ class SidecarGitSync(constructs.Construct):
             ``<name>-config``), port ``<name>`` (at most 15 characters). Default ``git-sync``;
             set it when attaching two.
         container_name: the main container. Default: the workload's only app container.
-        image: git-sync image. Default :data:`DEFAULT_IMAGE`.
+        image: git-sync image. Default :data:`DEFAULT_GIT_SYNC_IMAGE` (``constructs_lib``'s export).
         resources: git-sync's requests/limits. Default 10m/64Mi requests, 500m/256Mi limits.
         run_as_user: uid of git-sync. Default 65533 (the image's user); SSH needs it.
         extra_args: further git-sync flags (``--flag=value``) for options not modelled here.
@@ -298,6 +298,7 @@ class SidecarGitSync(constructs.Construct):
         run_as_user: int = GIT_SYNC_UID,
         extra_args: Sequence[str] = (),
     ) -> None:
+        """Attach the pattern to ``workload``; every prop is described in the class docstring."""
         super().__init__(scope, id)
         where = _checks.child_path(scope, id)  # self.node.path, without two round trips
         # --- resolve and check every prop before touching the pod ---

@@ -131,6 +131,7 @@ class MetricsAdapter(constructs.Construct):
         container_name: str | None = None,
         resources: kplus.ContainerResources | None = None,
     ) -> None:
+        """Attach the pattern to ``workload``; every prop is described in the class docstring."""
         super().__init__(scope, id)
         where = _checks.child_path(scope, id)  # self.node.path, without two round trips
         # --- resolve and check every prop before touching the pod ---

@@ -265,6 +265,7 @@ class RedisAmbassador(constructs.Construct):
         redis_image: str = DEFAULT_REDIS_IMAGE,
         resources: kplus.ContainerResources | None = None,
     ) -> None:
+        """Attach the pattern to ``workload``; every prop is described in the class docstring."""
         super().__init__(scope, id)
         where = _checks.child_path(scope, id)  # self.node.path, without two round trips
         # --- resolve: every prop checked, before touching the pod ---

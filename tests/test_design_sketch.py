@@ -69,3 +69,17 @@ def test_design_sketch() -> None:
     assert {e["name"] for e in containers(docs)["nginx"]["env"]} >= {"REDIS_URL", "STATSD_HOST"}
     validate(docs, K8S_OLDEST)
     validate(docs, K8S_NEWEST)
+
+
+def test_signature_and_help_show_the_real_props() -> None:
+    """jsii's metaclass made inspect.signature read ``(*args, **kwargs)`` and ``__init__``'s doc
+    ``Creates a new construct node.`` (issue 20)."""
+    import inspect
+
+    from constructs_lib import MetricsAdapter, RedisAmbassador, SidecarGitSync
+
+    for cls, prop in ((SidecarGitSync, "repo"), (RedisAmbassador, "primary"), (MetricsAdapter, "source")):
+        parameters = inspect.signature(cls).parameters
+        assert list(parameters)[:2] == ["scope", "id"], cls
+        assert parameters[prop].kind is inspect.Parameter.KEYWORD_ONLY, cls
+        assert "class docstring" in (cls.__init__.__doc__ or ""), cls
