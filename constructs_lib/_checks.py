@@ -199,6 +199,15 @@ _IMAGE = re.compile(
 )
 
 
+def image_repository(image: str) -> str:
+    """The repository part of a reference that :func:`pinned_image` accepted
+    (``registry.internal/envoyproxy/envoy:v1.40.0`` -> ``registry.internal/envoyproxy/envoy``)."""
+    m = _IMAGE.fullmatch(image)
+    assert m is not None, image
+    ends = [m.start(group) - 1 for group in ("tag", "digest") if m[group] is not None]
+    return image[: min(ends)] if ends else image
+
+
 def pinned_image(where: str, prop: str, image: str) -> str:
     """An image reference pinned to a tag or digest (``:latest`` drifts; so does no tag)."""
     m = _IMAGE.fullmatch(image) if isinstance(image, str) and len(image) <= 255 else None
@@ -508,30 +517,6 @@ def same_namespace(where: str, scope: Any, target: Workload) -> None:
             f"the {kind} is in namespace {theirs!r}",
             f"create the pattern in the {kind}'s chart (or one with the same namespace)",
         )
-
-
-def resources(where: str, value: Any) -> kplus.ContainerResources | None:
-    if value is not None and not isinstance(value, kplus.ContainerResources):
-        raise PropsError(
-            where,
-            "resources",
-            type(value).__name__,
-            "not a kplus.ContainerResources",
-            "use container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)",
-        )
-    if value is not None:
-        from ._containers import resource_errors  # _containers imports this module
-
-        errors = resource_errors(value)
-        if errors:
-            raise PropsError(
-                where,
-                "resources",
-                "; ".join(errors),
-                "a request above its limit is refused by the API server",
-                "keep each request at or below its limit, e.g. container_resources(100, 500, 64, 128)",
-            )
-    return value
 
 
 def or_default(value: T | None, default: T) -> T:

@@ -320,14 +320,33 @@ def _quantity(text: str) -> Fraction | None:
     return Fraction(match[1]) * _QUANTITY_UNITS[match[2]]
 
 
-def resource_errors(resources: kplus.ContainerResources) -> list[str]:
-    """Requests above their limits in ``resources`` (the API server rejects such a pod:
-    "must be less than or equal to ... limit")."""
-    rendered = _render_resources(resources)
+def checked_resources(where: str, value: Any) -> kplus.ContainerResources | None:
+    """A pattern's ``resources`` prop: a ``kplus.ContainerResources`` (or None) whose requests are
+    at or below their limits (the API server rejects a pod otherwise: "must be less than or equal
+    to ... limit"). :func:`container_resources` refuses the same on its integers."""
+    if value is None:
+        return None
+    if not isinstance(value, kplus.ContainerResources):
+        raise PropsError(
+            where,
+            "resources",
+            type(value).__name__,
+            "not a kplus.ContainerResources",
+            "use container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)",
+        )
+    rendered = _render_resources(value)
     errors = []
     for key, request in sorted(rendered.get("requests", {}).items()):
         limit = rendered.get("limits", {}).get(key)
         req, lim = _quantity(request), _quantity(limit) if limit is not None else None
         if req is not None and lim is not None and req > lim:
             errors.append(f"the {key} request {request} exceeds its limit {limit}")
-    return errors
+    if errors:
+        raise PropsError(
+            where,
+            "resources",
+            "; ".join(errors),
+            "a request above its limit is refused by the API server",
+            "keep each request at or below its limit, e.g. container_resources(100, 500, 64, 128)",
+        )
+    return value

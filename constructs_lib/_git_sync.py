@@ -28,6 +28,7 @@ from ._containers import (
     Mount,
     Port,
     TcpProbe,
+    checked_resources,
     container_resources,
     empty_dir,
     env_value,
@@ -313,7 +314,7 @@ class SidecarGitSync(constructs.Construct):
         _checks.same_namespace(where, scope, target)
         seam = PodSeam.of(target)
         main = self.main_container_name = seam.main_container(container_name, where=where)
-        resources = _checks.resources(where, resources)
+        resources = checked_resources(where, resources)
         self.repo = _check_repo(where, repo, auth)
         self.link = _check_link(
             where, link if link is not None else _default_link(repo), given=link is not None

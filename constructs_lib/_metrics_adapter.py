@@ -20,7 +20,7 @@ import constructs
 
 from . import _checks
 from ._checks import Workload
-from ._containers import ContainerSpec, HttpProbe, Mount, Port, container_resources
+from ._containers import ContainerSpec, HttpProbe, Mount, Port, checked_resources, container_resources
 from ._errors import PropsError
 from ._metrics_sources import MetricsSource
 from ._pod import PodSeam
@@ -137,7 +137,7 @@ class MetricsAdapter(constructs.Construct):
         # --- resolve and check every prop before touching the pod ---
         target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
         _checks.same_namespace(where, scope, target)
-        resources = _checks.resources(where, resources)
+        resources = checked_resources(where, resources)
         if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
             raise PropsError(
                 where,

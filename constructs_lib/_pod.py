@@ -465,7 +465,12 @@ class PodSeam:
 
     def add_volume(self, volume: dict[str, Any], *, where: str, prop: str = "name") -> str:
         """Add a volume (its API form, e.g. :func:`empty_dir`); return its name."""
-        name = volume["name"]
+        name = self._reserve_volume_name(volume["name"], where=where, prop=prop)
+        self._volumes[name] = volume
+        return name
+
+    def _reserve_volume_name(self, name: str, *, where: str, prop: str) -> str:
+        """Check that ``name`` is free for a pod volume or a claim template, and take it."""
         _checks.dns_label(where, prop, name)
         taken = self._index.volumes
         if name in taken:
@@ -476,7 +481,6 @@ class PodSeam:
                 "a volume of that name already exists in the pod",
                 f"pass another {prop}= (volumes taken: {sorted(taken)})",
             )
-        self._volumes[name] = volume
         self._owners[("volume", name)] = (where, prop)
         taken.add(name)
         return str(name)
@@ -499,8 +503,8 @@ class PodSeam:
                 "only a StatefulSet has volumeClaimTemplates",
                 "use a kplus.StatefulSet, or mount a volume (kplus.Volume) into the container",
             )
-        name = self.add_volume({"name": template["metadata"]["name"]}, where=where, prop=prop)
-        del self._volumes[name]  # a claim, not a pod volume: the controller adds it to each pod
+        # A claim, not a pod volume (the controller adds it to each pod), under a name no volume has.
+        name = self._reserve_volume_name(template["metadata"]["name"], where=where, prop=prop)
         self._claim_templates.append(template)
         return name
 
@@ -591,10 +595,6 @@ class PodSeam:
     def port_name_free(self, name: str) -> bool:
         """No pattern has a port named ``name`` (see above: the user's names are collisions)."""
         return name not in self._pattern_owned("port name")
-
-    def env_of(self, container: str) -> set[str]:
-        """The env variable names patterns have given ``container`` so far."""
-        return {name for c, name in self._pattern_owned("env") if c == container}
 
     def mounts_of(self, container: str) -> set[str]:
         """The paths where patterns have mounted volumes into ``container`` so far."""
@@ -722,11 +722,10 @@ class PodSeam:
             raise CollisionError.of(self.workload.node.path, late)
         template = pod_template(doc)
         pod = template["spec"]
-        claims = claim_template_names(doc)
         if self._claim_templates:
             spec = doc["spec"]
             spec["volumeClaimTemplates"] = [*spec.get("volumeClaimTemplates", []), *self._claim_templates]
-            claims += [t["metadata"]["name"] for t in self._claim_templates]
+        claims = claim_template_names(doc)
         for key in ("initContainers", "containers"):
             if self._added[key]:
                 pod[key] = _merge_in(pod.get(key, []), [(n, added.spec) for n, added in self._added[key]])

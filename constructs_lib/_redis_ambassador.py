@@ -15,7 +15,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import cdk8s
 import cdk8s_plus_27 as kplus
@@ -33,6 +33,7 @@ from ._containers import (
     Mount,
     Port,
     PreStopSleep,
+    checked_resources,
     container_resources,
     empty_dir,
     env_secret,
@@ -249,7 +250,7 @@ class RedisAmbassador(constructs.Construct):
         development_port: int | None = None,
         native_sidecar: bool = False,
         shutdown_delay: cdk8s.Duration | None = None,
-        shutdown_hook: str | None = None,
+        shutdown_hook: Literal["exec", "sleep"] | None = None,
         host_env: str | None = FROM_NAME,
         port_env: str | None = FROM_NAME,
         url_env: str | None = FROM_NAME,
@@ -273,7 +274,7 @@ class RedisAmbassador(constructs.Construct):
         _checks.same_namespace(where, scope, target)
         seam = PodSeam.of(target)
         main = self.main_container_name = seam.main_container(container_name, where=where)
-        resources = _checks.resources(where, resources)
+        resources = checked_resources(where, resources)
         # Ports left out: the conventional one, or the next free one (a second instance).
         self.port = _checks.port_number(where, "port", _checks.or_default(port, seam.free_port(6379)))
         if stats_port_name is None:
@@ -333,7 +334,7 @@ class RedisAmbassador(constructs.Construct):
             raise PropsError(
                 where, "shutdown_hook", shutdown_hook, "not 'exec' or 'sleep'", "pass 'exec', 'sleep' or None"
             )
-        hooks = {
+        hooks: dict[str, Literal["exec", "sleep"]] = {
             "envoy": shutdown_hook or ("exec" if _ships_sleep(image, _ENVOY_WITH_SLEEP) else "sleep"),
             "redis": shutdown_hook or ("exec" if _ships_sleep(redis_image, _REDIS_WITH_SLEEP) else "sleep"),
         }
@@ -425,7 +426,7 @@ class RedisAmbassador(constructs.Construct):
             seam.reserve_loopback_port(number, name, where=where, prop=prop)
         # Native sidecars need no wait: the kubelet stops them after the app containers.
         pre_stop = {
-            program: None if kind == "native" else PreStopSleep(_seconds(delay_ms), how)  # type: ignore[arg-type]
+            program: None if kind == "native" else PreStopSleep(_seconds(delay_ms), how)
             for program, how in hooks.items()
         }
         self.redis_container: AddedContainer | None = None
@@ -768,10 +769,8 @@ def _seconds(ms: int) -> str:
 
 
 def _ships_sleep(image: str, families: Sequence[str]) -> bool:
-    """``image`` (``[registry/]path[:tag][@digest]``) is of one of the repository ``families``."""
-    path = image.split("@", 1)[0]
-    if ":" in path.rsplit("/", 1)[-1]:
-        path = path.rsplit(":", 1)[0]
+    """``image`` (a checked reference) is of one of the repository ``families``, from any registry."""
+    path = _checks.image_repository(image)
     return any(path == f or path.endswith(f"/{f}") for f in families)
 
 

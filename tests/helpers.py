@@ -34,6 +34,23 @@ def web(scope: cdk8s.Chart, *names: str) -> kplus.Deployment:
     return dep
 
 
+def statefulset(scope: cdk8s.Chart, name: str = "catalog") -> kplus.StatefulSet:
+    """A StatefulSet with one app container ``name`` (uid 10001, port 8080); cdk8s-plus needs its
+    containers at construction to make the headless Service."""
+    return kplus.StatefulSet(
+        scope,
+        name,
+        containers=[
+            kplus.ContainerProps(
+                name=name,
+                image=f"example/{name}:1.0.0",
+                ports=[kplus.ContainerPort(number=8080)],
+                security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
+            )
+        ],
+    )
+
+
 def synth(scope: cdk8s.Chart) -> list[dict[str, Any]]:
     return list(Cdk8sTesting.synth(scope))
 

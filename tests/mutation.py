@@ -48,7 +48,7 @@ from constructs_lib import (
     volume_claim_template,
 )
 
-from .helpers import K8S_NEWEST, K8S_OLDEST, validate
+from .helpers import K8S_NEWEST, K8S_OLDEST, statefulset, validate
 
 #: Credential-shaped values carry this marker; it must never reach a manifest.
 MARKER = "HUNTER2"
@@ -183,28 +183,13 @@ def _option(make: Callable[..., Any], attach: Callable[[cdk8s.Chart, kplus.Deplo
 REPO = "https://github.com/example/site.git"
 
 
-def _statefulset(chart: cdk8s.Chart) -> kplus.StatefulSet:
-    return kplus.StatefulSet(
-        chart,
-        "db",
-        containers=[
-            kplus.ContainerProps(
-                name="db",
-                image="example/db:1.0.0",
-                ports=[kplus.ContainerPort(number=5432)],
-                security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
-            )
-        ],
-    )
-
-
 def _claim(chart: cdk8s.Chart, web: kplus.Deployment, **kw: Any) -> Any:
-    sts = _statefulset(chart)
+    sts = statefulset(chart, "db")
     return volume_claim_template(sts, **kw).mount(sts.containers[0], "/data")
 
 
 def _claim_mount(chart: cdk8s.Chart, web: kplus.Deployment, **kw: Any) -> Any:
-    sts = _statefulset(chart)
+    sts = statefulset(chart, "db")
     return volume_claim_template(sts, "data", storage=cdk8s.Size.gibibytes(1)).mount(sts.containers[0], **kw)
 
 

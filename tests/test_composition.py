@@ -34,6 +34,7 @@ from .helpers import (
     kind,
     pod,
     semantic_errors,
+    statefulset,
     synth,
     validate,
     web,
@@ -292,24 +293,9 @@ def test_every_envoy_runs_without_hot_restart() -> None:
 # --- StatefulSet storage ----------------------------------------------------------------------
 
 
-def catalog(c: cdk8s.Chart) -> kplus.StatefulSet:
-    return kplus.StatefulSet(
-        c,
-        "catalog",
-        containers=[
-            kplus.ContainerProps(
-                name="catalog",
-                image="example/catalog:1",
-                ports=[kplus.ContainerPort(number=8080)],
-                security_context=kplus.ContainerSecurityContextProps(user=10001, group=10001),
-            )
-        ],
-    )
-
-
 def test_a_claim_template_keeps_its_size_and_is_a_volume_for_every_check() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     data = volume_claim_template(sts, "data", storage=cdk8s.Size.gibibytes(10))
     data.mount(sts.containers[0], "/var/lib/catalog")
     SidecarGitSync(c, "site", workload=sts, repo="https://github.com/example/site.git")
@@ -331,7 +317,7 @@ def test_a_claim_template_keeps_its_size_and_is_a_volume_for_every_check() -> No
 
 def test_a_json_patched_claim_template_loses_its_size_which_is_why_the_helper_exists() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     template = {
         "metadata": {"name": "data"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
@@ -346,7 +332,7 @@ def test_a_claim_template_mounted_through_a_patch_is_accepted(with_pattern: bool
     """Issue 17: any pattern, or restricted_pod_security alone, refused a mount of a claim
     template ("mounts 'data', which is not a volume of the pod"); the API server accepts it."""
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     template = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
     api = cdk8s.ApiObject.of(sts)
     api.add_json_patch(cdk8s.JsonPatch.add("/spec/volumeClaimTemplates", [template]))
@@ -364,7 +350,7 @@ def test_a_claim_template_mounted_through_a_patch_is_accepted(with_pattern: bool
 
 def test_a_pattern_volume_may_not_take_a_claim_templates_name() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     volume_claim_template(sts, "git-sync-root", storage=cdk8s.Size.gibibytes(1))
     with pytest.raises(CollisionError, match="a volume named 'git-sync-root' already exists"):
         SidecarGitSync(c, "site", workload=sts, repo="https://github.com/example/site.git")
@@ -372,7 +358,7 @@ def test_a_pattern_volume_may_not_take_a_claim_templates_name() -> None:
 
 def test_a_claim_template_through_the_helper_after_a_pattern_is_checked_at_once() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     SidecarGitSync(c, "site", workload=sts, repo="https://github.com/example/site.git")
     with pytest.raises(CollisionError, match="name='git-sync-tmp': a volume of that name already exists"):
         volume_claim_template(sts, "git-sync-tmp", storage=cdk8s.Size.gibibytes(1))
@@ -380,7 +366,7 @@ def test_a_claim_template_through_the_helper_after_a_pattern_is_checked_at_once(
 
 def test_a_claim_template_patched_in_after_a_pattern_with_its_volume_name() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     SidecarGitSync(c, "site", workload=sts, repo="https://github.com/example/site.git")
     template = {"metadata": {"name": "git-sync-tmp"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
     cdk8s.ApiObject.of(sts).add_json_patch(cdk8s.JsonPatch.add("/spec/volumeClaimTemplates", [template]))
@@ -391,7 +377,7 @@ def test_a_claim_template_patched_in_after_a_pattern_with_its_volume_name() -> N
 def test_every_access_mode_is_spelled_as_the_api_wants() -> None:
     c = chart()
     modes = list(kplus.PersistentVolumeAccessMode)
-    volume_claim_template(catalog(c), "data", storage=cdk8s.Size.gibibytes(1), access_modes=modes)
+    volume_claim_template(statefulset(c), "data", storage=cdk8s.Size.gibibytes(1), access_modes=modes)
     (doc,) = kind(synth(c), "StatefulSet")
     assert doc["spec"]["volumeClaimTemplates"][0]["spec"]["accessModes"] == [
         "ReadWriteOnce",
@@ -417,7 +403,7 @@ def test_every_access_mode_is_spelled_as_the_api_wants() -> None:
 def test_claim_template_bad_input(kw: dict[str, Any], match: str) -> None:
     c = chart()
     with pytest.raises(PropsError, match=match):
-        volume_claim_template(catalog(c), "data", **kw)
+        volume_claim_template(statefulset(c), "data", **kw)
 
 
 def test_only_a_statefulset_has_claim_templates() -> None:
@@ -428,7 +414,7 @@ def test_only_a_statefulset_has_claim_templates() -> None:
 
 def test_the_claim_is_listed_in_yaml_order_independent_of_the_mount() -> None:
     c = chart()
-    sts = catalog(c)
+    sts = statefulset(c)
     data = volume_claim_template(sts, "data", storage=cdk8s.Size.mebibytes(1536), storage_class_name="fast")
     data.mount(sts.containers[0], "/data", read_only=True)
     text = yaml.safe_dump(kind(synth(c), "StatefulSet")[0]["spec"]["volumeClaimTemplates"])
