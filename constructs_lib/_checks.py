@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import math
@@ -522,3 +523,12 @@ def same_namespace(where: str, scope: Any, target: Workload) -> None:
 def or_default(value: T | None, default: T) -> T:
     """``value`` unless it is None (``or`` would also replace 0, '' and other falsy mistakes)."""
     return default if value is None else value
+
+
+P = TypeVar("P")
+
+
+def props_of(cls: type[P], given: Mapping[str, Any]) -> P:
+    """A pattern's props object (a dataclass whose fields are the constructor's keyword
+    arguments) from the constructor's ``locals()``."""
+    return cls(**{f.name: given[f.name] for f in dataclasses.fields(cls)})  # type: ignore[arg-type]

@@ -12,7 +12,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import cdk8s
@@ -20,9 +20,10 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._additions import AppEnv, AppMount, ConfigFiles, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
-    AddedContainer,
+    ContainerKind,
     ContainerSpec,
     ExecProbe,
     Mount,
@@ -34,7 +35,7 @@ from ._containers import (
     env_value,
 )
 from ._errors import PropsError, credential_in
-from ._pod import Claim, PodSeam
+from ._pod import PodSeam, pattern_seam
 from ._workload_kinds import kplus_container
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
@@ -300,248 +301,29 @@ class SidecarGitSync(constructs.Construct):
         extra_args: Sequence[str] = (),
     ) -> None:
         """Attach the pattern to ``workload``; every prop is described in the class docstring."""
+        given = _checks.props_of(GitSyncProps, locals())
         super().__init__(scope, id)
-        where = _checks.child_path(scope, id)  # self.node.path, without two round trips
-        # --- resolve and check every prop before touching the pod ---
-        target = _checks.pattern_workload(where, workload, deployment)
-        auth = _checks.instance(
-            where,
-            "auth",
-            _checks.or_default(auth, GitAuth.none()),
-            GitAuth,
-            "use GitAuth.none(), .https() or .ssh()",
+        where, self.workload, seam = pattern_seam(scope, id, workload, deployment)
+        self.deployment = self.workload
+        props = self.props = check_props(where, given, seam)
+        attached = seam.attach(self, render(props), where=where)
+        self.main_container_name = props.main
+        self.repo, self.link, self.name, self.image = props.repo, props.link, props.name, props.image
+        self.mount_path, self.content_path, self.http_port = (
+            props.mount_path,
+            props.content_path,
+            props.http_port,
         )
-        _checks.same_namespace(where, scope, target)
-        seam = PodSeam.of(target)
-        main = self.main_container_name = seam.main_container(container_name, where=where)
-        resources = checked_resources(where, resources)
-        self.repo = _check_repo(where, repo, auth)
-        self.link = _check_link(
-            where, link if link is not None else _default_link(repo), given=link is not None
+        self.native_sidecar, self.metrics_enabled, self.one_shot_only = (
+            props.native_sidecar,
+            props.metrics,
+            props.one_shot_only,
         )
-        if mount_path is None:  # a second instance: /srv/<name>
-            taken = seam.mounts_of(main)
-            mount_path = "/srv/git" if "/srv/git" not in taken else f"/srv/{name}"
-        self.mount_path = _checks.absolute_path(where, "mount_path", mount_path)
-        self.content_path = posixpath.join(self.mount_path, self.link)
-        if serve_dir is not None:
-            self.content_path = posixpath.join(
-                self.content_path, _checks.relative_dir(where, "serve_dir", serve_dir)
-            )
-        _check_ref(where, ref)
-        period_ms = _checks.duration_at_least(
-            where,
-            "period",
-            _checks.or_default(period, _checks.seconds(10)),
-            _MIN_PERIOD_MS,
-            "use at least cdk8s.Duration.millis(10) (git-sync's minimum)",
-        )
-        _checks.non_negative_int(where, "depth", depth)
-        self.http_port = _checks.port_number(
-            where, "http_port", _checks.or_default(http_port, seam.free_port(2020))
-        )
-        _checks.int_range(
-            where, "run_as_user", run_as_user, 1, _checks.MAX_ID, "git-sync must not run as root: keep 65533"
-        )
-        if auth.kind == "ssh" and run_as_user != GIT_SYNC_UID:
-            raise PropsError(
-                where,
-                "run_as_user",
-                run_as_user,
-                "SSH needs the uid in /etc/passwd; git-sync's --add-user cannot write it on a read-only "
-                "root filesystem",
-                f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
-            )
-        self.image = _checks.pinned_image(where, "image", image)
-        # git-sync's own credential flags first: their fix names the auth option.
-        for arg in extra_args if isinstance(extra_args, list | tuple) else ():
-            flag = arg.partition("=")[0] if isinstance(arg, str) else None
-            if flag in _MODELLED_FLAGS:
-                raise PropsError(
-                    where,
-                    "extra_args",
-                    flag,
-                    "the library sets this flag from a prop",
-                    "use the prop instead (probes, content_path and volumes follow the props)",
-                )
-            if flag in _CREDENTIAL_FLAGS:
-                raise PropsError(
-                    where,
-                    "extra_args",
-                    flag,
-                    "credentials in args end up in the manifest",
-                    "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
-                )
-        for arg in _checks.string_list(where, "extra_args", extra_args):
-            if not arg.startswith("--"):
-                raise PropsError(
-                    where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'"
-                )
-        startup_ms = _checks.duration_at_least(
-            where,
-            "startup_timeout",
-            _checks.or_default(startup_timeout, _checks.seconds(300)),
-            10_000,
-            "use at least 10s",
-        )
-        self.name = _checks.dns_label(where, "name", name)
-        _checks.port_name(where, "name", name)  # it also names git-sync's container port
-        self.native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
-        self.metrics_enabled = _checks.boolean(where, "metrics", metrics)
-        if content_env is not None:
-            _checks.env_name(where, "content_env", content_env)
-
-        common = [
-            f"--repo={self.repo}",
-            f"--ref={ref}",
-            f"--root={_ROOT}",
-            f"--link={self.link}",
-            f"--period={_checks.go_duration(period_ms)}",
-            f"--depth={depth}",
-        ]
-        if submodules is not None:
-            common.append(
-                f"--submodules={_checks.enum_member(where, 'submodules', GitSubmodules, submodules).value}"
-            )
-        max_failures = _checks.int_range(
-            where,
-            "max_failures",
-            _checks.or_default(max_failures, -1),
-            -1,
-            _checks.INT32_MAX,
-            "use e.g. 3, or -1 to retry forever",
-        )
-        if sync_timeout is not None:
-            ms = _checks.duration_at_least(
-                where, "sync_timeout", sync_timeout, _MIN_PERIOD_MS, "use at least 10ms"
-            )
-            common.append(f"--sync-timeout={_checks.go_duration(ms)}")
-        if exechook is not None:
-            _checks.instance(
-                where, "exechook", exechook, GitSyncExechook, "pass GitSyncExechook(command=...)"
-            )
-            common += _exechook_args(where, exechook)
-        auth_args, auth_secret, auth_items = _auth_args(where, auth)
-        common += auth_args
-        if webhook is not None:
-            _checks.instance(where, "webhook", webhook, GitSyncWebhook, "pass GitSyncWebhook(url=...)")
-        hooks = _webhook_args(where, webhook) if webhook is not None else []
-        sparse_file = _sparse_checkout_file(where, sparse_checkout) if sparse_checkout is not None else None
-
-        self.workload = self.deployment = target
-        # A pod that must finish (Job, CronJob...) cannot keep a classic looping sidecar: there
-        # the one-shot init container alone syncs, once, before the app starts.
-        self.one_shot_only = seam.runs_to_completion and not self.native_sidecar
-        if self.one_shot_only and webhook is not None:
-            raise PropsError(
-                where,
-                "webhook",
-                webhook.url,
-                f"in a {seam.kind} only the one-shot initial sync runs, and the webhook runs only in the "
-                "looping sidecar",
-                "drop the webhook, use an exechook, or pass native_sidecar=True (Kubernetes >= 1.29)",
-            )
-        volumes = [f"{name}-root", f"{name}-tmp"]
-        volumes += [f"{name}-config"] if sparse_file is not None else []
-        volumes += [f"{name}-auth"] if auth_secret is not None else []
-        seam.preflight(
-            [
-                Claim("container", name, "name"),
-                *([] if native_sidecar else [Claim("container", f"{name}-init", "name")]),
-                *(Claim("volume", v, "name") for v in volumes),
-                *(
-                    []
-                    if self.one_shot_only
-                    else [
-                        Claim("port", (self.http_port, "TCP"), "http_port"),
-                        Claim("port name", name, "name"),
-                    ]
-                ),
-                Claim("mount", (main, self.mount_path), "mount_path"),
-                *([Claim("env", (main, content_env), "content_env")] if content_env is not None else []),
-            ],
-            where=where,
-        )
-        seam.claim("git-sync link", self.content_path, where=where, prop="link")
-
-        # --- volumes ---
-        self.volume_name = root = seam.add_volume(empty_dir(f"{name}-root"), where=where, prop="name")
-        # git-sync writes its temp git config below HOME=/tmp (Dockerfile.in); the root
-        # filesystem is read-only, so /tmp is a small emptyDir.
-        tmp = seam.add_volume(empty_dir(f"{name}-tmp", size_limit_mi=64), where=where, prop="name")
-        mounts = [Mount(_ROOT, root), Mount("/tmp", tmp)]
-        self.config_map: kplus.ConfigMap | None = None
-        if sparse_file is not None:
-            files = {"sparse-checkout": sparse_file}
-            self.config_map, config = seam.add_config_files(self, name, files, path=_CONFIG_DIR, where=where)
-            mounts.append(config)
-            common.append(f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout")
-        if auth_secret is not None:
-            # 0400 as git-sync's docs ask: ssh refuses keys that others can read.
-            mounts.append(
-                seam.add_secret_files(
-                    f"{name}-auth", auth_secret, auth_items, path=_SECRET_DIR, mode=0o400, where=where
-                )
-            )
-        # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
-        self.fs_group = seam.ensure_fs_group(GIT_SYNC_UID)
-
-        http = [f"--http-bind=:{self.http_port}"] + (["--http-metrics"] if metrics else [])
-        # Outages: the looping sidecar retries forever by default (max_failures=-1), so a git
-        # host outage leaves it running and the content on the volume served. git-sync's "/"
-        # answers 503 until a fetch succeeds after each start, even with a checkout on the
-        # volume (main.go: the "/" handler checks repoReady, set only by a successful
-        # SyncRepo, which fetches first), so no probe of the looping or native sidecar aims at
-        # "/": one would take the whole pod out of its Service whenever git-sync restarts
-        # during an outage. Readiness and liveness are TCP checks of the HTTP port, which
-        # git-sync binds before its first sync attempt (main.go: net.Listen before the loop).
-        health = TcpProbe(port=self.http_port, period_seconds=10, failure_threshold=3)
-        # The native sidecar is also the first sync: its startup probe holds the app back until
-        # the link exists (created by the first successful sync). After a restart the link is
-        # still on the volume, so it passes at once, remote or not. The image ships coreutils
-        # (Dockerfile.in: stage_binaries.sh -p coreutils).
-        startup = ExecProbe(
-            command=("test", "-e", f"{_ROOT}/{self.link}"),
-            period_seconds=2,
-            failure_threshold=max(1, startup_ms // 2000),
-        )
-        spec = ContainerSpec(
-            name=name,
-            image=self.image,
-            # git's pack and index work is bursty; raise these for large repositories.
-            resources=resources or container_resources(10, 500, 64, 256),
-            uid=run_as_user,
-            gid=GIT_SYNC_UID,
-            args=[*common, f"--max-failures={max_failures}", *http, *hooks, *extra_args],
-            ports=[Port(name, self.http_port, name_prop="name", number_prop="http_port")],
-            mounts=mounts,
-            startup=startup if native_sidecar else None,
-            liveness=health,
-            readiness=health,
-        )
-        self.init_container: AddedContainer | None = None
-        self.container: AddedContainer | None = None
-        if native_sidecar:
-            self.container = seam.add_container(spec, kind="native", where=where)
-        else:
-            init_spec = ContainerSpec(
-                name=f"{name}-init",
-                image=spec.image,
-                resources=spec.resources,
-                uid=spec.uid,
-                gid=spec.gid,
-                # --one-time exits non-zero on a failed sync (the kubelet retries the init
-                # container): the app never starts without content.
-                args=[*common, "--one-time", *extra_args],
-                mounts=mounts,
-            )
-            self.init_container = seam.add_container(init_spec, kind="init", where=where)
-            if not self.one_shot_only:
-                self.container = seam.add_container(spec, kind="sidecar", where=where)
-        seam.mount(main, Mount(self.mount_path, root, read_only=True), where=where, prop="mount_path")
-        if content_env is not None:
-            seam.add_env(main, content_env, env_value(self.content_path), where=where, prop="content_env")
-        seam.done()
+        self.volume_name = props.volume_name
+        self.config_map = attached.config_map
+        self.fs_group = attached.fs_group
+        self.init_container = attached.container("init")
+        self.container = attached.container("native") or attached.container("sidecar")
 
     @property
     def main_container(self) -> kplus.Container:
@@ -563,6 +345,244 @@ class SidecarGitSync(constructs.Construct):
     @property
     def metrics_path(self) -> str:
         return "/metrics"  # git-sync --http-metrics
+
+
+# --- props -> checks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitSyncProps:
+    """The keyword arguments of :class:`SidecarGitSync` as given (each is described, with its
+    default, in the class docstring). :func:`check_props` checks them all, in one place."""
+
+    workload: Workload | None = None
+    deployment: Workload | None = None
+    repo: str
+    ref: str = "HEAD"
+    period: cdk8s.Duration | None = None
+    depth: int = 1
+    link: str | None = None
+    mount_path: str | None = None
+    serve_dir: str | None = None
+    submodules: GitSubmodules | None = None
+    sparse_checkout: Sequence[str] | None = None
+    max_failures: int | None = None
+    sync_timeout: cdk8s.Duration | None = None
+    webhook: GitSyncWebhook | None = None
+    exechook: GitSyncExechook | None = None
+    auth: GitAuth | None = None
+    http_port: int | None = None
+    metrics: bool = True
+    native_sidecar: bool = False
+    startup_timeout: cdk8s.Duration | None = None
+    content_env: str | None = None
+    name: str = "git-sync"
+    container_name: str | None = None
+    image: str = DEFAULT_IMAGE
+    resources: kplus.ContainerResources | None = None
+    run_as_user: int = GIT_SYNC_UID
+    extra_args: Sequence[str] = ()
+
+
+#: A hook's checked ``--<hook>-timeout`` / ``--<hook>-backoff``: (label, milliseconds).
+HookTiming = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class CheckedGitSync:
+    """The props checked, with every default resolved: all that :func:`render` reads."""
+
+    name: str
+    main: str  # the app container
+    repo: str
+    ref: str
+    link: str
+    mount_path: str
+    content_path: str
+    period_ms: int
+    depth: int
+    submodules: GitSubmodules | None
+    sparse_checkout: str | None  # the sparse-checkout file's text
+    max_failures: int
+    sync_timeout_ms: int | None
+    webhook: GitSyncWebhook | None
+    webhook_timing: HookTiming
+    exechook: GitSyncExechook | None
+    exechook_timing: HookTiming
+    auth: GitAuth
+    http_port: int
+    metrics: bool
+    native_sidecar: bool
+    one_shot_only: bool  # a pod that must finish: only the one-shot initial sync runs
+    startup_ms: int
+    content_env: str | None
+    image: str
+    resources: kplus.ContainerResources | None
+    run_as_user: int
+    extra_args: tuple[str, ...]
+
+    @property
+    def volume_name(self) -> str:
+        return f"{self.name}-root"
+
+
+def check_props(where: str, props: GitSyncProps, seam: PodSeam) -> CheckedGitSync:
+    """Every prop checked and every default resolved (some from the pod: the app container, a
+    free port, a free mount path), before anything is added. ``where`` is the pattern's path."""
+    auth = _check_auth(where, props.auth)
+    main = seam.main_container(props.container_name, where=where)
+    return CheckedGitSync(
+        main=main,
+        auth=auth,
+        **_check_source(where, props, auth, seam.mounts_of(main)),
+        **_check_sync(where, props),
+        **_check_container(where, props, auth, seam),
+        **_check_hooks(where, props, seam),
+    )
+
+
+def _check_source(where: str, props: GitSyncProps, auth: GitAuth, taken: set[str]) -> dict[str, Any]:
+    """What is synced, and where the app sees it."""
+    repo = _check_repo(where, props.repo, auth)
+    given = props.link is not None
+    link = _check_link(where, props.link if props.link is not None else _default_link(repo), given=given)
+    mount_path = props.mount_path
+    if mount_path is None:  # a second instance: /srv/<name>
+        mount_path = "/srv/git" if "/srv/git" not in taken else f"/srv/{props.name}"
+    mount_path = _checks.absolute_path(where, "mount_path", mount_path)
+    content_path = posixpath.join(mount_path, link)
+    if props.serve_dir is not None:
+        serve_dir = _checks.relative_dir(where, "serve_dir", props.serve_dir)
+        content_path = posixpath.join(content_path, serve_dir)
+    ref = _check_ref(where, props.ref)
+    return dict(repo=repo, ref=ref, link=link, mount_path=mount_path, content_path=content_path)
+
+
+def _check_sync(where: str, props: GitSyncProps) -> dict[str, Any]:
+    """How git-sync syncs: period, depth, submodules, sparse checkout, failures, timeout."""
+    period = _checks.or_default(props.period, _checks.seconds(10))
+    fix = "use at least cdk8s.Duration.millis(10) (git-sync's minimum)"
+    period_ms = _checks.duration_at_least(where, "period", period, _MIN_PERIOD_MS, fix)
+    depth = _checks.non_negative_int(where, "depth", props.depth)
+    submodules = props.submodules
+    if submodules is not None:
+        submodules = _checks.enum_member(where, "submodules", GitSubmodules, submodules)
+    max_failures = _checks.int_range(
+        where,
+        "max_failures",
+        _checks.or_default(props.max_failures, -1),
+        -1,
+        _checks.INT32_MAX,
+        "use e.g. 3, or -1 to retry forever",
+    )
+    sync_timeout_ms = None
+    if props.sync_timeout is not None:
+        sync_timeout_ms = _checks.duration_at_least(
+            where, "sync_timeout", props.sync_timeout, _MIN_PERIOD_MS, "use at least 10ms"
+        )
+    sparse = props.sparse_checkout
+    return dict(
+        period_ms=period_ms,
+        depth=depth,
+        submodules=submodules,
+        sparse_checkout=_sparse_checkout_file(where, sparse) if sparse is not None else None,
+        max_failures=max_failures,
+        sync_timeout_ms=sync_timeout_ms,
+    )
+
+
+def _check_container(where: str, props: GitSyncProps, auth: GitAuth, seam: PodSeam) -> dict[str, Any]:
+    """git-sync's container: name, image, resources, port, user, extra flags, modes."""
+    resources = checked_resources(where, props.resources)
+    http_port = _checks.or_default(props.http_port, seam.free_port(2020))
+    _checks.port_number(where, "http_port", http_port)
+    _check_user(where, props.run_as_user, auth)
+    image = _checks.pinned_image(where, "image", props.image)
+    extra_args = _check_extra_args(where, props.extra_args)
+    startup = _checks.or_default(props.startup_timeout, _checks.seconds(300))
+    startup_ms = _checks.duration_at_least(where, "startup_timeout", startup, 10_000, "use at least 10s")
+    name = _checks.dns_label(where, "name", props.name)
+    _checks.port_name(where, "name", name)  # it also names git-sync's container port
+    if props.content_env is not None:
+        _checks.env_name(where, "content_env", props.content_env)
+    return dict(
+        name=name,
+        image=image,
+        resources=resources,
+        http_port=http_port,
+        run_as_user=props.run_as_user,
+        extra_args=tuple(extra_args),
+        startup_ms=startup_ms,
+        native_sidecar=_checks.boolean(where, "native_sidecar", props.native_sidecar),
+        metrics=_checks.boolean(where, "metrics", props.metrics),
+        content_env=props.content_env,
+    )
+
+
+def _check_hooks(where: str, props: GitSyncProps, seam: PodSeam) -> dict[str, Any]:
+    """The exechook and the webhook; in a pod that must finish (Job, CronJob...) a classic
+    looping sidecar cannot run, so there the one-shot init container alone syncs, once."""
+    exechook, exechook_timing = _check_exechook(where, props.exechook)
+    webhook, webhook_timing = _check_webhook(where, props.webhook)
+    one_shot_only = seam.runs_to_completion and not props.native_sidecar
+    if one_shot_only and webhook is not None:
+        raise PropsError(
+            where,
+            "webhook",
+            webhook.url,
+            f"in a {seam.kind} only the one-shot initial sync runs, and the webhook runs only in the "
+            "looping sidecar",
+            "drop the webhook, use an exechook, or pass native_sidecar=True (Kubernetes >= 1.29)",
+        )
+    return dict(
+        exechook=exechook,
+        exechook_timing=exechook_timing,
+        webhook=webhook,
+        webhook_timing=webhook_timing,
+        one_shot_only=one_shot_only,
+    )
+
+
+def _check_user(where: str, run_as_user: int, auth: GitAuth) -> None:
+    _checks.int_range(
+        where, "run_as_user", run_as_user, 1, _checks.MAX_ID, "git-sync must not run as root: keep 65533"
+    )
+    if auth.kind == "ssh" and run_as_user != GIT_SYNC_UID:
+        raise PropsError(
+            where,
+            "run_as_user",
+            run_as_user,
+            "SSH needs the uid in /etc/passwd; git-sync's --add-user cannot write it on a read-only "
+            "root filesystem",
+            f"keep run_as_user={GIT_SYNC_UID} (the image's user) with SSH",
+        )
+
+
+def _check_extra_args(where: str, extra_args: Any) -> list[str]:
+    # git-sync's own credential flags first: their fix names the auth option.
+    for arg in extra_args if isinstance(extra_args, list | tuple) else ():
+        flag = arg.partition("=")[0] if isinstance(arg, str) else None
+        if flag in _MODELLED_FLAGS:
+            raise PropsError(
+                where,
+                "extra_args",
+                flag,
+                "the library sets this flag from a prop",
+                "use the prop instead (probes, content_path and volumes follow the props)",
+            )
+        if flag in _CREDENTIAL_FLAGS:
+            raise PropsError(
+                where,
+                "extra_args",
+                flag,
+                "credentials in args end up in the manifest",
+                "use auth=GitAuth.https(...) or GitAuth.ssh(...), which read them from Secrets",
+            )
+    checked = _checks.string_list(where, "extra_args", extra_args)
+    for arg in checked:
+        if not arg.startswith("--"):
+            raise PropsError(where, "extra_args", arg, "not a git-sync flag", "pass flags as '--name=value'")
+    return checked
 
 
 def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
@@ -587,6 +607,12 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
             "neither an https, ssh nor file URL",
             "use https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git or file:///path",
         )
+    _check_scheme_auth(where, scheme, auth)
+    return repo
+
+
+def _check_scheme_auth(where: str, scheme: str, auth: GitAuth) -> None:
+    """The credentials fit the repository's scheme."""
     if auth.kind == "https" and scheme != "https":
         raise PropsError(
             where,
@@ -611,7 +637,6 @@ def _check_repo(where: str, repo: str, auth: GitAuth) -> str:
             "an SSH repository needs a private key",
             "pass auth=GitAuth.ssh(secret=...) with keys 'ssh' and 'known_hosts'",
         )
-    return repo
 
 
 def _check_ref(where: str, ref: Any) -> str:
@@ -657,16 +682,19 @@ def _sparse_checkout_file(where: str, patterns: Sequence[str]) -> str:
 
 def _hook_timing(
     where: str, prefix: str, timeout: cdk8s.Duration | None, backoff: cdk8s.Duration | None
-) -> list[str]:
-    args = []
+) -> HookTiming:
+    timing = []
     for label, value in (("timeout", timeout), ("backoff", backoff)):
         if value is not None:
             ms = _checks.duration_at_least(where, f"{prefix}.{label}", value, _MIN_HOOK_MS, "use at least 1s")
-            args.append(f"--{prefix}-{label}={_checks.go_duration(ms)}")
-    return args
+            timing.append((label, ms))
+    return tuple(timing)
 
 
-def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
+def _check_webhook(where: str, hook: Any) -> tuple[GitSyncWebhook | None, HookTiming]:
+    if hook is None:
+        return None, ()
+    _checks.instance(where, "webhook", hook, GitSyncWebhook, "pass GitSyncWebhook(url=...)")
     if not isinstance(hook.url, str) or not re.fullmatch(r"https?://[^\s\x00-\x1f\x7f]+", hook.url):
         raise PropsError(
             where, "webhook.url", hook.url, "not an http(s) URL", "use e.g. 'http://127.0.0.1:8080/reload'"
@@ -683,15 +711,13 @@ def _webhook_args(where: str, hook: GitSyncWebhook) -> list[str]:
             "not an HTTP status",
             "use e.g. 200, or 0 for fire-and-forget",
         )
-    return [
-        f"--webhook-url={hook.url}",
-        f"--webhook-method={hook.method}",
-        f"--webhook-success-status={status}",
-        *_hook_timing(where, "webhook", hook.timeout, hook.backoff),
-    ]
+    return hook, _hook_timing(where, "webhook", hook.timeout, hook.backoff)
 
 
-def _exechook_args(where: str, hook: GitSyncExechook) -> list[str]:
+def _check_exechook(where: str, hook: Any) -> tuple[GitSyncExechook | None, HookTiming]:
+    if hook is None:
+        return None, ()
+    _checks.instance(where, "exechook", hook, GitSyncExechook, "pass GitSyncExechook(command=...)")
     cmd = hook.command
     if not isinstance(cmd, str) or not re.fullmatch(r"/[^\s\x00-\x1f\x7f]*", cmd):
         raise PropsError(
@@ -701,69 +727,203 @@ def _exechook_args(where: str, hook: GitSyncExechook) -> list[str]:
             "git-sync runs the hook without a shell or arguments, so it must be one absolute path",
             "point at an executable script, e.g. '/hooks/build.sh'",
         )
-    return [f"--exechook-command={cmd}", *_hook_timing(where, "exechook", hook.timeout, hook.backoff)]
+    return hook, _hook_timing(where, "exechook", hook.timeout, hook.backoff)
 
 
-def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | None, dict[str, str]]:
-    """git-sync flags for ``auth``, and the Secret and keys to mount below /etc/git-secret."""
-    if auth.kind == "none":
-        return [], None, {}
+def _check_auth(where: str, given: Any) -> GitAuth:
+    auth: GitAuth = _checks.instance(
+        where,
+        "auth",
+        _checks.or_default(given, GitAuth.none()),
+        GitAuth,
+        "use GitAuth.none(), .https() or .ssh()",
+    )
     if auth.kind == "https":
-        password = _checks.secret_value(where, "auth.password", auth.password)
-        if password is None:
-            raise PropsError(
-                where,
-                "auth.password",
-                None,
-                "HTTPS auth needs a password or token",
-                "pass password=kplus.SecretValue(secret=..., key='token')",
-            )
-        if (
-            not isinstance(auth.username, str)
-            or not re.fullmatch(r"[^\s\x00-\x1f\x7f:]{1,255}", auth.username)
-            or credential_in(auth.username)
-        ):
-            shown = (
-                auth.username.split(":")[0] + ":<redacted>"
-                if isinstance(auth.username, str)
-                else auth.username
-            )
-            raise PropsError(
-                where,
-                "auth.username",
-                shown,
-                "not a user name (a ':' would start a password)",
-                "pass the account name; the password or token goes in password=",
-            )
+        _check_https_auth(where, auth)
+    elif auth.kind == "ssh":
+        _check_ssh_auth(where, auth)
+    elif auth.kind != "none":
+        raise PropsError(
+            where, "auth", auth.kind, "unknown auth kind", "use GitAuth.none(), .https() or .ssh()"
+        )
+    return auth
+
+
+def _check_https_auth(where: str, auth: GitAuth) -> None:
+    if _checks.secret_value(where, "auth.password", auth.password) is None:
+        raise PropsError(
+            where,
+            "auth.password",
+            None,
+            "HTTPS auth needs a password or token",
+            "pass password=kplus.SecretValue(secret=..., key='token')",
+        )
+    if (
+        not isinstance(auth.username, str)
+        or not re.fullmatch(r"[^\s\x00-\x1f\x7f:]{1,255}", auth.username)
+        or credential_in(auth.username)
+    ):
+        shown = (
+            auth.username.split(":")[0] + ":<redacted>" if isinstance(auth.username, str) else auth.username
+        )
+        raise PropsError(
+            where,
+            "auth.username",
+            shown,
+            "not a user name (a ':' would start a password)",
+            "pass the account name; the password or token goes in password=",
+        )
+
+
+def _check_ssh_auth(where: str, auth: GitAuth) -> None:
+    if not _checks.is_secret(auth.secret):
+        raise PropsError(
+            where,
+            "auth.secret",
+            auth.secret,
+            "not a Secret",
+            "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
+        )
+    for key_prop, key in (("auth.key", auth.ssh_key), ("auth.known_hosts_key", auth.known_hosts_key)):
+        if key is not None and (not isinstance(key, str) or not _checks.SECRET_KEY.fullmatch(key)):
+            raise PropsError(where, key_prop, key, "not a Secret key name", "use e.g. 'ssh' or 'known_hosts'")
+    if auth.ssh_key is None:
+        raise PropsError(where, "auth.key", None, "SSH needs the private key's Secret key", "use e.g. 'ssh'")
+    if auth.ssh_key == auth.known_hosts_key:
+        raise PropsError(
+            where,
+            "auth.known_hosts_key",
+            auth.known_hosts_key,
+            "the same Secret key as the private key",
+            "name the known_hosts key of the Secret",
+        )
+
+
+# --- checked props -> render (pure: no pod, no seam, no node) ---------------------------
+
+
+def render(c: CheckedGitSync) -> PodAdditions:
+    """What git-sync adds to the pod, from the checked props alone."""
+    auth_args, auth_files = _auth_args(c)
+    config = None
+    if c.sparse_checkout is not None:
+        config = ConfigFiles(c.name, {"sparse-checkout": c.sparse_checkout}, _CONFIG_DIR)
+    mounts = [Mount(_ROOT, c.volume_name), Mount("/tmp", f"{c.name}-tmp")]
+    mounts += [config.mount] if config is not None else []
+    mounts += [auth_files.mount] if auth_files is not None else []
+    common = [*_sync_args(c), *auth_args]
+    common += [f"--sparse-checkout-file={_CONFIG_DIR}/sparse-checkout"] if config is not None else []
+    looping = _looping_container(c, common, mounts)
+    containers: list[tuple[ContainerSpec, ContainerKind]] = []
+    if c.native_sidecar:
+        containers.append((looping, "native"))
+    else:
+        # --one-time exits non-zero on a failed sync (the kubelet retries the init container):
+        # the app never starts without content.
+        init_args = [*common, "--one-time", *c.extra_args]
+        containers.append(
+            (replace(looping, name=f"{c.name}-init", args=init_args, ports=(), **_NO_PROBES), "init")
+        )
+        containers += [] if c.one_shot_only else [(looping, "sidecar")]
+    env = [AppEnv(c.main, c.content_env, env_value(c.content_path), "content_env")] if c.content_env else []
+    return PodAdditions(
+        owner=c.name,
+        containers=containers,
+        # git-sync writes its temp git config below HOME=/tmp (Dockerfile.in); the root
+        # filesystem is read-only, so /tmp is a small emptyDir.
+        volumes=[empty_dir(c.volume_name), empty_dir(f"{c.name}-tmp", size_limit_mi=64)],
+        config=config,
+        secrets=[auth_files] if auth_files is not None else [],
+        app_mounts=[AppMount(c.main, Mount(c.mount_path, c.volume_name, read_only=True), "mount_path")],
+        app_env=env,
+        # git-sync's docs: pod fsGroup so the key is readable and the server can read the files.
+        fs_group=GIT_SYNC_UID,
+        unique=[("git-sync link", c.content_path, "link")],
+    )
+
+
+_NO_PROBES: dict[str, Any] = dict(startup=None, liveness=None, readiness=None)
+
+
+def _sync_args(c: CheckedGitSync) -> list[str]:
+    """The flags both the one-shot and the looping git-sync take (before the credentials)."""
+    args = [
+        f"--repo={c.repo}",
+        f"--ref={c.ref}",
+        f"--root={_ROOT}",
+        f"--link={c.link}",
+        f"--period={_checks.go_duration(c.period_ms)}",
+        f"--depth={c.depth}",
+    ]
+    args += [f"--submodules={c.submodules.value}"] if c.submodules is not None else []
+    args += (
+        [f"--sync-timeout={_checks.go_duration(c.sync_timeout_ms)}"] if c.sync_timeout_ms is not None else []
+    )
+    if c.exechook is not None:
+        args += [f"--exechook-command={c.exechook.command}", *_timing_args("exechook", c.exechook_timing)]
+    return args
+
+
+def _timing_args(prefix: str, timing: HookTiming) -> list[str]:
+    return [f"--{prefix}-{label}={_checks.go_duration(ms)}" for label, ms in timing]
+
+
+def _looping_container(c: CheckedGitSync, common: list[str], mounts: list[Mount]) -> ContainerSpec:
+    """The looping (or native) git-sync: the sync flags, its HTTP endpoint, the webhook."""
+    http = [f"--http-bind=:{c.http_port}"] + (["--http-metrics"] if c.metrics else [])
+    hooks = []
+    if c.webhook is not None:
+        hook = c.webhook
+        hooks = [
+            f"--webhook-url={hook.url}",
+            f"--webhook-method={hook.method}",
+            f"--webhook-success-status={hook.success_status}",
+            *_timing_args("webhook", c.webhook_timing),
+        ]
+    # Outages: the looping sidecar retries forever by default (max_failures=-1), so a git
+    # host outage leaves it running and the content on the volume served. git-sync's "/"
+    # answers 503 until a fetch succeeds after each start, even with a checkout on the
+    # volume (main.go: the "/" handler checks repoReady, set only by a successful
+    # SyncRepo, which fetches first), so no probe of the looping or native sidecar aims at
+    # "/": one would take the whole pod out of its Service whenever git-sync restarts
+    # during an outage. Readiness and liveness are TCP checks of the HTTP port, which
+    # git-sync binds before its first sync attempt (main.go: net.Listen before the loop).
+    health = TcpProbe(port=c.http_port, period_seconds=10, failure_threshold=3)
+    # The native sidecar is also the first sync: its startup probe holds the app back until
+    # the link exists (created by the first successful sync). After a restart the link is
+    # still on the volume, so it passes at once, remote or not. The image ships coreutils
+    # (Dockerfile.in: stage_binaries.sh -p coreutils).
+    startup = ExecProbe(
+        command=("test", "-e", f"{_ROOT}/{c.link}"),
+        period_seconds=2,
+        failure_threshold=max(1, c.startup_ms // 2000),
+    )
+    return ContainerSpec(
+        name=c.name,
+        image=c.image,
+        # git's pack and index work is bursty; raise these for large repositories.
+        resources=c.resources or container_resources(10, 500, 64, 256),
+        uid=c.run_as_user,
+        gid=GIT_SYNC_UID,
+        args=[*common, f"--max-failures={c.max_failures}", *http, *hooks, *c.extra_args],
+        ports=[Port(c.name, c.http_port, name_prop="name", number_prop="http_port")],
+        mounts=mounts,
+        startup=startup if c.native_sidecar else None,
+        liveness=health,
+        readiness=health,
+    )
+
+
+def _auth_args(c: CheckedGitSync) -> tuple[list[str], SecretFiles | None]:
+    """git-sync's credential flags, and the Secret's keys as files below /etc/git-secret."""
+    auth = c.auth
+    if auth.kind == "https":
+        assert auth.password is not None  # _check_https_auth
         # --password-file (the --password flag is deprecated and would put it in the manifest).
         args = [f"--username={auth.username}", f"--password-file={_SECRET_DIR}/password"]
-        return args, password.secret, {password.key: "password"}
-    if auth.kind == "ssh":
-        if not _checks.is_secret(auth.secret):
-            raise PropsError(
-                where,
-                "auth.secret",
-                auth.secret,
-                "not a Secret",
-                "pass secret=kplus.Secret.from_secret_name(scope, id, 'git-creds')",
-            )
-        for key_prop, key in (("auth.key", auth.ssh_key), ("auth.known_hosts_key", auth.known_hosts_key)):
-            if key is not None and (not isinstance(key, str) or not _checks.SECRET_KEY.fullmatch(key)):
-                raise PropsError(
-                    where, key_prop, key, "not a Secret key name", "use e.g. 'ssh' or 'known_hosts'"
-                )
-        if auth.ssh_key is None:
-            raise PropsError(
-                where, "auth.key", None, "SSH needs the private key's Secret key", "use e.g. 'ssh'"
-            )
-        if auth.ssh_key == auth.known_hosts_key:
-            raise PropsError(
-                where,
-                "auth.known_hosts_key",
-                auth.known_hosts_key,
-                "the same Secret key as the private key",
-                "name the known_hosts key of the Secret",
-            )
+        secret, items = auth.password.secret, {auth.password.key: "password"}
+    elif auth.kind == "ssh":
+        assert auth.secret is not None  # _check_ssh_auth
         args = [f"--ssh-key-file={_SECRET_DIR}/ssh"]
         items = {auth.ssh_key: "ssh"}
         if auth.known_hosts_key is None:
@@ -771,5 +931,8 @@ def _auth_args(where: str, auth: GitAuth) -> tuple[list[str], kplus.ISecret | No
         else:
             args.append(f"--ssh-known-hosts-file={_SECRET_DIR}/known_hosts")
             items[auth.known_hosts_key] = "known_hosts"
-        return args, auth.secret, items
-    raise PropsError(where, "auth", auth.kind, "unknown auth kind", "use GitAuth.none(), .https() or .ssh()")
+        secret = auth.secret
+    else:
+        return [], None
+    # 0400 as git-sync's docs ask: ssh refuses keys that others can read.
+    return args, SecretFiles(f"{c.name}-auth", secret, items, _SECRET_DIR, 0o400)

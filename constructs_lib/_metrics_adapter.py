@@ -19,11 +19,20 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._additions import Annotation, AppEnv, ConfigFiles, LoopbackPort, PodAdditions, SecretFiles
 from ._checks import Workload
-from ._containers import ContainerSpec, HttpProbe, Mount, Port, checked_resources, container_resources
+from ._containers import (
+    ContainerKind,
+    ContainerSpec,
+    HttpProbe,
+    Mount,
+    Port,
+    checked_resources,
+    container_resources,
+)
 from ._errors import PropsError
-from ._metrics_sources import MetricsSource
-from ._pod import PodSeam
+from ._metrics_sources import ExporterPlan, MetricsSource
+from ._pod import PodSeam, pattern_seam
 from ._workload_kinds import SELECTING_WORKLOADS, kplus_container
 
 
@@ -132,199 +141,39 @@ class MetricsAdapter(constructs.Construct):
         resources: kplus.ContainerResources | None = None,
     ) -> None:
         """Attach the pattern to ``workload``; every prop is described in the class docstring."""
+        given = _checks.props_of(MetricsAdapterProps, locals())
         super().__init__(scope, id)
-        where = _checks.child_path(scope, id)  # self.node.path, without two round trips
-        # --- resolve and check every prop before touching the pod ---
-        target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
-        _checks.same_namespace(where, scope, target)
-        resources = checked_resources(where, resources)
-        if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
-            raise PropsError(
-                where,
-                "also_scrape",
-                type(also_scrape).__name__,
-                "not a list",
-                "pass also_scrape=[site, cache]",
-            )
-        if not isinstance(source, MetricsSource):
-            raise PropsError(
-                where,
-                "source",
-                source,
-                "not a MetricsSource",
-                "build one with MetricsSource.statsd(...), .nginx(), .redis(), .json(), .jmx() or .custom()",
-            )
-        self.name = _checks.dns_label(where, "name", name)
-        if source.kind == "custom" and port is not None and port != source.default_port:
-            raise PropsError(
-                where,
-                "port",
-                port,
-                f"the custom exporter listens on {source.default_port} (source.port)",
-                "set the port once, in MetricsSource.custom(port=...)",
-            )
-        # Left out: the exporter's conventional port, or the next free one (a second adapter).
-        seam = PodSeam.of(target)
-        default_port = seam.free_port(source.default_port) if source.kind != "custom" else None
-        self.port = _checks.port_number(
-            where, "port", _checks.or_default(port, default_port or source.default_port)
-        )
-        self.port_name = _checks.port_name(where, "port_name", port_name)
-        chosen = _discovery(where, discovery, annotations, pod_monitor)
-        self.discovery = chosen
-        annotations = chosen in (MetricsDiscovery.ANNOTATIONS, MetricsDiscovery.BOTH)
-        pod_monitor = chosen in (MetricsDiscovery.POD_MONITOR, MetricsDiscovery.BOTH)
-        service = _checks.boolean(where, "service", service)
-        native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
-        config_dir, secret_dir = f"/etc/{name}", f"/etc/{name}-auth"
-        plan = source._plan(where, self.port, config_dir, secret_dir)
-        self.source = source
-        self.scrape_path = plan.path  # what Prometheus requests (json_exporter: /probe)
-        self.scrape_params = dict(plan.params)  # and its URL parameters
-        others = self._other_endpoints(where, also_scrape)
-        if others and not pod_monitor:
-            raise PropsError(
-                where,
-                "also_scrape",
-                [e[0] for e in others],
-                "prometheus.io annotations can name one port per pod",
-                "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True) so the PodMonitor "
-                "lists every port",
-            )
-        if not pod_monitor and (pod_monitor_labels or scrape_interval is not None):
-            raise PropsError(
-                where,
-                "pod_monitor_labels" if pod_monitor_labels else "scrape_interval",
-                pod_monitor_labels or scrape_interval,
-                "only used by the PodMonitor",
-                "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True)",
-            )
-        labels = _pod_monitor_labels(where, pod_monitor_labels)
-        interval = None
-        if scrape_interval is not None:
-            interval = _checks.go_duration(
-                _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
-            )
-
-        main = self.main_container_name = seam.main_container(container_name, where=where)
-        container_kind = seam.looping_kind(native_sidecar, where=where)
-        for number, protocol in plan.loopback_ports:  # StatsD, JMX: bound on the pod's 127.0.0.1
-            seam.reserve_loopback_port(
-                number, name, where=where, prop=f"source.{source.kind}_port", protocol=protocol
-            )
-        mounts: list[Mount] = []
-        self.config_map: kplus.ConfigMap | None = None
-        if plan.config_file is not None and plan.config_text is not None:
-            files = {plan.config_file: plan.config_text}
-            self.config_map, config = seam.add_config_files(self, name, files, path=config_dir, where=where)
-            mounts.append(config)
-        if plan.secret_files:
-            (first, _), *rest = plan.secret_files
-            if any(v.secret is not first.secret for v, _ in rest):
-                raise PropsError(
-                    where, "source", source, "secret files from several Secrets", "use one Secret"
-                )
-            items = {value.key: file for value, file in plan.secret_files}
-            mounts.append(
-                seam.add_secret_files(
-                    f"{name}-auth", first.secret, items, path=secret_dir, mode=0o440, where=where
-                )
-            )
-            seam.ensure_fs_group(plan.uid)
-        ports = [Port(self.port_name, self.port, name_prop="port_name", number_prop="port")]
-        # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
-        probe = HttpProbe(path="/metrics", port=self.port, period_seconds=10, timeout_seconds=2)
-        spec = ContainerSpec(
-            name=name,
-            image=plan.image,
-            # Go exporters idle at a few MiB and spend CPU only while a scrape runs.
-            resources=resources or container_resources(*plan.resources),
-            uid=plan.uid,
-            gid=plan.uid,
-            command=plan.command,
-            args=plan.args,
-            ports=ports,
-            mounts=mounts,
-            env=plan.env,
-            readiness=probe,
-            liveness=HttpProbe(
-                path="/metrics", port=self.port, period_seconds=20, timeout_seconds=2, failure_threshold=3
-            ),
-        )
-        self.container = seam.add_container(spec, kind=container_kind, where=where)
-        for env_name, value in plan.app_env.items():
-            seam.add_env(main, env_name, value, where=where, prop="source.env")
-
+        where, self.workload, seam = pattern_seam(scope, id, workload, deployment)
+        self.deployment = self.workload
+        props = self.props = check_props(where, given, seam)
+        selector = seam.selector  # read before attach drops the pod's index
+        attached = seam.attach(self, render(props), where=where)
+        self.main_container_name, self.name, self.source = props.main, props.name, props.source
+        self.port, self.port_name, self.discovery = props.port, props.port_name, props.discovery
+        self.scrape_path = props.plan.path  # what Prometheus requests (json_exporter: /probe)
+        self.scrape_params = dict(props.plan.params)  # and its URL parameters
+        self.config_map: kplus.ConfigMap | None = attached.config_map
+        (self.container,) = attached.containers
         # --- discovery ---
-        path, params = self.scrape_path, self.scrape_params
-        if annotations:
-            seam.annotate("prometheus.io/scrape", "true", where=where, prop="annotations")
-            seam.annotate("prometheus.io/port", str(self.port), where=where, prop="annotations")
-            seam.annotate("prometheus.io/path", path, where=where, prop="annotations")
-            # json_exporter's module/target: the prometheus-community chart maps
-            # prometheus.io/param_<name> annotations to URL parameters.
-            for param, param_value in params.items():
-                seam.annotate(f"prometheus.io/param_{param}", param_value, where=where, prop="annotations")
         self.pod_monitor: _PodMonitor | None = None
-        if pod_monitor:
-            endpoints = [
-                PodMetricsEndpoint(port, ep_path, dict(ep_params), interval)
-                for port, ep_path, ep_params in [(self.port_name, path, params), *others]
-            ]
+        if props.pod_monitor:
             self.pod_monitor = _PodMonitor.attach(
-                self, "pod-monitor", target, seam.selector, endpoints, labels=labels, where=where
+                self,
+                "pod-monitor",
+                self.workload,
+                selector,
+                pod_monitor_endpoints(props),
+                labels=props.pod_monitor_labels,
+                where=where,
             )
         self.service: kplus.Service | None = None
-        if service:
+        if props.service:
             self.service = kplus.Service(
                 self,
                 "service",
-                selector=target,
+                selector=self.workload,
                 ports=[kplus.ServicePort(port=self.port, target_port=self.port, name=self.port_name)],
             )
-        seam.done()
-
-    def _other_endpoints(
-        self, where: str, also_scrape: Sequence[MetricsEndpoint]
-    ) -> list[tuple[str, str, dict[str, str]]]:
-        """(port name, path, params) of the peers; they must serve metrics in this very pod.
-
-        A peer without a metrics port right now (git-sync with metrics=False, an ambassador in
-        development mode) is left out, so switching a peer's mode needs no change here.
-        """
-        found: dict[str, tuple[str, str, dict[str, str]]] = {}
-        for i, other in enumerate(also_scrape):
-            owner = getattr(other, "workload", None)
-            # `is` first: comparing paths costs two jsii round trips per side.
-            if not isinstance(owner, Workload) or (
-                owner is not self.workload and _checks.path_of(owner) != _checks.path_of(self.workload)
-            ):
-                raise PropsError(
-                    where,
-                    f"also_scrape[{i}]",
-                    type(other).__name__,
-                    f"it is not attached to this {type(self.workload).__name__}",
-                    "list only patterns attached to the same workload (its pods carry their ports)",
-                )
-            port_name = getattr(other, "metrics_port_name", None)
-            ep_path = getattr(other, "metrics_path", None)
-            params = getattr(other, "metrics_params", {})
-            if not (
-                (port_name is None or isinstance(port_name, str))
-                and isinstance(ep_path, str)
-                and isinstance(params, Mapping)
-                and all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
-            ):
-                raise PropsError(
-                    where,
-                    f"also_scrape[{i}]",
-                    type(other).__name__,
-                    "not a MetricsEndpoint (metrics_port_name, metrics_path, metrics_params)",
-                    "list SidecarGitSync, RedisAmbassador or MetricsAdapter objects",
-                )
-            if port_name is not None:
-                found.setdefault(port_name, (port_name, ep_path, dict(params)))
-        return list(found.values())
 
     @property
     def main_container(self) -> kplus.Container:
@@ -342,6 +191,223 @@ class MetricsAdapter(constructs.Construct):
     @property
     def metrics_path(self) -> str:
         return self.scrape_path
+
+
+# --- props -> checks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsAdapterProps:
+    """The keyword arguments of :class:`MetricsAdapter` as given (each is described, with its
+    default, in the class docstring). :func:`check_props` checks them all, in one place."""
+
+    workload: Workload | None = None
+    deployment: Workload | None = None
+    source: MetricsSource
+    port: int | None = None
+    port_name: str = "metrics"
+    discovery: MetricsDiscovery | None = None
+    annotations: bool | None = None
+    pod_monitor: bool | None = None
+    pod_monitor_labels: Mapping[str, str] | None = None
+    also_scrape: Sequence[MetricsEndpoint] = ()
+    scrape_interval: cdk8s.Duration | None = None
+    service: bool = False
+    native_sidecar: bool = False
+    name: str = "metrics-adapter"
+    container_name: str | None = None
+    resources: kplus.ContainerResources | None = None
+
+
+#: A metrics endpoint of the pod, as the PodMonitor lists it: (port name, path, params).
+Endpoint = tuple[str, str, dict[str, str]]
+
+_ANNOTATING = (MetricsDiscovery.ANNOTATIONS, MetricsDiscovery.BOTH)
+_MONITORING = (MetricsDiscovery.POD_MONITOR, MetricsDiscovery.BOTH)
+
+
+@dataclass(frozen=True)
+class CheckedMetricsAdapter:
+    """The props checked, with every default resolved: all that :func:`render` reads."""
+
+    name: str
+    main: str  # the app container
+    source: MetricsSource
+    plan: ExporterPlan  # the source resolved against the port and directories below
+    port: int
+    port_name: str
+    config_dir: str
+    secret_dir: str
+    discovery: MetricsDiscovery
+    also_scrape: tuple[Endpoint, ...]  # the peers' endpoints, for the PodMonitor
+    pod_monitor_labels: dict[str, str]
+    scrape_interval: str | None  # a Prometheus duration
+    service: bool
+    native_sidecar: bool
+    container_kind: ContainerKind
+    resources: kplus.ContainerResources | None
+
+    @property
+    def annotations(self) -> bool:
+        return self.discovery in _ANNOTATING
+
+    @property
+    def pod_monitor(self) -> bool:
+        return self.discovery in _MONITORING
+
+
+def check_props(where: str, props: MetricsAdapterProps, seam: PodSeam) -> CheckedMetricsAdapter:
+    """Every prop checked and every default resolved (some from the pod: a free port, the app
+    container, the container kind), before anything is added. ``where`` is the pattern's path.
+    The checks run in a fixed order: the first bad prop is the error reported."""
+    resources = checked_resources(where, props.resources)
+    also_scrape = props.also_scrape
+    if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
+        raise PropsError(
+            where,
+            "also_scrape",
+            type(also_scrape).__name__,
+            "not a list",
+            "pass also_scrape=[site, cache]",
+        )
+    exporter = _check_exporter(where, props, seam)
+    modes = _check_modes(where, props)
+    source = exporter["source"]
+    plan = source._plan(where, exporter["port"], exporter["config_dir"], exporter["secret_dir"])
+    scrape = _check_scrape(where, props, modes["discovery"], seam.workload)
+    main = seam.main_container(props.container_name, where=where)
+    container_kind = seam.looping_kind(modes["native_sidecar"], where=where)
+    if plan.secret_files:
+        (first, _), *rest = plan.secret_files
+        if any(v.secret is not first.secret for v, _ in rest):
+            raise PropsError(where, "source", source, "secret files from several Secrets", "use one Secret")
+    return CheckedMetricsAdapter(
+        main=main,
+        plan=plan,
+        container_kind=container_kind,
+        resources=resources,
+        **exporter,
+        **modes,
+        **scrape,
+    )
+
+
+def _check_exporter(where: str, props: MetricsAdapterProps, seam: PodSeam) -> dict[str, Any]:
+    """The exporter: its source, its name (and directories), its metrics port and port name."""
+    source, port = props.source, props.port
+    if not isinstance(source, MetricsSource):
+        raise PropsError(
+            where,
+            "source",
+            source,
+            "not a MetricsSource",
+            "build one with MetricsSource.statsd(...), .nginx(), .redis(), .json(), .jmx() or .custom()",
+        )
+    name = _checks.dns_label(where, "name", props.name)
+    if source.kind == "custom" and port is not None and port != source.default_port:
+        raise PropsError(
+            where,
+            "port",
+            port,
+            f"the custom exporter listens on {source.default_port} (source.port)",
+            "set the port once, in MetricsSource.custom(port=...)",
+        )
+    # Left out: the exporter's conventional port, or the next free one (a second adapter).
+    default_port = seam.free_port(source.default_port) if source.kind != "custom" else None
+    port = _checks.port_number(where, "port", _checks.or_default(port, default_port or source.default_port))
+    return dict(
+        source=source,
+        name=name,
+        port=port,
+        port_name=_checks.port_name(where, "port_name", props.port_name),
+        config_dir=f"/etc/{name}",
+        secret_dir=f"/etc/{name}-auth",
+    )
+
+
+def _check_modes(where: str, props: MetricsAdapterProps) -> dict[str, Any]:
+    """The discovery mechanism, the Service, the native sidecar."""
+    return dict(
+        discovery=_discovery(where, props.discovery, props.annotations, props.pod_monitor),
+        service=_checks.boolean(where, "service", props.service),
+        native_sidecar=_checks.boolean(where, "native_sidecar", props.native_sidecar),
+    )
+
+
+def _check_scrape(
+    where: str, props: MetricsAdapterProps, discovery: MetricsDiscovery, workload: Workload
+) -> dict[str, Any]:
+    """What the PodMonitor lists and how: the peers' endpoints, its labels, the interval."""
+    others = _other_endpoints(where, workload, props.also_scrape)
+    pod_monitor = discovery in _MONITORING
+    if others and not pod_monitor:
+        raise PropsError(
+            where,
+            "also_scrape",
+            [e[0] for e in others],
+            "prometheus.io annotations can name one port per pod",
+            "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True) so the PodMonitor "
+            "lists every port",
+        )
+    labels, scrape_interval = props.pod_monitor_labels, props.scrape_interval
+    if not pod_monitor and (labels or scrape_interval is not None):
+        raise PropsError(
+            where,
+            "pod_monitor_labels" if labels else "scrape_interval",
+            labels or scrape_interval,
+            "only used by the PodMonitor",
+            "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True)",
+        )
+    checked_labels = _pod_monitor_labels(where, labels)
+    interval = None
+    if scrape_interval is not None:
+        interval = _checks.go_duration(
+            _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
+        )
+    return dict(also_scrape=tuple(others), pod_monitor_labels=checked_labels, scrape_interval=interval)
+
+
+def _other_endpoints(
+    where: str, workload: Workload, also_scrape: Sequence[MetricsEndpoint]
+) -> list[Endpoint]:
+    """(port name, path, params) of the peers; they must serve metrics in this very pod.
+
+    A peer without a metrics port right now (git-sync with metrics=False, an ambassador in
+    development mode) is left out, so switching a peer's mode needs no change here.
+    """
+    found: dict[str, Endpoint] = {}
+    for i, other in enumerate(also_scrape):
+        owner = getattr(other, "workload", None)
+        # `is` first: comparing paths costs two jsii round trips per side.
+        if not isinstance(owner, Workload) or (
+            owner is not workload and _checks.path_of(owner) != _checks.path_of(workload)
+        ):
+            raise PropsError(
+                where,
+                f"also_scrape[{i}]",
+                type(other).__name__,
+                f"it is not attached to this {type(workload).__name__}",
+                "list only patterns attached to the same workload (its pods carry their ports)",
+            )
+        port_name = getattr(other, "metrics_port_name", None)
+        ep_path = getattr(other, "metrics_path", None)
+        params = getattr(other, "metrics_params", {})
+        if not (
+            (port_name is None or isinstance(port_name, str))
+            and isinstance(ep_path, str)
+            and isinstance(params, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in params.items())
+        ):
+            raise PropsError(
+                where,
+                f"also_scrape[{i}]",
+                type(other).__name__,
+                "not a MetricsEndpoint (metrics_port_name, metrics_path, metrics_params)",
+                "list SidecarGitSync, RedisAmbassador or MetricsAdapter objects",
+            )
+        if port_name is not None:
+            found.setdefault(port_name, (port_name, ep_path, dict(params)))
+    return list(found.values())
 
 
 def _discovery(
@@ -377,6 +443,86 @@ def _pod_monitor_labels(where: str, labels: Any) -> dict[str, str]:
     for key, value in checked.items():
         _checks.label(where, "pod_monitor_labels", key, value)
     return dict(sorted(checked.items()))
+
+
+# --- checked props -> render (pure: no pod, no seam, no node) ---------------------------
+
+
+def render(c: CheckedMetricsAdapter) -> PodAdditions:
+    """What the metrics adapter adds to the pod, from the checked props alone."""
+    plan = c.plan
+    config = None
+    if plan.config_file is not None and plan.config_text is not None:
+        config = ConfigFiles(c.name, {plan.config_file: plan.config_text}, c.config_dir)
+    secrets = None
+    if plan.secret_files:  # one Secret (check_props)
+        items = {value.key: file for value, file in plan.secret_files}
+        secrets = SecretFiles(f"{c.name}-auth", plan.secret_files[0][0].secret, items, c.secret_dir, 0o440)
+    mounts = [config.mount] if config is not None else []
+    mounts += [secrets.mount] if secrets is not None else []
+    return PodAdditions(
+        owner=c.name,
+        containers=[(_exporter(c, mounts), c.container_kind)],
+        config=config,
+        secrets=[secrets] if secrets is not None else [],
+        app_env=[AppEnv(c.main, env_name, value, "source.env") for env_name, value in plan.app_env.items()],
+        annotations=_annotations(c),
+        # StatsD, JMX: bound on the pod's 127.0.0.1
+        loopback_ports=[
+            LoopbackPort(number, f"source.{c.source.kind}_port", protocol)
+            for number, protocol in plan.loopback_ports
+        ],
+        # The pod's fsGroup makes the kubelet add group read to the 0440 Secret files.
+        fs_group=plan.uid if secrets is not None else None,
+    )
+
+
+def _exporter(c: CheckedMetricsAdapter, mounts: list[Mount]) -> ContainerSpec:
+    """The exporter container: its metrics port, probes, config and Secret mounts."""
+    plan = c.plan
+    ports = [Port(c.port_name, c.port, name_prop="port_name", number_prop="port")]
+    # Every exporter serves its own /metrics; probe that (json_exporter's /probe needs a target).
+    probe = HttpProbe(path="/metrics", port=c.port, period_seconds=10, timeout_seconds=2)
+    return ContainerSpec(
+        name=c.name,
+        image=plan.image,
+        # Go exporters idle at a few MiB and spend CPU only while a scrape runs.
+        resources=c.resources or container_resources(*plan.resources),
+        uid=plan.uid,
+        gid=plan.uid,
+        command=plan.command,
+        args=plan.args,
+        ports=ports,
+        mounts=mounts,
+        env=plan.env,
+        readiness=probe,
+        liveness=HttpProbe(
+            path="/metrics", port=c.port, period_seconds=20, timeout_seconds=2, failure_threshold=3
+        ),
+    )
+
+
+def _annotations(c: CheckedMetricsAdapter) -> list[Annotation]:
+    """The ``prometheus.io/*`` pod annotations, when they are the discovery mechanism."""
+    if not c.annotations:
+        return []
+    found = [
+        Annotation("prometheus.io/scrape", "true", "annotations"),
+        Annotation("prometheus.io/port", str(c.port), "annotations"),
+        Annotation("prometheus.io/path", c.plan.path, "annotations"),
+    ]
+    # json_exporter's module/target: the prometheus-community chart maps
+    # prometheus.io/param_<name> annotations to URL parameters.
+    found += [Annotation(f"prometheus.io/param_{k}", v, "annotations") for k, v in c.plan.params.items()]
+    return found
+
+
+def pod_monitor_endpoints(c: CheckedMetricsAdapter) -> list[PodMetricsEndpoint]:
+    """What the PodMonitor lists: this adapter's endpoint, then the peers' (``also_scrape``)."""
+    return [
+        PodMetricsEndpoint(port_name, path, dict(params), c.scrape_interval)
+        for port_name, path, params in [(c.port_name, c.plan.path, c.plan.params), *c.also_scrape]
+    ]
 
 
 @dataclass(frozen=True)

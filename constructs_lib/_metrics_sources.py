@@ -14,9 +14,9 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import cdk8s
 import cdk8s_plus_27 as kplus
@@ -30,6 +30,8 @@ STATSD_IMAGE = "prom/statsd-exporter:v0.28.0"
 NGINX_EXPORTER_IMAGE = "nginx/nginx-prometheus-exporter:1.4.2"
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.67.0"
 JSON_EXPORTER_IMAGE = "quay.io/prometheuscommunity/json-exporter:v0.7.0"
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 # statsd_exporter's validation (pkg/mapper/mapping.go, mapper.go), applied here so a bad
 # mapping fails at construction time instead of at the exporter's start.
@@ -365,133 +367,201 @@ class MetricsSource:
     # --- resolution ------------------------------------------------------------------
 
     def _plan(self, where: str, port: int, config_dir: str, secret_dir: str) -> ExporterPlan:
-        """Check the options and resolve them for an exporter listening on ``port``."""
-        o = self._options
-        image = _checks.pinned_image(where, "source.image", o["image"])
-        listen = f"--web.listen-address=:{port}"
-        if self.kind == "statsd":
-            statsd_port = _checks.port_number(where, "source.statsd_port", o["statsd_port"])
-            if statsd_port == port:
-                raise PropsError(
-                    where,
-                    "source.statsd_port",
-                    statsd_port,
-                    "same as the metrics port",
-                    "choose another port",
-                )
-            text = render_statsd_mapping(where, o["mappings"])
-            names = _checks.env_names(
-                where, {"source.host_env": o["host_env"], "source.port_env": o["port_env"]}
-            )
-            values = {"source.host_env": "127.0.0.1", "source.port_env": str(statsd_port)}
-            app_env = {name: env_value(values[prop]) for prop, name in names.items() if name is not None}
-            return ExporterPlan(
-                # Dockerfile: USER nobody (65534) since v0.22.4.
-                image=image,
-                uid=65534,
-                config_file="mapping.yaml",
-                config_text=text,
-                app_env=app_env,
-                loopback_ports=[(statsd_port, kplus.Protocol.UDP), (statsd_port, kplus.Protocol.TCP)],
-                args=[
-                    listen,
-                    "--web.telemetry-path=/metrics",
-                    # StatsD stays inside the pod: only the app on localhost sends to it.
-                    f"--statsd.listen-udp=127.0.0.1:{statsd_port}",
-                    f"--statsd.listen-tcp=127.0.0.1:{statsd_port}",
-                    f"--statsd.mapping-config={config_dir}/mapping.yaml",
-                ],
-            )
-        if self.kind == "nginx":
-            uri = _local_url(where, "source.scrape_uri", o["scrape_uri"])
-            # build/Dockerfile: FROM scratch (a static binary, any uid works; its USER is 1001).
-            return ExporterPlan(
-                image=image,
-                uid=65534,
-                args=[f"--nginx.scrape-uri={uri}", listen, "--web.telemetry-path=/metrics"],
-            )
-        if self.kind == "redis":
-            address = o["address"]
-            m = re.fullmatch(r"rediss?://[^\s\x00-\x1f\x7f:@/]{1,253}(:(?P<port>[0-9]{1,5}))?", str(address))
-            if not isinstance(address, str) or m is None or not 1 <= int(m["port"] or 6379) <= 65535:
-                raise PropsError(
-                    where,
-                    "source.address",
-                    address,
-                    "not a redis:// address without credentials",
-                    "use e.g. 'redis://127.0.0.1:6379' and pass password_map= as a SecretValue",
-                )
-            args = [f"--redis.addr={address}", listen, "--web.telemetry-path=/metrics"]
-            password_map = _checks.secret_value(where, "source.password_map", o["password_map"])
-            secrets = []
-            if password_map is not None:
-                args.append(f"--redis.password-file={secret_dir}/passwords.json")
-                secrets.append((password_map, "passwords.json"))
-            # docker/Dockerfile: USER 59000:59000.
-            return ExporterPlan(image=image, uid=59000, args=args, secret_files=secrets)
-        if self.kind == "json":
-            url = _local_url(where, "source.url", o["url"])
-            module = o["module"]
-            if not isinstance(module, str) or not re.fullmatch(r"[a-z0-9_]{1,63}", module):
-                raise PropsError(where, "source.module", module, "not a module name", "use e.g. 'default'")
-            text = render_json_config(where, module, o["metrics"])
-            return ExporterPlan(
-                image=image,
-                uid=65534,  # Dockerfile: USER nobody
-                config_file="config.yml",
-                config_text=text,
-                args=[f"--config.file={config_dir}/config.yml", listen],
-                path="/probe",
-                params={"module": module, "target": url},
-            )
-        if self.kind == "jmx":
-            jmx_port = _checks.port_number(where, "source.jmx_port", o["jmx_port"])
-            if jmx_port == port:
-                raise PropsError(
-                    where, "source.jmx_port", jmx_port, "same as the metrics port", "choose another port"
-                )
-            rules = render_jmx_rules(where, o["rules"])
-            config = {
-                "hostPort": f"127.0.0.1:{jmx_port}",
-                "lowercaseOutputName": _checks.boolean(
-                    where, "source.lowercase_output_name", o["lowercase_output_name"]
-                ),
-                "rules": rules or [{"pattern": ".*"}],
-            }
-            (options_env,) = _checks.env_names(where, {"source.options_env": o["options_env"]}).values()
-            app_env = {}
-            if options_env is not None:
-                app_env[options_env] = env_value(self.jmx_java_options(jmx_port))
-            return ExporterPlan(
-                image=image,
-                uid=_positive_uid(where, o["uid"]),
-                config_file="config.yaml",
-                config_text=_checks.render_yaml(config),
-                command=_command(where, o["command"]),
-                args=[str(port), f"{config_dir}/config.yaml"],
-                app_env=app_env,
-                # The app's JVM binds it on 127.0.0.1: no other container may take it.
-                loopback_ports=[(jmx_port, kplus.Protocol.TCP)],
-                # The standalone exporter is a JVM (the image's entrypoint is `java -jar`, so the
-                # JVM itself must read the flag): a heap of half the container's memory limit
-                # leaves the rest to metaspace, code cache and thread stacks. No hsperfdata file: the
-                # root filesystem is read-only under restricted_pod_security.
-                env={"JAVA_TOOL_OPTIONS": env_value("-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData")},
-                resources=(50, 500, 128, 256),
-            )
-        # custom
-        path = o["path"]
-        if not isinstance(path, str) or not re.fullmatch(r"/[^?#\s\x00-\x1f\x7f]*", path):
-            raise PropsError(
-                where, "source.path", path, "not an absolute URL path without a query", "use e.g. '/metrics'"
-            )
-        return ExporterPlan(
-            image=image,
-            uid=_positive_uid(where, o["uid"]),
-            args=_checked_args(where, o["args"]),
-            command=_command(where, o["command"]),
-            path=path,
+        """Check the options and resolve them for an exporter listening on ``port``.
+
+        The image is checked first, for every kind; the kind's planning function in
+        ``_PLANNERS`` (``_plan_statsd``, ``_plan_nginx``...) checks and resolves the rest.
+        """
+        image = _checks.pinned_image(where, "source.image", self._options["image"])
+        ctx = _PlanContext(where=where, port=port, config_dir=config_dir, secret_dir=secret_dir, image=image)
+        return _PLANNERS.get(self.kind, _plan_custom)(ctx, self._options)
+
+
+@dataclass(frozen=True)
+class _PlanContext:
+    """What a planning function resolves a source's options against."""
+
+    where: str
+    port: int  # the exporter's metrics port
+    config_dir: str
+    secret_dir: str
+    image: str  # the source's image, already checked
+
+    @property
+    def listen(self) -> str:
+        """The exporter's ``--web.listen-address`` flag for the metrics port."""
+        return f"--web.listen-address=:{self.port}"
+
+
+# --- planning: one function per source kind ----------------------------------------------
+# Each checks its source's options in a fixed order (the first bad option is the error
+# reported) and returns what the adapter adds to the pod.
+
+
+def _plan_statsd(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    statsd_port = _side_port(ctx, "source.statsd_port", o["statsd_port"])
+    text = render_statsd_mapping(ctx.where, o["mappings"])
+    app_env = _statsd_app_env(ctx.where, o["host_env"], o["port_env"], statsd_port)
+    return ExporterPlan(
+        # Dockerfile: USER nobody (65534) since v0.22.4.
+        image=ctx.image,
+        uid=65534,
+        config_file="mapping.yaml",
+        config_text=text,
+        app_env=app_env,
+        loopback_ports=[(statsd_port, kplus.Protocol.UDP), (statsd_port, kplus.Protocol.TCP)],
+        args=[
+            ctx.listen,
+            "--web.telemetry-path=/metrics",
+            # StatsD stays inside the pod: only the app on localhost sends to it.
+            f"--statsd.listen-udp=127.0.0.1:{statsd_port}",
+            f"--statsd.listen-tcp=127.0.0.1:{statsd_port}",
+            f"--statsd.mapping-config={ctx.config_dir}/mapping.yaml",
+        ],
+    )
+
+
+def _side_port(ctx: _PlanContext, prop: str, value: Any) -> int:
+    """The port the app talks to the exporter on (StatsD) or the exporter to the app (JMX)."""
+    side_port = _checks.port_number(ctx.where, prop, value)
+    if side_port == ctx.port:
+        raise PropsError(ctx.where, prop, side_port, "same as the metrics port", "choose another port")
+    return side_port
+
+
+def _statsd_app_env(where: str, host_env: Any, port_env: Any, statsd_port: int) -> dict[str, EnvSource]:
+    """``STATSD_HOST``/``STATSD_PORT`` for the main container (names configurable, None omits)."""
+    names = _checks.env_names(where, {"source.host_env": host_env, "source.port_env": port_env})
+    values = {"source.host_env": "127.0.0.1", "source.port_env": str(statsd_port)}
+    return {name: env_value(values[prop]) for prop, name in names.items() if name is not None}
+
+
+def _plan_nginx(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    uri = _local_url(ctx.where, "source.scrape_uri", o["scrape_uri"])
+    # build/Dockerfile: FROM scratch (a static binary, any uid works; its USER is 1001).
+    return ExporterPlan(
+        image=ctx.image,
+        uid=65534,
+        args=[f"--nginx.scrape-uri={uri}", ctx.listen, "--web.telemetry-path=/metrics"],
+    )
+
+
+def _plan_redis(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    address = _redis_address(ctx.where, o["address"])
+    args = [f"--redis.addr={address}", ctx.listen, "--web.telemetry-path=/metrics"]
+    password_map = _checks.secret_value(ctx.where, "source.password_map", o["password_map"])
+    secrets = []
+    if password_map is not None:
+        args.append(f"--redis.password-file={ctx.secret_dir}/passwords.json")
+        secrets.append((password_map, "passwords.json"))
+    # docker/Dockerfile: USER 59000:59000.
+    return ExporterPlan(image=ctx.image, uid=59000, args=args, secret_files=secrets)
+
+
+def _redis_address(where: str, address: Any) -> str:
+    m = re.fullmatch(r"rediss?://[^\s\x00-\x1f\x7f:@/]{1,253}(:(?P<port>[0-9]{1,5}))?", str(address))
+    if not isinstance(address, str) or m is None or not 1 <= int(m["port"] or 6379) <= 65535:
+        raise PropsError(
+            where,
+            "source.address",
+            address,
+            "not a redis:// address without credentials",
+            "use e.g. 'redis://127.0.0.1:6379' and pass password_map= as a SecretValue",
         )
+    return address
+
+
+def _plan_json(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    url = _local_url(ctx.where, "source.url", o["url"])
+    module = _json_module(ctx.where, o["module"])
+    text = render_json_config(ctx.where, module, o["metrics"])
+    return ExporterPlan(
+        image=ctx.image,
+        uid=65534,  # Dockerfile: USER nobody
+        config_file="config.yml",
+        config_text=text,
+        args=[f"--config.file={ctx.config_dir}/config.yml", ctx.listen],
+        path="/probe",
+        params={"module": module, "target": url},
+    )
+
+
+def _json_module(where: str, module: Any) -> str:
+    if not isinstance(module, str) or not re.fullmatch(r"[a-z0-9_]{1,63}", module):
+        raise PropsError(where, "source.module", module, "not a module name", "use e.g. 'default'")
+    return module
+
+
+def _plan_jmx(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    jmx_port = _side_port(ctx, "source.jmx_port", o["jmx_port"])
+    config = _jmx_config(ctx.where, jmx_port, o["rules"], o["lowercase_output_name"])
+    app_env = _jmx_app_env(ctx.where, o["options_env"], jmx_port)
+    return ExporterPlan(
+        image=ctx.image,
+        uid=_positive_uid(ctx.where, o["uid"]),
+        config_file="config.yaml",
+        config_text=_checks.render_yaml(config),
+        command=_command(ctx.where, o["command"]),
+        args=[str(ctx.port), f"{ctx.config_dir}/config.yaml"],
+        app_env=app_env,
+        # The app's JVM binds it on 127.0.0.1: no other container may take it.
+        loopback_ports=[(jmx_port, kplus.Protocol.TCP)],
+        # The standalone exporter is a JVM (the image's entrypoint is `java -jar`, so the
+        # JVM itself must read the flag): a heap of half the container's memory limit
+        # leaves the rest to metaspace, code cache and thread stacks. No hsperfdata file: the
+        # root filesystem is read-only under restricted_pod_security.
+        env={"JAVA_TOOL_OPTIONS": env_value("-XX:MaxRAMPercentage=50.0 -XX:-UsePerfData")},
+        resources=(50, 500, 128, 256),
+    )
+
+
+def _jmx_config(where: str, jmx_port: int, rules: Any, lowercase_output_name: Any) -> dict[str, Any]:
+    """jmx_exporter's config.yaml: the app's JMX address, name case, and the rules."""
+    rendered = render_jmx_rules(where, rules)
+    return {
+        "hostPort": f"127.0.0.1:{jmx_port}",
+        "lowercaseOutputName": _checks.boolean(where, "source.lowercase_output_name", lowercase_output_name),
+        "rules": rendered or [{"pattern": ".*"}],
+    }
+
+
+def _jmx_app_env(where: str, options_env: Any, jmx_port: int) -> dict[str, EnvSource]:
+    """``options_env`` (default ``JAVA_TOOL_OPTIONS``) for the main container, opening remote JMX."""
+    (name,) = _checks.env_names(where, {"source.options_env": options_env}).values()
+    app_env = {}
+    if name is not None:
+        app_env[name] = env_value(MetricsSource.jmx_java_options(jmx_port))
+    return app_env
+
+
+def _plan_custom(ctx: _PlanContext, o: Mapping[str, Any]) -> ExporterPlan:
+    path = _custom_path(ctx.where, o["path"])
+    return ExporterPlan(
+        image=ctx.image,
+        uid=_positive_uid(ctx.where, o["uid"]),
+        args=_checked_args(ctx.where, o["args"]),
+        command=_command(ctx.where, o["command"]),
+        path=path,
+    )
+
+
+def _custom_path(where: str, path: Any) -> str:
+    if not isinstance(path, str) or not re.fullmatch(r"/[^?#\s\x00-\x1f\x7f]*", path):
+        raise PropsError(
+            where, "source.path", path, "not an absolute URL path without a query", "use e.g. '/metrics'"
+        )
+    return path
+
+
+#: Source kind -> its planning function. Any other kind is planned as ``custom``.
+_PLANNERS: dict[str, Callable[[_PlanContext, Mapping[str, Any]], ExporterPlan]] = {
+    "statsd": _plan_statsd,
+    "nginx": _plan_nginx,
+    "redis": _plan_redis,
+    "json": _plan_json,
+    "jmx": _plan_jmx,
+    "custom": _plan_custom,
+}
 
 
 def _command(where: str, command: Any) -> list[str] | None:
@@ -519,44 +589,73 @@ def render_statsd_mapping(where: str, mappings: Sequence[StatsdMapping]) -> str:
 
 
 def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
+    """One mapping: its options checked in this order, rendered in this key order."""
     prop = f"mappings[{i}]"
     match_type = _checks.enum_member(where, f"{prop}.match_type", StatsdMatchType, m.match_type)
-    observer = (
-        None
-        if m.observer_type is None
-        else _checks.enum_member(where, f"{prop}.observer_type", StatsdObserver, m.observer_type)
-    )
-    metric_type = (
-        None
-        if m.match_metric_type is None
-        else _checks.enum_member(where, f"{prop}.match_metric_type", StatsdMetricType, m.match_metric_type)
-    )
+    observer = _optional_member(where, f"{prop}.observer_type", StatsdObserver, m.observer_type)
+    metric_type = _optional_member(where, f"{prop}.match_metric_type", StatsdMetricType, m.match_metric_type)
     drop = _checks.boolean(where, f"{prop}.drop", m.drop)
-    _checks.text(where, f"{prop}.match", m.match, fix="use e.g. 'app.*.requests'")
-    if match_type is StatsdMatchType.GLOB and not _GLOB.fullmatch(m.match):
+    _check_statsd_match(where, prop, m.match, match_type)
+    rule: dict[str, Any] = {"match": m.match, "name": _statsd_name(where, prop, m.name, drop)}
+    if match_type is StatsdMatchType.REGEX:
+        rule["match_type"] = "regex"
+    if drop:
+        rule["action"] = "drop"
+    labels = _statsd_labels(where, prop, m.labels)
+    if labels:
+        rule["labels"] = labels
+    if metric_type is not None:
+        rule["match_metric_type"] = metric_type.value
+    if observer is not None:
+        rule["observer_type"] = observer.value
+    if m.buckets is not None:
+        rule["histogram_options"] = {"buckets": _statsd_buckets(where, prop, m.buckets, observer)}
+    if m.ttl is not None:
+        ms = _checks.duration_at_least(where, f"{prop}.ttl", m.ttl, 1000, "use at least 1s")
+        rule["ttl"] = _checks.go_duration(ms)
+    if m.scale is not None:
+        rule["scale"] = _statsd_scale(where, prop, m.scale, metric_type)
+    if m.help is not None:
+        rule["help"] = _checks.text(where, f"{prop}.help", m.help, fix="use one line of text")
+    return rule
+
+
+def _optional_member(where: str, prop: str, cls: type[_E], value: _E | str | None) -> _E | None:
+    """An enum option whose None means the exporter's default."""
+    return None if value is None else _checks.enum_member(where, prop, cls, value)
+
+
+def _check_statsd_match(where: str, prop: str, match: Any, match_type: StatsdMatchType) -> None:
+    """``match``: one line; a statsd_exporter glob, or a regex Go's RE2 accepts."""
+    _checks.text(where, f"{prop}.match", match, fix="use e.g. 'app.*.requests'")
+    if match_type is StatsdMatchType.GLOB and not _GLOB.fullmatch(match):
         raise PropsError(
             where,
             f"{prop}.match",
-            m.match,
+            match,
             "not a statsd_exporter glob (dot-separated names and *)",
             "use e.g. 'django.view.*.duration', or match_type=StatsdMatchType.REGEX",
         )
     if match_type is StatsdMatchType.REGEX:
-        if _NOT_RE2.search(m.match):
+        if _NOT_RE2.search(match):
             raise PropsError(
                 where,
                 f"{prop}.match",
-                m.match,
+                match,
                 "look-arounds and back-references are not RE2",
                 "rewrite the regex without them (statsd_exporter uses Go's regexp)",
             )
         try:
-            re.compile(m.match)
+            re.compile(match)
         except re.error as err:
             raise PropsError(
-                where, f"{prop}.match", m.match, f"invalid regex ({err})", "fix the regex"
+                where, f"{prop}.match", match, f"invalid regex ({err})", "fix the regex"
             ) from None
-    name = m.name if m.name is not None else ("dropped" if drop else None)
+
+
+def _statsd_name(where: str, prop: str, name: Any, drop: bool) -> str:
+    """``name``: a metric name with ``$1``-style references; ``"dropped"`` by default for drop rules."""
+    name = name if name is not None else ("dropped" if drop else None)
     if name is None:
         raise PropsError(
             where,
@@ -573,13 +672,13 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
             "not a valid Prometheus metric name",
             "use letters, digits, '_' and $1-style references (no ':', '.' or '-')",
         )
-    rule: dict[str, Any] = {"match": m.match, "name": name}
-    if match_type is StatsdMatchType.REGEX:
-        rule["match_type"] = "regex"
-    if drop:
-        rule["action"] = "drop"
-    labels = _checks.string_mapping(where, f"{prop}.labels", m.labels)
-    for label in labels:
+    return name
+
+
+def _statsd_labels(where: str, prop: str, labels: Any) -> dict[str, str]:
+    """``labels``, sorted by name; empty if none."""
+    checked = _checks.string_mapping(where, f"{prop}.labels", labels)
+    for label in checked:
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
             raise PropsError(
                 where,
@@ -588,67 +687,60 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
                 "not a label name statsd_exporter accepts",
                 "use at least two characters of letters, digits and '_', not starting with a digit",
             )
-    if labels:
-        rule["labels"] = dict(sorted(labels.items()))
-    if metric_type is not None:
-        rule["match_metric_type"] = metric_type.value
-    if observer is not None:
-        rule["observer_type"] = observer.value
-    if m.buckets is not None:
-        if isinstance(m.buckets, str | bytes) or not isinstance(m.buckets, list | tuple):
-            raise PropsError(
-                where, f"{prop}.buckets", m.buckets, "not a list of numbers", "use e.g. [0.01, 0.1, 1, 10]"
-            )
-        buckets = list(m.buckets)
-        if observer is not StatsdObserver.HISTOGRAM:
-            raise PropsError(
-                where,
-                f"{prop}.buckets",
-                buckets,
-                "buckets need a histogram observer",
-                "pass observer_type=StatsdObserver.HISTOGRAM",
-            )
-        if (
-            not buckets
-            or any(
-                isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b) for b in buckets
-            )
-            or buckets != sorted(set(buckets))
-        ):
-            raise PropsError(
-                where,
-                f"{prop}.buckets",
-                buckets,
-                "not strictly ascending numbers",
-                "use e.g. [0.01, 0.1, 1, 10]",
-            )
-        rule["histogram_options"] = {"buckets": [float(b) for b in buckets]}
-    if m.ttl is not None:
-        ms = _checks.duration_at_least(where, f"{prop}.ttl", m.ttl, 1000, "use at least 1s")
-        rule["ttl"] = _checks.go_duration(ms)
-    if m.scale is not None:
-        if (
-            isinstance(m.scale, bool)
-            or not isinstance(m.scale, int | float)
-            or not math.isfinite(m.scale)
-            or m.scale == 0
-        ):
-            raise PropsError(where, f"{prop}.scale", m.scale, "not a non-zero number", "use e.g. 1024")
-        if m.scale == _MS_TO_S and metric_type in (None, StatsdMetricType.OBSERVER):
-            raise PropsError(
-                where,
-                f"{prop}.scale",
-                m.scale,
-                "statsd_exporter already exports |ms timers in seconds (pkg/line/line.go divides them "
-                "by 1000; pkg/exporter/exporter.go applies scale afterwards), so 123 ms would become "
-                "0.000123 s",
-                "remove scale for timers; to rescale |h or |d values sent in milliseconds, send them as "
-                "|ms timers instead, or restrict the mapping with match_metric_type=GAUGE or COUNTER",
-            )
-        rule["scale"] = float(m.scale)
-    if m.help is not None:
-        rule["help"] = _checks.text(where, f"{prop}.help", m.help, fix="use one line of text")
-    return rule
+    return dict(sorted(checked.items()))
+
+
+def _statsd_buckets(where: str, prop: str, buckets: Any, observer: StatsdObserver | None) -> list[float]:
+    """``buckets``: strictly ascending finite numbers, for a histogram observer only."""
+    if isinstance(buckets, str | bytes) or not isinstance(buckets, list | tuple):
+        raise PropsError(
+            where, f"{prop}.buckets", buckets, "not a list of numbers", "use e.g. [0.01, 0.1, 1, 10]"
+        )
+    buckets = list(buckets)
+    if observer is not StatsdObserver.HISTOGRAM:
+        raise PropsError(
+            where,
+            f"{prop}.buckets",
+            buckets,
+            "buckets need a histogram observer",
+            "pass observer_type=StatsdObserver.HISTOGRAM",
+        )
+    if (
+        not buckets
+        or any(isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b) for b in buckets)
+        or buckets != sorted(set(buckets))
+    ):
+        raise PropsError(
+            where,
+            f"{prop}.buckets",
+            buckets,
+            "not strictly ascending numbers",
+            "use e.g. [0.01, 0.1, 1, 10]",
+        )
+    return [float(b) for b in buckets]
+
+
+def _statsd_scale(where: str, prop: str, scale: Any, metric_type: StatsdMetricType | None) -> float:
+    """``scale``: a non-zero factor, and not ms -> s on a mapping that can match timers."""
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int | float)
+        or not math.isfinite(scale)
+        or scale == 0
+    ):
+        raise PropsError(where, f"{prop}.scale", scale, "not a non-zero number", "use e.g. 1024")
+    if scale == _MS_TO_S and metric_type in (None, StatsdMetricType.OBSERVER):
+        raise PropsError(
+            where,
+            f"{prop}.scale",
+            scale,
+            "statsd_exporter already exports |ms timers in seconds (pkg/line/line.go divides them "
+            "by 1000; pkg/exporter/exporter.go applies scale afterwards), so 123 ms would become "
+            "0.000123 s",
+            "remove scale for timers; to rescale |h or |d values sent in milliseconds, send them as "
+            "|ms timers instead, or restrict the mapping with match_metric_type=GAUGE or COUNTER",
+        )
+    return float(scale)
 
 
 def _check_statsd_conflicts(
@@ -759,88 +851,127 @@ def render_jmx_rules(where: str, rules: Any) -> list[dict[str, Any]]:
 
 
 def _jmx_rule(where: str, prop: str, rule: Any) -> dict[str, Any]:
-    if isinstance(rule, Mapping):
-        for key in rule:
-            if key not in _JMX_RULE_KEYS:
-                import difflib  # only on this error path: keeps `import constructs_lib` lean
-
-                close = difflib.get_close_matches(str(key), list(_JMX_RULE_KEYS), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise PropsError(
-                    where,
-                    prop,
-                    key,
-                    "not a jmx_exporter rule key",
-                    f"{hint}a rule takes {', '.join(_JMX_RULE_KEYS)} (or build it with JmxRule(...))",
-                )
-        key_of = {f: k for k, f in _JMX_RULE_KEYS.items()}
-        checked = JmxRule(**{_JMX_RULE_KEYS[k]: v for k, v in rule.items()})
-    elif isinstance(rule, JmxRule):
-        key_of = {f: f for f in _JMX_RULE_KEYS.values()}
-        checked = rule
-    else:
-        raise PropsError(
-            where,
-            prop,
-            type(rule).__name__,
-            "not a JmxRule",
-            "build it with JmxRule(pattern='...', name='...')",
-        )
-
-    def at(f: str) -> str:
-        return f"{prop}.{key_of[f]}"
-
-    r = checked
-    groups = _java_regex_groups(where, at("pattern"), r.pattern)
+    """One rule: its fields checked in this order, rendered in jmx_exporter's key order."""
+    r, props = _jmx_rule_fields(where, prop, rule)
+    groups = _java_regex_groups(where, props.at("pattern"), r.pattern)
     out: dict[str, Any] = {}
     if r.pattern is not None:
         out["pattern"] = r.pattern
+    out.update(_jmx_texts(where, props, r, groups))
+    if r.value_factor is not None:
+        out["valueFactor"] = _jmx_value_factor(where, props.at("value_factor"), r.value_factor)
+    labels = _jmx_labels(where, props.at("labels"), r.labels, groups)
+    if labels:
+        out["labels"] = labels
+    if r.type is not None:
+        out["type"] = _checks.enum_member(where, props.at("type"), JmxMetricType, r.type).value
+    _check_jmx_name_given(where, props, r, out)
+    for f in ("attr_name_snake_case", "cache"):
+        if _checks.boolean(where, props.at(f), getattr(r, f)):
+            out[{"attr_name_snake_case": "attrNameSnakeCase"}.get(f, f)] = True
+    return out
+
+
+@dataclass(frozen=True)
+class _JmxRuleProps:
+    """How errors name a rule's fields: by jmx_exporter's keys (``valueFactor``) for a dict
+    rule, by JmxRule's fields (``value_factor``) for a JmxRule."""
+
+    prop: str  # the rule, e.g. source.rules[0]
+    key_of: Mapping[str, str]  # JmxRule field -> the name the caller used
+
+    def at(self, f: str) -> str:
+        return f"{self.prop}.{self.key_of[f]}"
+
+
+def _jmx_rule_fields(where: str, prop: str, rule: Any) -> tuple[JmxRule, _JmxRuleProps]:
+    """The rule as a JmxRule (a dict's keys checked first), and how its errors name its fields."""
+    if isinstance(rule, Mapping):
+        _check_jmx_rule_keys(where, prop, rule)
+        key_of = {f: k for k, f in _JMX_RULE_KEYS.items()}
+        return JmxRule(**{_JMX_RULE_KEYS[k]: v for k, v in rule.items()}), _JmxRuleProps(prop, key_of)
+    if isinstance(rule, JmxRule):
+        return rule, _JmxRuleProps(prop, {f: f for f in _JMX_RULE_KEYS.values()})
+    raise PropsError(
+        where,
+        prop,
+        type(rule).__name__,
+        "not a JmxRule",
+        "build it with JmxRule(pattern='...', name='...')",
+    )
+
+
+def _check_jmx_rule_keys(where: str, prop: str, rule: Mapping[Any, Any]) -> None:
+    """Every key of a dict rule is one of jmx_exporter's; an unknown one names the key it resembles."""
+    for key in rule:
+        if key not in _JMX_RULE_KEYS:
+            import difflib  # only on this error path: keeps `import constructs_lib` lean
+
+            close = difflib.get_close_matches(str(key), list(_JMX_RULE_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise PropsError(
+                where,
+                prop,
+                key,
+                "not a jmx_exporter rule key",
+                f"{hint}a rule takes {', '.join(_JMX_RULE_KEYS)} (or build it with JmxRule(...))",
+            )
+
+
+def _jmx_texts(where: str, props: _JmxRuleProps, r: JmxRule, groups: int) -> dict[str, Any]:
+    """``name``, ``value`` and ``help`` (those given): one line each, ``name`` a metric name,
+    every ``$`` a group the pattern has."""
+    out: dict[str, Any] = {}
     for f, pattern in (("name", _JMX_METRIC_NAME), ("value", None), ("help", None)):
         text = getattr(r, f)
         if text is None:
             continue
-        _checks.text(where, at(f), text, fix=f"pass {key_of[f]}='...' on one line")
+        _checks.text(where, props.at(f), text, fix=f"pass {props.key_of[f]}='...' on one line")
         if pattern is not None and not pattern.fullmatch(text):
             raise PropsError(
                 where,
-                at(f),
+                props.at(f),
                 text,
                 "not a Prometheus metric name",
                 "use letters, digits, '_', ':' and $1-style group references",
             )
-        _java_group_refs(where, at(f), text, groups)
+        _java_group_refs(where, props.at(f), text, groups)
         out[f] = text
-    if r.value_factor is not None:
-        vf = r.value_factor
-        if isinstance(vf, bool) or not isinstance(vf, int | float) or not math.isfinite(vf) or vf == 0:
-            raise PropsError(where, at("value_factor"), vf, "not a non-zero number", "use e.g. 0.001")
-        out["valueFactor"] = float(vf)
-    labels = _checks.string_mapping(where, at("labels"), r.labels)
-    for label, label_value in labels.items():
+    return out
+
+
+def _jmx_value_factor(where: str, prop: str, vf: Any) -> float:
+    """``value_factor``: a non-zero finite number."""
+    if isinstance(vf, bool) or not isinstance(vf, int | float) or not math.isfinite(vf) or vf == 0:
+        raise PropsError(where, prop, vf, "not a non-zero number", "use e.g. 0.001")
+    return float(vf)
+
+
+def _jmx_labels(where: str, prop: str, labels: Any, groups: int) -> dict[str, str]:
+    """``labels``, sorted by name; empty if none. Names and values may refer to the pattern's groups."""
+    checked = _checks.string_mapping(where, prop, labels)
+    for label, label_value in checked.items():
         if not _JMX_LABEL_NAME.fullmatch(label) or label.startswith("__"):
             raise PropsError(
                 where,
-                at("labels"),
+                prop,
                 label,
                 "not a Prometheus label name",
                 "use letters, digits and '_' (not starting with a digit or '__'), and $1-style references",
             )
-        _java_group_refs(where, at("labels"), label, groups)
-        _java_group_refs(where, at("labels"), label_value, groups)
-    if labels:
-        out["labels"] = dict(sorted(labels.items()))
-    if r.type is not None:
-        out["type"] = _checks.enum_member(where, at("type"), JmxMetricType, r.type).value
+        _java_group_refs(where, prop, label, groups)
+        _java_group_refs(where, prop, label_value, groups)
+    return dict(sorted(checked.items()))
+
+
+def _check_jmx_name_given(where: str, props: _JmxRuleProps, r: JmxRule, out: Mapping[str, Any]) -> None:
+    """``labels``, ``help`` and ``type`` (as rendered in ``out``) need the rule's ``name``."""
     for f in ("labels", "help", "type"):
         if f in out and r.name is None:
             # rules.md: "`name` must be set to use this" (labels, help, type).
             raise PropsError(
-                where, at(f), out[f], "jmx_exporter ignores it without a name", "give the rule a name"
+                where, props.at(f), out[f], "jmx_exporter ignores it without a name", "give the rule a name"
             )
-    for f in ("attr_name_snake_case", "cache"):
-        if _checks.boolean(where, at(f), getattr(r, f)):
-            out[{"attr_name_snake_case": "attrNameSnakeCase"}.get(f, f)] = True
-    return out
 
 
 def _java_regex_groups(where: str, prop: str, pattern: Any) -> int:

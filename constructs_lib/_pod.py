@@ -57,6 +57,7 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks, _pod_security
+from ._additions import ConfigFiles, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
     AddedContainer,
@@ -104,6 +105,17 @@ def restricted_pod_security(workload: Workload) -> None:
     """
     _checks.workload("restricted_pod_security", "workload", workload)
     PodSeam.of(workload, read=False).restrict()  # applied at synth: no need to read the pod now
+
+
+def pattern_seam(
+    scope: constructs.Construct, id: str, workload: Any, deployment: Any
+) -> tuple[str, Workload, PodSeam]:
+    """Where a pattern starts: its path (for errors), its checked workload (``deployment`` is
+    the older name of ``workload``) in the scope's namespace, and the workload's seam."""
+    where = _checks.child_path(scope, id)  # the pattern's node.path, without two round trips
+    target = _checks.pattern_workload(where, workload, deployment)
+    _checks.same_namespace(where, scope, target)
+    return where, target, PodSeam.of(target)
 
 
 def _merge_in(user: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
@@ -508,40 +520,6 @@ class PodSeam:
         self._claim_templates.append(template)
         return name
 
-    def add_config_files(
-        self, scope: constructs.Construct, prefix: str, files: Mapping[str, str], *, path: str, where: str
-    ) -> tuple[kplus.ConfigMap, Mount]:
-        """Rendered config files: a ConfigMap, its volume ``<prefix>-config`` mounted read-only at
-        ``path``, and a ``checksum/<prefix>`` pod annotation so that a config change rolls the pods."""
-        config_map = kplus.ConfigMap(scope, "config", data=dict(files))
-        volume = self.add_volume(
-            {"configMap": {"name": config_map.name}, "name": f"{prefix}-config"}, where=where
-        )
-        self.annotate_config_hash(prefix, *(f"{k}\0{v}" for k, v in sorted(files.items())), where=where)
-        return config_map, Mount(path, volume, read_only=True)
-
-    def add_secret_files(
-        self,
-        name: str,
-        secret: kplus.ISecret,
-        items: Mapping[str, str],
-        *,
-        path: str,
-        mode: int,
-        where: str,
-    ) -> Mount:
-        """Secret keys as files (``items``: key -> file name), volume ``name`` mounted read-only.
-
-        Files are root-owned with ``mode``; the pod's fsGroup (see :meth:`ensure_fs_group`) makes
-        the kubelet add group read, which is how a non-root sidecar reads a 0400 key.
-        """
-        source = {
-            "defaultMode": mode,
-            "items": [{"key": key, "path": file} for key, file in sorted(items.items())],
-            "secretName": _checks.name_of(secret),
-        }
-        return Mount(path, self.add_volume({"name": name, "secret": source}, where=where), read_only=True)
-
     def _check_mount(
         self, container: str, mounts: Mapping[str, str], mount: Mount, *, where: str, prop: str
     ) -> None:
@@ -618,11 +596,16 @@ class PodSeam:
         for c in claims:
             owner: str | None = None
             if c.what == "container" and c.value in index.containers:
-                owner = f"a container named {c.value!r} already exists in the pod"
+                taken = sorted(index.containers)
+                owner = f"a container named {c.value!r} already exists in the pod (names taken: {taken})"
             elif c.what == "volume" and c.value in index.volumes:
-                owner = f"a volume named {c.value!r} already exists in the pod"
+                taken = sorted(index.volumes)
+                owner = f"a volume named {c.value!r} already exists in the pod (volumes taken: {taken})"
             elif c.what == "port" and c.value in index.ports:
-                owner = f"container {index.ports[c.value]!r} already uses {c.value[1]} port {c.value[0]}"
+                owner = (
+                    f"container {index.ports[c.value]!r} already uses {c.value[1]} port {c.value[0]} "
+                    "(all containers of a pod share one network namespace)"
+                )
             elif c.what == "port name" and c.value in index.port_names:
                 owner = f"container {index.port_names[c.value]!r} already has a port named {c.value!r}"
             elif c.what == "mount" and c.value[1] in index.mounts.get(c.value[0], {}):
@@ -722,10 +705,26 @@ class PodSeam:
             raise CollisionError.of(self.workload.node.path, late)
         template = pod_template(doc)
         pod = template["spec"]
+        self._write_claim_templates(doc)
+        claims = claim_template_names(doc)
+        self._write_containers(pod)
+        self._write_volumes(pod)
+        self._check_pod_rules(pod, claims)
+        _deep_merge(pod, self._pod_edits)
+        self._write_annotations(template)
+        if self._restricted:
+            self._enforce_restricted(template)
+        template["spec"] = _sorted(pod)  # sorts the edited containers too
+        return doc
+
+    def _write_claim_templates(self, doc: dict[str, Any]) -> None:
+        """The StatefulSet's claim templates added through :meth:`add_claim_template`, after the user's."""
         if self._claim_templates:
             spec = doc["spec"]
             spec["volumeClaimTemplates"] = [*spec.get("volumeClaimTemplates", []), *self._claim_templates]
-        claims = claim_template_names(doc)
+
+    def _write_containers(self, pod: dict[str, Any]) -> None:
+        """The patterns' containers, and the mounts and env they give the user's app containers."""
         for key in ("initContainers", "containers"):
             if self._added[key]:
                 pod[key] = _merge_in(pod.get(key, []), [(n, added.spec) for n, added in self._added[key]])
@@ -734,9 +733,15 @@ class PodSeam:
                 added = self._user_edits.get((c["name"], what))
                 if added:
                     c[what] = _merge_in(c.get(what, []), [(n, dict(item)) for n, item in added])
+
+    def _write_volumes(self, pod: dict[str, Any]) -> None:
+        """The pod's volumes, the patterns' included, in cdk8s-plus's order (:meth:`_volumes_in_order`)."""
         pod_volumes = self._volumes_in_order(pod)
         if pod_volumes:
             pod["volumes"] = pod_volumes
+
+    def _check_pod_rules(self, pod: Mapping[str, Any], claims: Sequence[str]) -> None:
+        """Refuse the final pod if the API server would (:func:`pod_rule_errors`)."""
         errors = pod_rule_errors(pod, self._loopback_ports, claims=claims)
         if errors:
             # Containers added after a pattern attached: only the rendered pod shows them.
@@ -747,25 +752,29 @@ class PodSeam:
                 "the API server would reject the pod: " + "; ".join(errors),
                 "change the container you added after the pattern, or the pattern's name= or port props",
             )
-        _deep_merge(pod, self._pod_edits)
+
+    def _write_annotations(self, template: dict[str, Any]) -> None:
+        """The patterns' pod annotations, merged into the user's (keys sorted, as cdk8s does)."""
         if self._annotations:
             metadata = template.setdefault("metadata", {})
             ours = {k: v for k, (v, _) in self._annotations.items()}
             metadata["annotations"] = dict(sorted({**metadata.get("annotations", {}), **ours}.items()))
             template["metadata"] = dict(sorted(metadata.items()))
-        if self._restricted:
-            _pod_security.harden(pod)
-            refused = _pod_security.violations(pod, template.get("metadata", {}).get("annotations"))
-            if refused:
-                raise PodSecurityError(
-                    self.workload.node.path,
-                    "restricted_pod_security",
-                    self.kind,
-                    'a Pod Security "restricted" namespace would refuse the pod: ' + "; ".join(refused),
-                    "change the fields named above, or do not call restricted_pod_security on this workload",
-                )
-        template["spec"] = _sorted(pod)  # sorts the edited containers too
-        return doc
+
+    def _enforce_restricted(self, template: Mapping[str, Any]) -> None:
+        """Harden the final pod for Pod Security "restricted" (:meth:`restrict`), and refuse it if
+        it still breaks a rule."""
+        pod = template["spec"]
+        _pod_security.harden(pod)
+        refused = _pod_security.violations(pod, template.get("metadata", {}).get("annotations"))
+        if refused:
+            raise PodSecurityError(
+                self.workload.node.path,
+                "restricted_pod_security",
+                self.kind,
+                'a Pod Security "restricted" namespace would refuse the pod: ' + "; ".join(refused),
+                "change the fields named above, or do not call restricted_pod_security on this workload",
+            )
 
     def _late_collisions(self, doc: Mapping[str, Any]) -> list[tuple[str, Any, str, str]]:
         """What the user gave the workload after a pattern attached that the pattern adds too.
@@ -778,67 +787,54 @@ class PodSeam:
         both sides. A volume the user mounted that is the pattern's own (``site.volume``)
         renders identically and is no collision.
         """
+        found: list[tuple[str, Any, str, str]] = []
+        for what, items in self._user_items(doc):
+            for key, shown, thing in items:
+                owner = self._owners.get((what, key))
+                if owner is not None:
+                    found.append(self._late_collision(owner, shown, thing))
+        return found
+
+    def _user_items(self, doc: Mapping[str, Any]) -> list[tuple[str, list[tuple[Any, Any, str]]]]:
+        """What the user's rendered workload holds that a pattern may add too, kind by kind:
+        ``(what, [(key, shown, thing)])``, where ``(what, key)`` is how :attr:`_owners` knows the
+        patterns' own, ``shown`` the value an error names and ``thing`` the item in words."""
         user = _PodIndex.read(doc)
-        pod = pod_template(dict(doc)).get("spec", {})
+        ports, port_names, annotations = user.ports.items(), user.port_names.items(), sorted(user.annotations)
+        mounts = [(c, path) for c, paths in sorted(user.mounts.items()) for path in sorted(paths)]
+        env = [(c, n) for c, names in sorted(user.env.items()) for n in sorted(names)]
+        claim = "a volumeClaimTemplate named {!r} (it replaces the pod volume of that name)"
+        return [
+            ("container", [(n, n, f"a container named {n!r}") for n in sorted(user.containers)]),
+            ("port", [(k, k[0], f"container {c!r} declares {k[1]} port {k[0]}") for k, c in ports]),
+            ("port name", [(n, n, f"container {c!r} has a port named {n!r}") for n, c in port_names]),
+            ("volume", [(n, n, f"a volume named {n!r}") for n in self._user_volumes(doc)]),
+            ("volume", [(n, n, claim.format(n)) for n in claim_template_names(doc)]),
+            ("mount", [(k, k[1], f"container {k[0]!r} mounts a volume at {k[1]!r}") for k in mounts]),
+            ("env", [(k, k[1], f"container {k[0]!r} has an env variable {k[1]!r}") for k in env]),
+            ("annotation", [(k, k, f"the pod template has the annotation {k!r}") for k in annotations]),
+        ]
+
+    def _user_volumes(self, doc: Mapping[str, Any]) -> list[str]:
+        """The names of the user's pod volumes, but for a pattern's own that the user mounted
+        (:meth:`share_volume`): it renders identically and is no collision."""
+        volumes = pod_template(dict(doc)).get("spec", {}).get("volumes", [])
         same_volume = {
             v["name"]
-            for v in pod.get("volumes", [])
+            for v in volumes
             if v["name"] in self._shared_volumes and self._volumes.get(v["name"]) == v
         }
-        things: list[tuple[str, Any, Any, str]] = [
-            *(("container", n, n, f"a container named {n!r}") for n in sorted(user.containers)),
-            *(
-                ("port", k, k[0], f"container {c!r} declares {k[1]} port {k[0]}")
-                for k, c in user.ports.items()
-            ),
-            *(
-                ("port name", n, n, f"container {c!r} has a port named {n!r}")
-                for n, c in user.port_names.items()
-            ),
-            *(
-                ("volume", n, n, f"a volume named {n!r}")
-                for n in sorted({v["name"] for v in pod.get("volumes", [])} - same_volume)
-            ),
-            *(
-                (
-                    "volume",
-                    n,
-                    n,
-                    f"a volumeClaimTemplate named {n!r} (it replaces the pod volume of that name)",
-                )
-                for n in claim_template_names(doc)
-            ),
-            *(
-                ("mount", (c, path), path, f"container {c!r} mounts a volume at {path!r}")
-                for c, paths in sorted(user.mounts.items())
-                for path in sorted(paths)
-            ),
-            *(
-                ("env", (c, n), n, f"container {c!r} has an env variable {n!r}")
-                for c, names in sorted(user.env.items())
-                for n in sorted(names)
-            ),
-            *(
-                ("annotation", k, k, f"the pod template has the annotation {k!r}")
-                for k in sorted(user.annotations)
-            ),
-        ]
-        found: list[tuple[str, Any, str, str]] = []
-        for what, key, shown, thing in things:
-            owner = self._owners.get((what, key))
-            if owner is None:
-                continue
-            where, prop = owner
-            found.append(
-                (
-                    prop,
-                    shown,
-                    f"{thing}, added to the {self.kind} after {where} attached, and {where} adds it too",
-                    f"remove or rename what you added to the {self.kind}, "
-                    f"or pass {prop}= another value to {where}",
-                )
-            )
-        return found
+        return sorted({v["name"] for v in volumes} - same_volume)
+
+    def _late_collision(self, owner: tuple[str, str], shown: Any, thing: str) -> tuple[str, Any, str, str]:
+        """The collision of ``thing``, which the user added after pattern ``owner`` (where, prop) attached."""
+        where, prop = owner
+        return (
+            prop,
+            shown,
+            f"{thing}, added to the {self.kind} after {where} attached, and {where} adds it too",
+            f"remove or rename what you added to the {self.kind}, or pass {prop}= another value to {where}",
+        )
 
     def _volumes_in_order(self, pod: Mapping[str, Any]) -> list[dict[str, Any]]:
         rendered = {v["name"]: v for v in pod.get("volumes", [])}
@@ -849,6 +845,93 @@ class PodSeam:
                 names += [m["name"] for m in c.get("volumeMounts", []) if m["name"] in defined]
         names += list(rendered) + list(self._volumes)  # volumes no container mounts, last
         return [defined[n] for n in dict.fromkeys(names)]
+
+    # --- one attach: everything a pattern adds, checked before anything is added ----
+
+    def attach(self, scope: constructs.Construct, additions: PodAdditions, *, where: str) -> Attached:
+        """Add what a pattern rendered: check it all against the pod first (every collision in
+        one :class:`CollisionError`, each naming the prop to change), then add it in order and
+        drop the index (:meth:`done`). ``scope`` owns the ConfigMap of ``additions.config``."""
+        self.preflight(_claims_of(additions), where=where)
+        for what, value, prop in additions.unique:
+            self.claim(what, value, where=where, prop=prop)
+        for port in additions.loopback_ports:
+            self.reserve_loopback_port(
+                port.number, additions.owner, where=where, prop=port.prop, protocol=port.protocol
+            )
+        for volume in additions.volumes:
+            self.add_volume(dict(volume), where=where)
+        config_map = self._add_config(scope, additions.config, where) if additions.config else None
+        for files in additions.secrets:
+            self._add_secret_volume(files, where)
+        fs_group = self.ensure_fs_group(additions.fs_group) if additions.fs_group is not None else None
+        added = tuple(self.add_container(spec, kind=kind, where=where) for spec, kind in additions.containers)
+        for m in additions.app_mounts:
+            self.mount(m.container, m.mount, where=where, prop=m.prop)
+        for e in additions.app_env:
+            self.add_env(e.container, e.name, e.value, where=where, prop=e.prop)
+        for a in additions.annotations:
+            self.annotate(a.key, a.value, where=where, prop=a.prop)
+        self.done()
+        return Attached(added, config_map, fs_group)
+
+    def _add_config(self, scope: constructs.Construct, config: ConfigFiles, where: str) -> kplus.ConfigMap:
+        """The ConfigMap of ``config``, its volume, and a ``checksum/<prefix>`` pod annotation so
+        that a config change rolls the pods."""
+        config_map = kplus.ConfigMap(scope, "config", data=dict(config.files))
+        self.add_volume({"configMap": {"name": config_map.name}, "name": config.volume}, where=where)
+        texts = (f"{k}\0{v}" for k, v in sorted(config.files.items()))
+        self.annotate_config_hash(config.prefix, *texts, where=where)
+        return config_map
+
+    def _add_secret_volume(self, files: SecretFiles, where: str) -> None:
+        """Secret keys as files, root-owned with ``files.mode``; the pod's fsGroup (see
+        :meth:`ensure_fs_group`) makes the kubelet add group read, which is how a non-root
+        sidecar reads a 0400 key."""
+        source = {
+            "defaultMode": files.mode,
+            "items": [{"key": key, "path": file} for key, file in sorted(files.items.items())],
+            "secretName": _checks.name_of(files.secret),
+        }
+        self.add_volume({"name": files.volume, "secret": source}, where=where)
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What :meth:`PodSeam.attach` added: the containers in order, the ConfigMap, the pod's
+    effective fsGroup (None when the pattern asked for none)."""
+
+    containers: tuple[AddedContainer, ...]
+    config_map: kplus.ConfigMap | None
+    fs_group: int | None
+
+    def container(self, kind: ContainerKind) -> AddedContainer | None:
+        """The last added container of ``kind`` ("init", "sidecar" or "native"), or None."""
+        found = [c for c in self.containers if c.kind == kind]
+        return found[-1] if found else None
+
+
+def _claims_of(additions: PodAdditions) -> list[Claim]:
+    """Everything ``additions`` takes in the pod, for :meth:`PodSeam.preflight`."""
+    volumes = [str(v["name"]) for v in additions.volumes]
+    volumes += [additions.config.volume] if additions.config is not None else []
+    volumes += [s.volume for s in additions.secrets]
+    ports = [c for spec, _ in additions.containers for c in spec.ports]
+    return [
+        *(Claim("container", spec.name, "name") for spec, _ in additions.containers),
+        *(Claim("volume", v, "name") for v in volumes),
+        *(Claim("port", (p.number, p.protocol.value), p.prop) for p in additions.loopback_ports),
+        *(
+            claim
+            for p in ports
+            for claim in (
+                Claim("port", (p.number, p.protocol.value), p.number_prop),
+                Claim("port name", p.name, p.name_prop),
+            )
+        ),
+        *(Claim("mount", (m.container, m.mount.path), m.prop) for m in additions.app_mounts),
+        *(Claim("env", (e.container, e.name), e.prop) for e in additions.app_env),
+    ]
 
 
 def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:

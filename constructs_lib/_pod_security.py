@@ -80,81 +80,140 @@ def harden(pod: dict[str, Any]) -> None:
 
 def violations(pod: Mapping[str, Any], annotations: Mapping[str, str] | None = None) -> list[str]:
     """Every "restricted" rule the rendered pod spec breaks, one message each with the fix."""
-    errors: list[str] = []
     pod_sc = pod.get("securityContext") or {}
+    errors = [
+        *_host_namespace_errors(pod),
+        *_volume_errors(pod),
+        *_sysctl_errors(pod_sc),
+        *_apparmor_annotation_errors(annotations or {}),
+        *_security_context_errors("the pod", pod_sc, pod_level=True),
+        *_pod_run_as_non_root_errors(pod_sc),
+    ]
+    for c in _containers(pod):
+        errors += _container_errors(c, pod_sc)
+    return errors
+
+
+# --- pod-level rules -------------------------------------------------------------
+
+
+def _host_namespace_errors(pod: Mapping[str, Any]) -> Iterator[str]:
     # check_hostNamespaces.go
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if pod.get(field):
-            errors.append(f"{field}: true is not allowed (hostNamespaces); remove it")
+            yield f"{field}: true is not allowed (hostNamespaces); remove it"
+
+
+def _volume_errors(pod: Mapping[str, Any]) -> Iterator[str]:
     for v in pod.get("volumes", []):
         kinds = set(v) - {"name"}
         # check_hostPathVolumes.go (baseline) and check_restrictedVolumes.go (restricted)
         bad = sorted(kinds - RESTRICTED_VOLUME_TYPES)
         if bad:
-            errors.append(
+            yield (
                 f"volume {v['name']!r} is of type {bad[0]}, which is not allowed (restrictedVolumes); "
                 f"use one of {sorted(RESTRICTED_VOLUME_TYPES)}"
             )
+
+
+def _sysctl_errors(pod_sc: Mapping[str, Any]) -> Iterator[str]:
     # check_sysctls.go
     for s in pod_sc.get("sysctls", []):
         if s.get("name") not in SAFE_SYSCTLS:
-            errors.append(f"sysctl {s.get('name')!r} is not in the safe set (sysctls); remove it")
+            yield f"sysctl {s.get('name')!r} is not in the safe set (sysctls); remove it"
+
+
+def _apparmor_annotation_errors(annotations: Mapping[str, str]) -> Iterator[str]:
     # check_appArmorProfile.go: the annotation form (cdk8s-plus-27 can only set that one).
-    for key, value in (annotations or {}).items():
+    for key, value in annotations.items():
         if key.startswith(_APPARMOR_ANNOTATION) and not (
             value == "runtime/default" or value.startswith("localhost/")
         ):
-            errors.append(f"annotation {key}={value!r} is not allowed (appArmorProfile)")
-    errors += _security_context_errors("the pod", pod_sc, pod_level=True)
+            yield f"annotation {key}={value!r} is not allowed (appArmorProfile)"
+
+
+def _pod_run_as_non_root_errors(pod_sc: Mapping[str, Any]) -> Iterator[str]:
     if pod_sc.get("runAsNonRoot") is False:  # check_runAsNonRoot.go: false at pod level fails
-        errors.append("the pod: runAsNonRoot: false is not allowed (runAsNonRoot); remove it")
+        yield "the pod: runAsNonRoot: false is not allowed (runAsNonRoot); remove it"
+
+
+# --- container-level rules -------------------------------------------------------
+
+
+def _container_errors(c: Mapping[str, Any], pod_sc: Mapping[str, Any]) -> list[str]:
+    """The rules one container breaks; ``pod_sc`` is the pod's security context (its defaults)."""
+    sc = c.get("securityContext") or {}
+    who = f"container {c['name']!r}"
+    return [
+        *_security_context_errors(who, sc, pod_level=False),
+        *_privilege_errors(who, sc),
+        *_run_as_non_root_errors(who, sc, pod_sc),
+        *_seccomp_restricted_errors(who, sc, pod_sc),
+        *_capability_errors(who, sc),
+        *_host_probe_errors(who, c),
+        *_host_port_errors(who, c),
+    ]
+
+
+def _privilege_errors(who: str, sc: Mapping[str, Any]) -> Iterator[str]:
+    # check_privileged.go
+    if sc.get("privileged"):
+        yield f"{who}: privileged: true is not allowed (privileged); remove it"
+    # check_allowPrivilegeEscalation.go
+    if sc.get("allowPrivilegeEscalation") is not False:
+        yield f"{who}: allowPrivilegeEscalation must be false (allowPrivilegeEscalation)"
+
+
+def _run_as_non_root_errors(who: str, sc: Mapping[str, Any], pod_sc: Mapping[str, Any]) -> Iterator[str]:
+    # check_runAsNonRoot.go: the container's own value wins over the pod's.
     pod_non_root = pod_sc.get("runAsNonRoot") is True
+    non_root = sc["runAsNonRoot"] is True if "runAsNonRoot" in sc else pod_non_root
+    if not non_root:
+        yield f"{who}: runAsNonRoot must be true (runAsNonRoot); do not set it to false"
+
+
+def _seccomp_restricted_errors(who: str, sc: Mapping[str, Any], pod_sc: Mapping[str, Any]) -> Iterator[str]:
+    # check_seccompProfile_restricted.go: the container's profile, or the pod's.
     pod_seccomp = (pod_sc.get("seccompProfile") or {}).get("type")
-    for c in _containers(pod):
-        sc = c.get("securityContext") or {}
-        who = f"container {c['name']!r}"
-        errors += _security_context_errors(who, sc, pod_level=False)
-        # check_privileged.go
-        if sc.get("privileged"):
-            errors.append(f"{who}: privileged: true is not allowed (privileged); remove it")
-        # check_allowPrivilegeEscalation.go
-        if sc.get("allowPrivilegeEscalation") is not False:
-            errors.append(f"{who}: allowPrivilegeEscalation must be false (allowPrivilegeEscalation)")
-        # check_runAsNonRoot.go: the container's own value wins over the pod's.
-        non_root = sc["runAsNonRoot"] is True if "runAsNonRoot" in sc else pod_non_root
-        if not non_root:
-            errors.append(f"{who}: runAsNonRoot must be true (runAsNonRoot); do not set it to false")
-        # check_seccompProfile_restricted.go: the container's profile, or the pod's.
-        seccomp = (sc.get("seccompProfile") or {}).get("type", pod_seccomp)
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            errors.append(
-                f"{who}: seccompProfile {seccomp or 'unset'} is not allowed (seccompProfile_restricted); "
-                "use RuntimeDefault"
-            )
-        # check_capabilities_restricted.go (and check_capabilities_baseline.go)
-        caps = sc.get("capabilities") or {}
-        if "ALL" not in caps.get("drop", []):
-            errors.append(f"{who}: capabilities.drop must contain ALL (capabilities_restricted)")
-        added = sorted(set(caps.get("add", [])) - ALLOWED_CAPABILITY_ADDS)
-        if added:
-            errors.append(
-                f"{who}: adds capabilities {added}; only NET_BIND_SERVICE may be added "
-                "(capabilities_restricted); remove them"
-            )
-        # check_hostProbesAndhostLifecycle.go (policy >= 1.34): probes and hooks may not name a host
-        handlers = [c.get(k) or {} for k in ("livenessProbe", "readinessProbe", "startupProbe")]
-        handlers += [h or {} for h in (c.get("lifecycle") or {}).values()]
-        for h in handlers:
-            for action in ("httpGet", "tcpSocket"):
-                if (h.get(action) or {}).get("host"):
-                    errors.append(
-                        f"{who}: {action}.host is not allowed (hostProbesAndHostLifecycle); remove it"
-                    )
-        # check_hostPorts.go
-        for p in c.get("ports", []):
-            if p.get("hostPort"):
-                errors.append(f"{who}: hostPort {p['hostPort']} is not allowed (hostPorts); remove it")
-    return errors
+    seccomp = (sc.get("seccompProfile") or {}).get("type", pod_seccomp)
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        yield (
+            f"{who}: seccompProfile {seccomp or 'unset'} is not allowed (seccompProfile_restricted); "
+            "use RuntimeDefault"
+        )
+
+
+def _capability_errors(who: str, sc: Mapping[str, Any]) -> Iterator[str]:
+    # check_capabilities_restricted.go (and check_capabilities_baseline.go)
+    caps = sc.get("capabilities") or {}
+    if "ALL" not in caps.get("drop", []):
+        yield f"{who}: capabilities.drop must contain ALL (capabilities_restricted)"
+    added = sorted(set(caps.get("add", [])) - ALLOWED_CAPABILITY_ADDS)
+    if added:
+        yield (
+            f"{who}: adds capabilities {added}; only NET_BIND_SERVICE may be added "
+            "(capabilities_restricted); remove them"
+        )
+
+
+def _host_probe_errors(who: str, c: Mapping[str, Any]) -> Iterator[str]:
+    # check_hostProbesAndhostLifecycle.go (policy >= 1.34): probes and hooks may not name a host
+    handlers = [c.get(k) or {} for k in ("livenessProbe", "readinessProbe", "startupProbe")]
+    handlers += [h or {} for h in (c.get("lifecycle") or {}).values()]
+    for h in handlers:
+        for action in ("httpGet", "tcpSocket"):
+            if (h.get(action) or {}).get("host"):
+                yield f"{who}: {action}.host is not allowed (hostProbesAndHostLifecycle); remove it"
+
+
+def _host_port_errors(who: str, c: Mapping[str, Any]) -> Iterator[str]:
+    # check_hostPorts.go
+    for p in c.get("ports", []):
+        if p.get("hostPort"):
+            yield f"{who}: hostPort {p['hostPort']} is not allowed (hostPorts); remove it"
+
+
+# --- rules read at both levels ---------------------------------------------------
 
 
 def _security_context_errors(who: str, sc: Mapping[str, Any], *, pod_level: bool) -> list[str]:

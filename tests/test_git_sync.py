@@ -405,9 +405,10 @@ class TestErrors:
             SidecarGitSync(
                 c, "b", workload=dep, repo=REPO, mount_path="/srv/git", http_port=2020, content_env="CONTENT"
             )
+        # In the pod's order: the init container before the sidecar.
         assert [(p, v) for p, v, _, _ in err.value.collisions] == [
-            ("name", "git-sync"),
             ("name", "git-sync-init"),
+            ("name", "git-sync"),
             ("name", "git-sync-root"),
             ("name", "git-sync-tmp"),
             ("http_port", 2020),
@@ -416,8 +417,9 @@ class TestErrors:
             ("content_env", "CONTENT"),
         ]
         assert str(err.value).startswith(
-            "test/b: name='git-sync': a container named 'git-sync' already exists in the pod; "
-            "name='git-sync-init': a container named 'git-sync-init' already exists"
+            "test/b: name='git-sync-init': a container named 'git-sync-init' already exists in the pod "
+            "(names taken: ['app', 'git-sync', 'git-sync-init']); "
+            "name='git-sync': a container named 'git-sync' already exists"
         )
         assert str(err.value).endswith(
             "mount_path: pass another mount_path=; content_env: pass another content_env="
