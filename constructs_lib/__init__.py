@@ -22,6 +22,7 @@ from ._errors import CollisionError, ConstructsLibError, MainContainerError, Pod
 from ._git_sync import DEFAULT_IMAGE as DEFAULT_GIT_SYNC_IMAGE
 from ._git_sync import (
     GitAuth,
+    GitGC,
     GitSubmodules,
     GitSyncExechook,
     GitSyncWebhook,
@@ -81,6 +82,7 @@ __all__ = [
     "ConstructsLibError",
     "Endpoint",
     "GitAuth",
+    "GitGC",
     "GitSubmodules",
     "GitSyncExechook",
     "GitSyncWebhook",

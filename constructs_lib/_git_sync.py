@@ -62,6 +62,7 @@ _MODELLED_FLAGS = {
     "--depth",
     "--one-time",
     "--submodules",
+    "--git-gc",
     "--sparse-checkout-file",
     "--max-failures",
     "--sync-timeout",
@@ -99,6 +100,16 @@ class GitSubmodules(enum.Enum):
 
     RECURSIVE = "recursive"
     SHALLOW = "shallow"
+    OFF = "off"
+
+
+class GitGC(enum.Enum):
+    """git-sync ``--git-gc``: git garbage collection after each sync. Upstream default: always
+    (main.go, kubernetes/git-sync@04ea5e4: the ``gcMode`` constants and the ``git-gc`` flag)."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+    AGGRESSIVE = "aggressive"
     OFF = "off"
 
 
@@ -214,6 +225,8 @@ class SidecarGitSync(constructs.Construct):
         serve_dir: sub-directory of the repository that holds the content to serve.
             Default: the repository root.
         submodules: submodule handling. Default git-sync's (recursive).
+        git_gc: git garbage collection after each sync (``GitGC.AUTO`` lets git decide, ``OFF``
+            keeps every object: cheaper syncs, a growing volume). Default git-sync's (always).
         sparse_checkout: git sparse-checkout patterns (rendered to a ConfigMap and passed
             with ``--sparse-checkout-file``). Default: full checkout.
         max_failures: consecutive failed syncs the looping sidecar tolerates before it exits;
@@ -282,6 +295,7 @@ class SidecarGitSync(constructs.Construct):
         mount_path: str | None = None,
         serve_dir: str | None = None,
         submodules: GitSubmodules | None = None,
+        git_gc: GitGC | None = None,
         sparse_checkout: Sequence[str] | None = None,
         max_failures: int | None = None,
         sync_timeout: cdk8s.Duration | None = None,
@@ -365,6 +379,7 @@ class GitSyncProps:
     mount_path: str | None = None
     serve_dir: str | None = None
     submodules: GitSubmodules | None = None
+    git_gc: GitGC | None = None
     sparse_checkout: Sequence[str] | None = None
     max_failures: int | None = None
     sync_timeout: cdk8s.Duration | None = None
@@ -402,6 +417,7 @@ class CheckedGitSync:
     period_ms: int
     depth: int
     submodules: GitSubmodules | None
+    git_gc: GitGC | None
     sparse_checkout: str | None  # the sparse-checkout file's text
     max_failures: int
     sync_timeout_ms: int | None
@@ -467,6 +483,9 @@ def _check_sync(where: str, props: GitSyncProps) -> dict[str, Any]:
     submodules = props.submodules
     if submodules is not None:
         submodules = _checks.enum_member(where, "submodules", GitSubmodules, submodules)
+    git_gc = props.git_gc
+    if git_gc is not None:
+        git_gc = _checks.enum_member(where, "git_gc", GitGC, git_gc)
     max_failures = _checks.int_range(
         where,
         "max_failures",
@@ -485,6 +504,7 @@ def _check_sync(where: str, props: GitSyncProps) -> dict[str, Any]:
         period_ms=period_ms,
         depth=depth,
         submodules=submodules,
+        git_gc=git_gc,
         sparse_checkout=_sparse_checkout_file(where, sparse) if sparse is not None else None,
         max_failures=max_failures,
         sync_timeout_ms=sync_timeout_ms,
@@ -856,6 +876,7 @@ def _sync_args(c: CheckedGitSync) -> list[str]:
         f"--depth={c.depth}",
     ]
     args += [f"--submodules={c.submodules.value}"] if c.submodules is not None else []
+    args += [f"--git-gc={c.git_gc.value}"] if c.git_gc is not None else []
     args += (
         [f"--sync-timeout={_checks.go_duration(c.sync_timeout_ms)}"] if c.sync_timeout_ms is not None else []
     )

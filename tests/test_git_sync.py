@@ -9,6 +9,7 @@ import pytest
 from constructs_lib import (
     CollisionError,
     GitAuth,
+    GitGC,
     GitSubmodules,
     GitSyncExechook,
     GitSyncWebhook,
@@ -134,6 +135,17 @@ class TestOptions:
         c, gs = attach(mount_path="/usr/share/nginx/html")
         assert containers(synth(c))["app"]["volumeMounts"][0]["mountPath"] == "/usr/share/nginx/html"
         assert gs.content_path == "/usr/share/nginx/html/site"
+
+    def test_git_gc(self) -> None:
+        c, _ = attach(git_gc=GitGC.AUTO)
+        assert "--git-gc=auto" in args(c)
+        assert "--git-gc=auto" in args(c, "git-sync-init", "initContainers")
+        assert "--git-gc=off" in args(attach(git_gc="off")[0])
+        assert not any(a.startswith("--git-gc") for a in args(attach()[0]))  # git-sync's default
+        with pytest.raises(PropsError, match=r"git_gc='never': not a GitGC. Fix: use one of 'auto', "):
+            attach(git_gc="never")
+        with pytest.raises(PropsError, match=r"extra_args='--git-gc': the library sets this flag"):
+            attach(extra_args=["--git-gc=off"])
 
     def test_submodules_max_failures_sync_timeout(self) -> None:
         c, _ = attach(
@@ -271,12 +283,12 @@ class TestOptions:
         c, _ = attach(
             image="mirror.example.com/git-sync:v4.7.1",
             resources=container_resources(50, 1000, 128, 512),
-            extra_args=["--git-gc=aggressive", "-v=2".replace("-v", "--v")],
+            extra_args=["--group-write", "-v=2".replace("-v", "--v")],
         )
         side = containers(synth(c))["git-sync"]
         assert side["image"] == "mirror.example.com/git-sync:v4.7.1"
         assert side["resources"]["limits"] == {"cpu": "1000m", "memory": "512Mi"}
-        assert side["args"][-2:] == ["--git-gc=aggressive", "--v=2"]
+        assert side["args"][-2:] == ["--group-write", "--v=2"]
 
     def test_two_repositories_on_one_deployment(self) -> None:
         c = chart()

@@ -58,7 +58,8 @@ def _git_sync_checked(**changes: Any) -> _git_sync.CheckedGitSync:
     base: dict[str, Any] = dict(
         name="git-sync", main="app", repo="https://git.example/site.git", ref="main", link="site",
         mount_path="/srv/git", content_path="/srv/git/site", period_ms=10_000, depth=1,
-        submodules=None, sparse_checkout=None, max_failures=-1, sync_timeout_ms=None, webhook=None,
+        submodules=None, git_gc=None, sparse_checkout=None, max_failures=-1, sync_timeout_ms=None,
+        webhook=None,
         webhook_timing=(), exechook=None, exechook_timing=(), auth=GitAuth.none(), http_port=2020,
         metrics=True, native_sidecar=False, one_shot_only=False, startup_ms=300_000,
         content_env="CONTENT", image="git-sync:v4", resources=object(), run_as_user=65533,
