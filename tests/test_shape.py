@@ -9,12 +9,14 @@ import dataclasses
 import inspect
 from typing import Any
 
+import cdk8s_plus_27 as kplus
 import jsii._runtime
 import pytest
 
 from constructs_lib import (
     GitAuth,
     MetricsAdapter,
+    MetricsSource,
     RedisAmbassador,
     SidecarGitSync,
     _git_sync,
@@ -23,6 +25,8 @@ from constructs_lib import (
 )
 from constructs_lib._additions import AppEnv, AppMount, ConfigFiles, LoopbackPort
 from constructs_lib._containers import Mount, PreStopSleep
+
+from .helpers import chart, web
 
 PATTERNS = [
     (SidecarGitSync, _git_sync.GitSyncProps),
@@ -43,7 +47,6 @@ def test_props_object_is_the_constructor_signature(pattern: type, props: type) -
     assert props.__dataclass_params__.frozen  # type: ignore[attr-defined]
 
 
-@pytest.fixture
 def no_node(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any call into node (create, get, set, invoke...) fails the test."""
 
@@ -52,6 +55,11 @@ def no_node(monkeypatch: pytest.MonkeyPatch) -> None:
             raise AssertionError(f"a render function asked node: {request}")
 
     monkeypatch.setattr(jsii._runtime.kernel, "provider", Refuse())
+
+
+@pytest.fixture(name="no_node")
+def _no_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_node(monkeypatch)
 
 
 def _git_sync_checked(**changes: Any) -> _git_sync.CheckedGitSync:
@@ -135,3 +143,25 @@ def test_redis_ambassador_renders_from_checked_props_alone(no_node: None) -> Non
     assert list(added.config.files) == ["envoy.yaml"]
     assert "address: redis.data" in added.config.files["envoy.yaml"]
     assert (added.volumes, added.secrets, added.fs_group) == ([], [], None)
+
+
+def test_every_pattern_renders_its_checked_props_again_without_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built as users build them (every pattern on one Deployment), each pattern's checked props
+    render again to the same additions with node refused."""
+    c = chart()
+    dep = web(c)
+    secret = kplus.Secret.from_secret_name(c, "creds", "redis-creds")
+    site = SidecarGitSync(
+        c, "site", workload=dep, repo="https://git.example/site.git", sparse_checkout=["/public/"]
+    )
+    cache = RedisAmbassador(
+        c, "cache", workload=dep, primary="redis.data:6379", replicas=["redis-replica.data:6379"],
+        client_password=kplus.SecretValue(secret=secret, key="password"),
+    )  # fmt: skip
+    metrics = MetricsAdapter(
+        c, "metrics", workload=dep, source=MetricsSource.statsd(), also_scrape=[site, cache], pod_monitor=True
+    )
+    built = [(_git_sync, site), (_redis_ambassador, cache), (_metrics_adapter, metrics)]
+    first = [module.render(p.props) for module, p in built]
+    no_node(monkeypatch)
+    assert [module.render(p.props) for module, p in built] == first
