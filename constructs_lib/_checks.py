@@ -353,7 +353,11 @@ def no_credentials(where: str, prop: str, value: str) -> str:
     return value
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: Control characters and line breaks: C0, DEL, C1 (with NEL, U+0085) and the Unicode line and
+#: paragraph separators. YAML 1.1 (PyYAML) reads NEL, U+2028 and U+2029 as line breaks, so any of
+#: them in a "single-line" value re-reads as different text or fails to parse.
+CONTROL_CHARS = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def text(where: str, prop: str, value: Any, *, fix: str, empty: bool = False) -> str:

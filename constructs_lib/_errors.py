@@ -17,68 +17,120 @@ of ``app.synth()`` as these same types (see ``_synth.py``), not as jsii ``Runtim
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
 # What a credential looks like in text the library would copy into a manifest. One detector
-# for every prop, and the same one redacts values in error messages.
-#: userinfo in any URL (``https://token@``, ``file://user:pw@``, ``redis://:pw@``); only ssh's
-#: bare user (``ssh://git@host``) names no secret, and is allowed by :func:`credential_in`.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*)://([^/?#\s@]+)@")
-#: scp-like ``user:password@host:``.
-_SCP_PASSWORD = re.compile(r"^[^@\s/:]+:[^@\s/]+@")
+# for every prop, and the same one masks values, problems and fixes in error messages. Each shape
+# is a regex whose group "secret" is the part to mask; the rest stays, so a masked value is
+# still recognisable.
 _SECRET_WORDS = (
     r"pass(word|wd)?|pwd|token|secret|api[-_.]?key|apikey|access[-_.]?key|credentials?|private[-_.]?key"
 )
-#: ``?private_token=...``, ``&sig=...``: secrets in a query string.
-_SECRET_QUERY = re.compile(
-    rf"(?i)[?&;]([^=&#\s]*({_SECRET_WORDS})[^=&#\s]*|key|sig|signature|auth|authorization|x-amz-signature)=[^&#\s]"
+#: Names that end like these name where a secret is, not the secret (``--password-file``).
+_NOT_THE_SECRET = r"(?![\w.-]*[-_.](file|path|dir|env|name|ref)\b)"
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # userinfo in any URL (https://token@, file://user:pw@, redis://:pw@); ssh's bare user
+    # (ssh://git@host) names no secret and is skipped in _secret_spans.
+    (
+        "a URL carries credentials (user or token before '@')",
+        re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<secret>[^/?#\s@]+)@"),
+    ),
+    # scp-like user:password@host:
+    ("the address carries a password (user:password@)", re.compile(r"^(?P<secret>[^@\s/:]+:[^@\s/]+)@")),
+    # ?private_token=..., &sig=..., #access_token=...: secrets in a query string or fragment.
+    (
+        "a URL's query string or fragment carries a secret parameter",
+        re.compile(
+            rf"(?i)[?&;#]([^=&#\s]*({_SECRET_WORDS})[^=&#\s]*|key|sig|signature|auth|authorization"
+            r"|x-amz-signature)=(?P<secret>[^&#\s]+)"
+        ),
+    ),
+    # --redis.password=..., -token=..., --password VALUE, --basic-auth=user:pw: a secret flag with
+    # its value inline (a flag that names a file, a path, an env variable or a name is fine).
+    (
+        "a flag that takes a secret has its value inline",
+        re.compile(
+            rf"(?i)^--?[\w.-]*({_SECRET_WORDS}|auth(?!or))(?![\w.-]*[-_.](file|path|dir|env|name|ref))"
+            r"[\w.-]*(=|\s+|$)(?P<secret>\S.*)?"  # a bare flag: its value is the next arg
+        ),
+    ),
+    # Authorization: Bearer ..., PRIVATE-TOKEN: ..., X-API-Key: ...: an HTTP credential header.
+    (
+        "an HTTP credential header is inline",
+        re.compile(
+            r"(?i)\b((proxy-)?authorization|private-token|job-token|x-api-key|api-key|x-auth-token"
+            r"|x-vault-token|cookie)\s*:\s*(?P<secret>\S.*)"
+        ),
+    ),
+    ("an HTTP credential is inline", re.compile(r"(?i)\b(bearer|basic)\s+(?P<secret>[a-z0-9+/=._~-]{8,}.*)")),
+    # REDIS_PASSWORD=..., API_TOKEN=...: an environment-style assignment (upper case, as env).
+    (
+        "a secret variable is assigned inline",
+        re.compile(
+            r"\b[A-Z0-9_]*(PASSWORD|PASSWD|PWD|TOKEN|SECRET|API_?KEY|ACCESS_?KEY|CREDENTIALS?|PRIVATE_?KEY)"
+            r"[A-Z0-9_]*(?<!_FILE)(?<!_PATH)(?<!_DIR)(?<!_NAME)(?<!_REF)=(?P<secret>\S+)"
+        ),
+    ),
+    # {"password": "..."} or 'token': '...': a secret key in JSON or a Python dict.
+    (
+        "a secret key has its value inline",
+        re.compile(
+            rf"""(?i)["'][^"']*({_SECRET_WORDS}){_NOT_THE_SECRET}[^"']*["']\s*:\s*["'](?P<secret>[^"']+)["']"""
+        ),
+    ),
+    ("a private key is inline", re.compile(r"(?s)(?P<secret>-----BEGIN [A-Z ]*PRIVATE KEY-----.*)")),
 )
-#: ``--redis.password=...``, ``-token=...``: a secret flag with its value inline (a flag that
-#: names a file, a path, an env variable or a name of something is fine).
-_SECRET_FLAG = re.compile(
-    rf"(?i)^--?[\w.-]*({_SECRET_WORDS})(?![\w.-]*[-_.](file|path|dir|env|name|ref))[\w.-]*(=\S|$)"
-)
-#: an HTTP credential header, e.g. ``http.extraHeader:Authorization: Bearer ...``.
-_AUTH_HEADER = re.compile(r"(?i)\b(proxy-)?authorization\s*:\s*\S|\bbearer\s+\S|\bbasic\s+[a-z0-9+/=]{8,}")
-_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+def _secret_spans(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """Each credential in ``text``: why, and where its secret part is."""
+    found = []
+    for reason, shape in _SHAPES:
+        for m in shape.finditer(text):
+            scheme = m.groupdict().get("scheme")
+            if scheme and scheme.lower() in ("ssh", "git+ssh") and ":" not in m.group("secret"):
+                continue  # ssh://git@host: a user name, no secret
+            found.append((reason, m.span("secret") if m.group("secret") else (m.end(), m.end())))
+    return found
 
 
 def credential_in(text: str) -> str | None:
     """Why ``text`` looks like it carries a credential, or None."""
-    for m in _URL_USERINFO.finditer(text):
-        scheme, userinfo = m.group(1).lower(), m.group(2)
-        if not (scheme in ("ssh", "git+ssh") and ":" not in userinfo):
-            return "a URL carries credentials (user or token before '@')"
-    if _SCP_PASSWORD.match(text):
-        return "the address carries a password (user:password@)"
-    if _SECRET_QUERY.search(text):
-        return "a URL's query string carries a secret parameter"
-    if _SECRET_FLAG.match(text):
-        return "a flag that takes a secret has its value inline"
-    if _AUTH_HEADER.search(text):
-        return "an HTTP Authorization header is inline"
-    if _PEM.search(text):
-        return "a private key is inline"
-    return None
+    spans = _secret_spans(text)
+    return spans[0][0] if spans else None
 
 
 def _redact_text(text: str) -> str:
     """``text`` with the credential parts masked, the rest kept so that the value is recognisable."""
-    text = _URL_USERINFO.sub(
-        lambda m: m.group(0) if credential_in(m.group(0) + "x") is None else f"{m.group(1)}://***@", text
-    )
-    text = _SCP_PASSWORD.sub("***@", text)
-    text = re.sub(
-        r"([?&;][^=&#\s]*=)[^&#\s]*",
-        lambda m: m.group(1) + "***" if _SECRET_QUERY.match(m.group(1) + "x") else m.group(0),
-        text,
-    )
-    if _SECRET_FLAG.match(text):
-        text = re.sub(r"=.*", "=***", text, count=1)
-    text = re.sub(r"(?is)((proxy-)?authorization\s*:|bearer|basic)\s.*", r"\1 ***", text)
-    text = re.sub(r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*", "***", text)
-    return text if credential_in(text.replace("***", "")) is None else "<redacted: looks like a credential>"
+    for _ in range(8):  # masking one shape can reveal another (a header inside a flag)
+        spans = {span for _, span in _secret_spans(text) if text[span[0] : span[1]] != "***"}
+        if not spans:
+            return text
+        if not any(start < end for start, end in spans):
+            return text  # a bare secret flag: its name is no secret (its value, the next arg, is)
+        for start, end in sorted(spans, reverse=True):
+            if start < end:
+                text = text[:start] + "***" + text[end:]
+    return "<redacted: looks like a credential>"
+
+
+def _bare_flag(item: Any) -> bool:
+    """A secret flag whose value is the next arg (``["--password", "..."]``)."""
+    return isinstance(item, str) and any(a == b for _, (a, b) in _secret_spans(item))
+
+
+def _secrets(value: Any) -> set[str]:
+    """The secret parts of every string in ``value`` (to mask them wherever else they appear)."""
+    if isinstance(value, str):
+        return {value[a:b] for _, (a, b) in _secret_spans(value) if b - a >= 4}
+    if isinstance(value, list | tuple):
+        after_flag = {v for prev, v in itertools.pairwise(value) if _bare_flag(prev) and isinstance(v, str)}
+        return set().union(*(_secrets(v) for v in value), {v for v in after_flag if len(v) >= 4})
+    if isinstance(value, dict):
+        return _secrets(list(value.values())) | _secrets(list(value))
+    return set()
 
 
 def _redact(value: Any) -> Any:
@@ -86,10 +138,22 @@ def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return _redact_text(value) if credential_in(value) else value
     if isinstance(value, list | tuple):
-        return type(value)(_redact(v) for v in value)
+        items = [_redact(v) for v in value]
+        for i in range(1, len(items)):
+            if _bare_flag(value[i - 1]) and isinstance(value[i], str):
+                items[i] = "***"
+        return type(value)(items)
     if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
+        return {_redact(k): _redact(v) for k, v in value.items()}
     return value
+
+
+def _mask(text: str, secrets: set[str]) -> str:
+    """A message part (problem, fix) with the value's secrets masked where it repeats them,
+    also transformed (a normalised path keeps the user:token of a URL it swallowed)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _redact_text(text) if credential_in(text) else text
 
 
 class ConstructsLibError(Exception):
@@ -107,7 +171,9 @@ class PropsError(ConstructsLibError, ValueError):
     """
 
     def __init__(self, path: str, prop: str, value: Any, problem: str, fix: str) -> None:
+        secrets = _secrets(value)
         value = _redact(value)
+        path, problem, fix = _mask(path, secrets), _mask(problem, secrets), _mask(fix, secrets)
         self.path = path
         self.prop = prop
         self.value = value

@@ -92,7 +92,9 @@ _LINK = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 _SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)\S+")
 # git check-ref-format: no control characters, space, ~ ^ : ? * [ \\, no "..", no "@{", no
 # leading "-" or "/", no trailing "/", "." or ".lock" (refs.c: check_refname_component).
-_REF = re.compile(r"(?!-|/)(?!.*\.\.)(?!.*@\{)(?!.*(/|\.|\.lock)$)[^\x00-\x20\x7f~^:?*\[\\]{1,255}")
+_REF = re.compile(
+    r"(?!-|/)(?!.*\.\.)(?!.*@\{)(?!.*(/|\.|\.lock)$)[^ ~^:?*\[\\" + _checks.CONTROL_CHARS + "]{1,255}"
+)
 
 
 class GitSubmodules(enum.Enum):
@@ -668,7 +670,7 @@ def _check_ref(where: str, ref: Any) -> str:
             "not a git ref (git check-ref-format)",
             "use a branch, tag or commit SHA such as 'main'",
         )
-    return ref
+    return _checks.no_credentials(where, "ref", ref)  # --ref is in the manifest
 
 
 def _default_link(repo: str) -> str:

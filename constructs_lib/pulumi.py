@@ -128,13 +128,10 @@ class KubernetesObject(pulumi.CustomResource):
     def __init__(
         self, resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        props: dict[str, Any] = dict(manifest)
+        props, secret_outputs = _secrets_marked(manifest)
         own = pulumi.ResourceOptions(version=_kubernetes_plugin_version())
-        if manifest["kind"] == "Secret" and manifest["apiVersion"] == "v1":
-            for field in ("data", "stringData"):
-                if field in props:
-                    props[field] = pulumi.Output.secret(props[field])
-            own.additional_secret_outputs = ["data", "stringData"]
+        if secret_outputs:
+            own.additional_secret_outputs = secret_outputs
         props.setdefault("status", None)  # an output only, as in the typed classes
         super().__init__(
             pulumi_type(manifest["apiVersion"], manifest["kind"]),
@@ -142,6 +139,41 @@ class KubernetesObject(pulumi.CustomResource):
             props,
             pulumi.ResourceOptions.merge(own, opts),
         )
+
+
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _is_secret(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and obj.get("apiVersion") == "v1" and obj.get("kind") == "Secret"
+
+
+def _secrets_marked(manifest: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``manifest``'s inputs with every Secret-shaped value a Pulumi secret, and the outputs to keep
+    secret. A Secret's ``data`` and ``stringData``, and its ``last-applied-configuration`` annotation
+    (kubectl's copy of the whole object, values included); the ``items`` of a ``v1 SecretList``, or of a
+    ``v1 List`` that holds a Secret."""
+    props: dict[str, Any] = dict(manifest)
+    if _is_secret(manifest):
+        for field in ("data", "stringData"):
+            if field in props:
+                props[field] = pulumi.Output.secret(props[field])
+        meta = props.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+        if isinstance(annotations, Mapping) and _LAST_APPLIED in annotations:
+            marked = {**annotations, _LAST_APPLIED: pulumi.Output.secret(annotations[_LAST_APPLIED])}
+            props["metadata"] = {**meta, "annotations": marked}  # type: ignore[dict-item]
+        return props, ["data", "stringData"]
+    items = props.get("items")
+    a_list = manifest.get("apiVersion") == "v1" and manifest.get("kind") in ("List", "SecretList")
+    if (
+        a_list
+        and isinstance(items, list)
+        and (manifest["kind"] == "SecretList" or any(map(_is_secret, items)))
+    ):
+        props["items"] = pulumi.Output.secret(items)
+        return props, ["items"]
+    return props, []
 
 
 class Cdk8sChart(pulumi.ComponentResource):

@@ -117,6 +117,18 @@ def mutants() -> list[Any]:
         f"redis://:{MARKER}@127.0.0.1:6379",
         f"--redis.password={MARKER}",
         f"--git-config=http.extraHeader:Authorization: Bearer {MARKER}",
+        # issue 19's credential shapes: a fragment, basic-auth and token headers, a flag whose value
+        # follows a space, an env-style assignment, JSON
+        f"https://host/x/site.git#access_token={MARKER}",
+        f"--basic-auth=deploy:{MARKER}",
+        f"PRIVATE-TOKEN: {MARKER}",
+        f"--password {MARKER}",
+        f"PASSWORD={MARKER}",
+        f'{{"password": "{MARKER}"}}',
+        # Unicode line breaks YAML reads as such (NEL, LINE and PARAGRAPH SEPARATOR)
+        "a\u2028b",
+        "a\u2029b",
+        "a\x85b",
         [],
         ["a"],
         ["a\n"],
@@ -126,6 +138,9 @@ def mutants() -> list[Any]:
         [f"--target=https://ghp_{MARKER}@api.github.com/"],
         [f"--redis.password={MARKER}"],
         [f"--git-config=http.extraHeader:Authorization: Bearer {MARKER}"],
+        [f"--password {MARKER}"],
+        ["--password", MARKER],
+        ["a\u2028b"],
         ("t",),
         {},
         {"k": "v"},
@@ -489,17 +504,34 @@ def cases(all_targets: list[Target] | None = None) -> Iterator[tuple[Target, Cas
                     yield t, Case(t.name, prop, value)
 
 
-def _app() -> tuple[cdk8s.App, cdk8s.Chart, kplus.Deployment]:
+#: Every workload kind the patterns attach to (the pod of each is the same app container).
+KINDS: dict[str, Callable[..., Any]] = {
+    "Deployment": kplus.Deployment,
+    "StatefulSet": kplus.StatefulSet,
+    "DaemonSet": kplus.DaemonSet,
+    "Job": kplus.Job,
+    "CronJob": lambda c, i, **kw: kplus.CronJob(c, i, schedule=cdk8s.Cron.daily(), **kw),
+    "Pod": kplus.Pod,
+}
+
+
+def _app(kind: str = "Deployment") -> tuple[cdk8s.App, cdk8s.Chart, Any]:
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "shop", namespace="shop")
-    web = kplus.Deployment(chart, "web")
-    web.add_container(
+    container = kplus.ContainerProps(
         name="app",
         image="nginxinc/nginx-unprivileged:1.27",
         ports=[kplus.ContainerPort(number=8080, name="http")],
         security_context=kplus.ContainerSecurityContextProps(user=101, group=101),
     )
-    return app, chart, web
+    return app, chart, KINDS[kind](chart, "web", containers=[container])
+
+
+def user_edits(chart: cdk8s.Chart, web: Any) -> None:
+    """What a user adds to the pod besides the pattern: an env variable, a volume and its mount."""
+    app = web.containers[0]
+    app.env.add_variable("LOG_LEVEL", kplus.EnvValue.from_value("info"))
+    app.mount("/var/cache/app", kplus.Volume.from_empty_dir(chart, "app-cache", "app-cache"))
 
 
 #: The documented message shape: ``<path>: <prop>=<value>: <problem>. Fix: <fix>``.
@@ -543,13 +575,28 @@ def _api_rules(docs: list[dict[str, Any]]) -> list[str]:
     return errors
 
 
-def check(target: Target, case: Case, *, versions: tuple[str, ...] = (K8S_OLDEST, K8S_NEWEST)) -> str | None:
-    """Run one case; return 'refused', 'accepted', or raise AssertionError with the broken invariant."""
-    _, chart, web = _app()
+def check(
+    target: Target,
+    case: Case,
+    *,
+    versions: tuple[str, ...] = (K8S_OLDEST, K8S_NEWEST),
+    kind: str = "Deployment",
+    edits: str = "none",
+    keep: list[cdk8s.Chart] | None = None,
+) -> str | None:
+    """Run one case; return 'refused', 'accepted', or raise AssertionError with the broken invariant.
+
+    ``kind``: the workload kind; ``edits``: the user's own edits ("none", "before" or "after" the
+    pattern attaches); ``keep`` collects the chart of an accepted case (for the Pulumi component)."""
+    _, chart, web = _app(kind)
     kwargs = {**target.baseline, case.prop: case.value}
     message: str | None = None
     try:
+        if edits == "before":
+            user_edits(chart, web)
         target.build(chart, web, **kwargs)
+        if edits == "after":
+            user_edits(chart, web)
         restricted_pod_security(web)
         docs = list(cdk8s.Testing.synth(chart))
     except ConstructsLibError as err:
@@ -577,6 +624,8 @@ def check(target: Target, case: Case, *, versions: tuple[str, ...] = (K8S_OLDEST
             raise AssertionError(f"{case}: accepted, but invalid for {version}: {str(err)[:300]}") from None
     errors = _api_rules(docs)
     assert not errors, f"{case}: accepted, but the API server rejects it: {errors}"
+    if keep is not None:
+        keep.append(chart)
     return "accepted"
 
 

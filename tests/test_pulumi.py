@@ -3,6 +3,7 @@ is registered once, with what `cdk8s synth` writes, under the component, with th
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from collections.abc import Callable, Iterator
@@ -28,6 +29,8 @@ GOLDEN = [d for d in yaml.safe_load_all((ROOT / "tests/golden/all-patterns.k8s.y
 EXAMPLE = ROOT / "examples/pulumi/__main__.py"
 #: Pulumi's marker of a secret value on the wire (pulumi/runtime/rpc.py, _special_secret_sig).
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+#: The key of a secret value's wire struct (pulumi.runtime.rpc: _special_sig_key).
+SIG_KEY = "4dabf18193072939515e22adb298388d"
 
 DEPLOYMENT = "all-patterns-web-c85b1f16"
 NGINX_CONF = "all-patterns-nginx-conf-c8bd79b7"
@@ -263,7 +266,60 @@ def test_a_secret_object_in_the_chart_is_encrypted_in_state() -> None:
     assert secret.type == "kubernetes:core/v1:Secret"
     assert list(secret.request.additionalSecretOutputs) == ["data", "stringData"]
     wire = secret.request.object.fields["stringData"].struct_value.fields
-    assert wire["4dabf18193072939515e22adb298388d"].string_value == SECRET_SIG
+    assert wire[SIG_KEY].string_value == SECRET_SIG
+
+
+def is_secret(wire: Any) -> bool:
+    """A value the engine received as a Pulumi secret (its wire form: a struct with the secret signature)."""
+    return bool(wire.struct_value.fields[SIG_KEY].string_value == SECRET_SIG)
+
+
+def test_every_secret_shaped_value_is_encrypted_in_state() -> None:
+    """kubectl's last-applied copy of a Secret, and the items of a v1 List or SecretList of Secrets,
+    carry the values too (issue 19)."""
+    chart = cdk8s.Chart(cdk8s.App(), "app", namespace="app")
+    applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "stringData": {"token": "s3cr3t"}})
+    annotations = {"kubectl.kubernetes.io/last-applied-configuration": applied, "team": "web"}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "t"},
+        "stringData": {"token": "s3cr3t"},
+    }
+    kplus.Secret(
+        chart,
+        "token",
+        string_data={"token": "s3cr3t"},
+        metadata=cdk8s.ApiObjectMetadata(annotations=annotations),
+    )
+    for kind, items in (
+        ("List", [secret]),
+        ("SecretList", [secret]),
+        ("List", [{"apiVersion": "v1", "kind": "ConfigMap"}]),
+    ):
+        cdk8s.ApiObject(
+            chart, f"{kind}-{len(items)}-{items[0]['kind']}", api_version="v1", kind=kind
+        ).add_json_patch(cdk8s.JsonPatch.add("/items", items))
+    monitor, _ = run(lambda: Cdk8sChart("app", chart).workload_names)
+    by_type = {(r.type, r.name.rsplit("/", 1)[-1][:6]): r for r in monitor.objects()}
+    (secret_reg,) = [r for (t, _), r in by_type.items() if t == "kubernetes:core/v1:Secret"]
+    meta = secret_reg.request.object.fields["metadata"].struct_value.fields["annotations"].struct_value.fields
+    assert is_secret(meta["kubectl.kubernetes.io/last-applied-configuration"])
+    assert meta["team"].string_value == "web"
+    lists = sorted(
+        (
+            r.type,
+            is_secret(r.request.object.fields["items"]),
+            list(r.request.additionalSecretOutputs),
+        )
+        for r in monitor.objects()
+        if r.type.endswith("List")
+    )
+    assert lists == [
+        ("kubernetes:core/v1:List", False, []),
+        ("kubernetes:core/v1:List", True, ["items"]),
+        ("kubernetes:core/v1:SecretList", True, ["items"]),
+    ]
 
 
 def test_two_objects_with_one_name_are_a_collision() -> None:
