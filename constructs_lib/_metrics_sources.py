@@ -12,8 +12,10 @@ prometheus-community/json_exporter, prometheus/jmx_exporter.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -40,8 +42,6 @@ _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]+")
 _GLOB = re.compile(r"(\*|[a-zA-Z_](-?[a-zA-Z0-9_])*)(\.\*|\.[a-zA-Z0-9_](-?[a-zA-Z0-9_])*)*")
 # ms -> s: the factor statsd_exporter already applies to |ms timers (pkg/line/line.go).
 _MS_TO_S = 0.001
-# Go's RE2 has no look-around and no back-references; Python would accept them.
-_NOT_RE2 = re.compile(r"\(\?[=!<]|\\[1-9]")
 
 
 class StatsdMatchType(enum.Enum):
@@ -70,9 +70,14 @@ class StatsdMapping:
 
     Attributes:
         match: glob (``django.view.*.duration``) or regex matched against the statsd name.
-        name: Prometheus metric name; ``$1``... refer to the match's wildcards. Default
-            ``"dropped"`` for drop rules; required otherwise.
-        labels: label name -> value (may use ``$1``...).
+            A regex is Go's (RE2 syntax, checked with RE2) and unanchored: it matches anywhere
+            in the name unless it has ``^...$``.
+        name: Prometheus metric name; ``$1``... refer to the glob's ``*``s or the regex's
+            groups. A reference takes every letter, digit and ``_`` after the ``$``: write
+            ``${1}_total``, not ``$1_total``. Default ``"dropped"`` for drop rules; required
+            otherwise.
+        labels: label name -> value (may use ``$1``..., and ``${name}`` for a regex's
+            ``(?P<name>...)`` group).
         match_type: glob (default) or regex.
         drop: drop matching metrics instead of mapping them. Default False.
         match_metric_type: only match counters, gauges or observers. Default any.
@@ -142,8 +147,9 @@ class JmxRule:
     Attributes:
         pattern: Java regex matched (unanchored) against
             ``domain<prop=value, ...><key, ...>attrName: value``. Default: everything.
-        name: metric name; ``$1``/``${name}`` refer to the pattern's groups. Default the
-            exporter's own format. ``labels``, ``help`` and ``type`` need a ``name``.
+        name: metric name; ``$1``/``${name}`` refer to the pattern's groups (``${name}`` to a
+            ``(?<name>...)`` group). Default the exporter's own format. ``labels``, ``help`` and
+            ``type`` need a ``name``.
         value: static value or group reference instead of the attribute's value.
         value_factor: multiply the value, e.g. 0.001 for milliseconds to seconds.
         labels: label name -> value (group references allowed in both).
@@ -595,13 +601,13 @@ def _statsd_rule(where: str, i: int, m: StatsdMapping) -> dict[str, Any]:
     observer = _optional_member(where, f"{prop}.observer_type", StatsdObserver, m.observer_type)
     metric_type = _optional_member(where, f"{prop}.match_metric_type", StatsdMetricType, m.match_metric_type)
     drop = _checks.boolean(where, f"{prop}.drop", m.drop)
-    _check_statsd_match(where, prop, m.match, match_type)
-    rule: dict[str, Any] = {"match": m.match, "name": _statsd_name(where, prop, m.name, drop)}
+    captures = _check_statsd_match(where, prop, m.match, match_type)
+    rule: dict[str, Any] = {"match": m.match, "name": _statsd_name(where, prop, m.name, drop, captures)}
     if match_type is StatsdMatchType.REGEX:
         rule["match_type"] = "regex"
     if drop:
         rule["action"] = "drop"
-    labels = _statsd_labels(where, prop, m.labels)
+    labels = _statsd_labels(where, prop, m.labels, captures)
     if labels:
         rule["labels"] = labels
     if metric_type is not None:
@@ -625,10 +631,23 @@ def _optional_member(where: str, prop: str, cls: type[_E], value: _E | str | Non
     return None if value is None else _checks.enum_member(where, prop, cls, value)
 
 
-def _check_statsd_match(where: str, prop: str, match: Any, match_type: StatsdMatchType) -> None:
-    """``match``: one line; a statsd_exporter glob, or a regex Go's RE2 accepts."""
+@dataclass(frozen=True)
+class _StatsdCaptures:
+    """What a mapping's name and label values may refer to: its glob's ``*``s, or its
+    regex's groups (numbered, and named ones by name)."""
+
+    regex: bool
+    count: int  # '*'s of the glob, or capturing groups of the regex
+    names: frozenset[str] = frozenset()
+
+
+def _check_statsd_match(where: str, prop: str, match: Any, match_type: StatsdMatchType) -> _StatsdCaptures:
+    """``match``: one line; a statsd_exporter glob, or a regex Go's regexp accepts. Returns
+    what the name and labels may refer to."""
     _checks.text(where, f"{prop}.match", match, fix="use e.g. 'app.*.requests'")
-    if match_type is StatsdMatchType.GLOB and not _GLOB.fullmatch(match):
+    if match_type is StatsdMatchType.REGEX:
+        return _go_regexp(where, f"{prop}.match", match)
+    if not _GLOB.fullmatch(match):
         raise PropsError(
             where,
             f"{prop}.match",
@@ -636,24 +655,232 @@ def _check_statsd_match(where: str, prop: str, match: Any, match_type: StatsdMat
             "not a statsd_exporter glob (dot-separated names and *)",
             "use e.g. 'django.view.*.duration', or match_type=StatsdMatchType.REGEX",
         )
-    if match_type is StatsdMatchType.REGEX:
-        if _NOT_RE2.search(match):
-            raise PropsError(
-                where,
-                f"{prop}.match",
-                match,
-                "look-arounds and back-references are not RE2",
-                "rewrite the regex without them (statsd_exporter uses Go's regexp)",
+    # Each '*' is one capture (pkg/mapper/fsm: AddState returns the number of '*' fields).
+    return _StatsdCaptures(regex=False, count=match.count("*"))
+
+
+# --- StatsD regexes: Go's regexp, checked with RE2 ----------------------------------------
+# statsd_exporter compiles a regex mapping's match with Go's regexp, as is: per upstream
+# pkg/mapper/mapper.go, `regexp.Compile(currentMapping.Match)` with no anchors added, matched
+# with FindStringSubmatchIndex (so unanchored: the regex may match anywhere in the statsd name
+# unless it has ^...$), and the name and every label value filled in with
+# Regexp.ExpandString. (A glob is turned into an FSM instead; its name and labels are filled
+# in by pkg/mapper/fsm/formatter.go.) The library does not anchor or rewrite the regex either:
+# it renders it unchanged.
+#
+# The library checks the regex with RE2 (the google-re2 binding): Go's regexp/syntax is a port
+# of RE2's parser and takes the same syntax (Perl-like: no look-arounds, back-references,
+# atomic groups, possessive quantifiers, comments or \Z; \z, \pL, \Q...\E and (?P<name>...)
+# work). Where RE2 in C++ and Go's regexp/syntax differ, the Go side is applied on top:
+#   - \C (any byte): RE2 accepts it; Go refuses it ("invalid escape sequence").
+#   - group names: RE2 accepts Unicode letters; Go only ASCII letters, digits and '_'
+#     (regexp/syntax isValidCaptureName). Duplicate names: both accept them.
+#   - (?<name>...): Go reads it only since Go 1.22 (RE2 since 2023). The library cannot tell
+#     which Go an image (the pinned one, or image=) was built with, so it refuses it and
+#     asks for (?P<name>...), which every Go version reads.
+#   - repeat counts: both refuse {n} above 1000, and nested repeats whose product exceeds
+#     1000 ((a{2}){501}): Go's repeatIsValid, RE2's RepetitionWalker. Nothing to add.
+#   - size: Go refuses a program of more than ~3.3M instructions (ErrLarge); RE2 with its
+#     default 8 MiB budget ("pattern too large") stops far below that, so it refuses all Go
+#     refuses, and also a few huge regexes Go would take (\pL{500}: RE2 compiles UTF-8 bytes).
+#   - nesting: Go refuses parse trees deeper than 1000 (ErrNestingDepth); RE2 has no such
+#     limit. The library counts parentheses and refuses more than _MAX_GROUP_DEPTH levels, a
+#     depth whose parse tree always stays under Go's limit (at most 4 tree levels a group).
+#   - Unicode: \p{...} names come from each side's tables; Go 1.21+ and RE2 since 2023 both
+#     have Unicode 15.0's categories and scripts (\p{Kawi} yes, Unicode 16's \p{Garay} no).
+# Sources: the Go side from Go's src/regexp/syntax/parse.go (no Go toolchain here runs it); the
+# RE2 side is what google-re2 does, pinned by tests/test_regex_rules.py.
+_MAX_GROUP_DEPTH = 200
+_GO_CAPTURE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_RE2_FIX = (
+    "statsd_exporter compiles it with Go's regexp: write RE2 syntax "
+    "(https://github.com/google/re2/wiki/Syntax), without look-arounds, back-references, atomic "
+    "groups or possessive quantifiers; \\z ends the name"
+)
+
+
+@functools.cache
+def _re2() -> Any:
+    """google-re2, imported on first use: only regex mappings need it."""
+    import re2  # type: ignore[import-untyped]
+
+    return re2
+
+
+def _go_regexp(where: str, prop: str, regex: str) -> _StatsdCaptures:
+    """A statsd mapping's regex, as Go's regexp.Compile would take it (see above); its groups."""
+
+    def refuse(problem: str, fix: str = _RE2_FIX) -> PropsError:
+        return PropsError(where, prop, regex, f"not a Go regular expression (RE2): {problem}", fix)
+
+    re2 = _re2()
+    options = re2.Options()
+    options.log_errors = False  # RE2 would log every pattern it refuses to stderr
+    try:
+        compiled = re2.compile(regex, options)
+    except UnicodeEncodeError:
+        raise refuse("not valid UTF-8 (a lone surrogate)", "remove the surrogate character") from None
+    except re2.error as err:  # the reason as RE2 states it, in bytes
+        reason = err.args[0] if err.args else b""
+        raise refuse(reason.decode() if isinstance(reason, bytes) else str(reason)) from None
+    go_only = _go_only_problem(regex)
+    if go_only is not None:
+        raise refuse(*go_only)
+    names = frozenset(str(n) for n in compiled.groupindex)
+    for name in sorted(names):
+        if not _GO_CAPTURE_NAME.fullmatch(name):
+            raise refuse(
+                f"invalid named capture: (?P<{name}> (Go's group names are ASCII letters, digits and '_')",
+                "rename the group with ASCII letters, digits and '_'",
             )
-        try:
-            re.compile(match)
-        except re.error as err:
-            raise PropsError(
-                where, f"{prop}.match", match, f"invalid regex ({err})", "fix the regex"
-            ) from None
+    return _StatsdCaptures(regex=True, count=int(compiled.groups), names=names)
 
 
-def _statsd_name(where: str, prop: str, name: Any, drop: bool) -> str:
+def _go_only_problem(regex: str) -> tuple[str, str] | None:
+    """What Go's regexp refuses in a regex RE2 accepted: \\C, (?<name>, or groups nested too
+    deep. Walks the regex outside character classes and \\Q...\\E quotes (RE2 already checked
+    that they are well formed); (problem, fix) or None."""
+    i, depth, in_class = 0, 0, False
+    while i < len(regex):
+        c = regex[i]
+        if c == "\\":
+            escaped = regex[i + 1 : i + 2]
+            if escaped == "Q" and not in_class:
+                end = regex.find("\\E", i + 2)
+                i = len(regex) if end < 0 else end + 2
+                continue
+            if escaped == "C":
+                return (
+                    "invalid escape sequence: \\C (Go has no \\C; RE2 in C++ reads it as any byte)",
+                    "use . for any character",
+                )
+            i += 2
+        elif in_class:
+            if regex.startswith("[:", i) and regex.find(":]", i + 2) >= 0:
+                i = regex.find(":]", i + 2) + 2  # [:alpha:]; RE2 refused any other [:...:]
+                continue
+            in_class = c != "]"
+            i += 1
+        elif c == "[":
+            i += 1
+            i += regex.startswith("^", i)
+            i += regex.startswith("]", i)  # a ']' first in the class is literal
+            in_class = True
+        else:
+            if c == "(" and regex.startswith("(?<", i):
+                return (
+                    "(?<name>...) is a named group only since Go 1.22, older statsd_exporter builds "
+                    "refuse it",
+                    "write (?P<name>...), which every Go version reads",
+                )
+            depth += (c == "(") - (c == ")")
+            if depth > _MAX_GROUP_DEPTH:
+                return (
+                    f"groups nested more than {_MAX_GROUP_DEPTH} deep (Go refuses parse trees deeper than "
+                    "1000: expression nests too deeply)",
+                    "flatten the regex",
+                )
+            i += 1
+    return None
+
+
+def _check_statsd_refs(where: str, prop: str, text: str, captures: _StatsdCaptures) -> None:
+    """Every ``$`` reference in a name or label value is one the exporter fills in: a ``*``
+    of the glob, or a group of the regex. An unknown one would silently become ''."""
+    check = _check_regex_refs if captures.regex else _check_glob_refs
+    check(where, prop, text, captures)
+
+
+# pkg/mapper/fsm/formatter.go: templateReplaceCaptureRE. A capture that is not a number from
+# 1 to the count of '*'s is replaced with '' (so are names: a glob has no named captures).
+_GLOB_REF = re.compile(r"\$\{?([a-zA-Z0-9_$]+)\}?")
+
+
+def _check_glob_refs(where: str, prop: str, text: str, captures: _StatsdCaptures) -> None:
+    stars = captures.count
+    for m in _GLOB_REF.finditer(text):
+        ref, capture = m.group(0), m.group(1)
+        if capture.isdigit() and 1 <= int(capture) <= stars:
+            continue
+        if capture.isdigit():
+            problem = f"{ref} refers to '*' number {int(capture)}, but the glob has {stars} '*'"
+            fix = f"refer to a '*' of the glob: $1 to ${stars}"
+            if stars <= 1:
+                fix = (
+                    "refer to the glob's '*' as $1"
+                    if stars
+                    else "add a '*' to the glob or remove the reference"
+                )
+        else:
+            problem = (
+                f"{ref} refers to {capture!r}, which is not the number of a '*' (statsd_exporter reads "
+                "every letter, digit, '_' and '$' after the '$')"
+            )
+            fix = _braced_ref_fix(capture) or (
+                "refer to a '*' of the glob as $1 or ${1} (named groups need a regex: "
+                "match_type=StatsdMatchType.REGEX)"
+            )
+        raise PropsError(where, prop, text, f"{problem}; statsd_exporter would fill in an empty string", fix)
+
+
+def _check_regex_refs(where: str, prop: str, text: str, captures: _StatsdCaptures) -> None:
+    """Go's Regexp.Expand: ``$$`` is a '$'; ``$name``/``${name}`` takes the longest run of
+    letters, digits and '_'; a name of ASCII digits (no leading 0) is a group number (0 the
+    whole match); any other '$' stays as it is."""
+    i = 0
+    while (i := text.find("$", i)) >= 0:
+        if text.startswith("$$", i):
+            i += 2
+            continue
+        ref, name = _go_expand_ref(text, i)
+        if ref is None:
+            i += 1  # not a reference: Go copies the '$'
+            continue
+        i += len(ref)
+        number = int(name) if name.isascii() and name.isdigit() and name == str(int(name)) else None
+        if number is not None and number <= captures.count:
+            continue
+        if number is None and name in captures.names:
+            continue
+        groups = f"{captures.count} group(s)" + (
+            f", named {', '.join(sorted(captures.names))}" if captures.names else ", none named"
+        )
+        if number is not None:
+            problem = f"{ref} refers to group {number}, but the regex has {groups}"
+            fix = "refer to a group of the regex ($0 is the whole match)"
+        elif name.isascii() and name.isdigit():  # a leading 0: Go reads it as a name
+            problem = f"{ref} is a name to Go (a number with a leading 0), and the regex has {groups}"
+            fix = f"write ${int(name)}"
+        else:
+            problem = f"{ref} refers to a group named {name!r}, but the regex has {groups}"
+            fix = _braced_ref_fix(name) or f"name a group (?P<{name}>...) or refer to one the regex has"
+        raise PropsError(where, prop, text, f"{problem}; statsd_exporter would fill in an empty string", fix)
+
+
+def _go_expand_ref(text: str, i: int) -> tuple[str | None, str]:
+    """The reference at ``text[i] == '$'`` as Go's regexp extract() reads it: (the reference
+    text, its name), or (None, '') if the '$' is literal."""
+    j = i + 1
+    brace = text.startswith("{", j)
+    j += brace
+    start = j
+    while j < len(text) and (
+        text[j] == "_" or unicodedata.category(text[j])[0] == "L" or text[j].isdecimal()
+    ):
+        j += 1  # Go: '_', unicode.IsLetter (L*) or unicode.IsDigit (Nd)
+    name = text[start:j]
+    if not name or (brace and not text.startswith("}", j)):
+        return None, ""
+    return text[i : j + brace], name
+
+
+def _braced_ref_fix(capture: str) -> str | None:
+    """``1_total`` -> "write ${1}_total": a number run into the text after it."""
+    m = re.match(r"([0-9]+)([^0-9].*)", capture)
+    return f"write ${{{m.group(1)}}}{m.group(2)} to end the reference after the number" if m else None
+
+
+def _statsd_name(where: str, prop: str, name: Any, drop: bool, captures: _StatsdCaptures) -> str:
     """``name``: a metric name with ``$1``-style references; ``"dropped"`` by default for drop rules."""
     name = name if name is not None else ("dropped" if drop else None)
     if name is None:
@@ -672,11 +899,12 @@ def _statsd_name(where: str, prop: str, name: Any, drop: bool) -> str:
             "not a valid Prometheus metric name",
             "use letters, digits, '_' and $1-style references (no ':', '.' or '-')",
         )
+    _check_statsd_refs(where, f"{prop}.name", name, captures)
     return name
 
 
-def _statsd_labels(where: str, prop: str, labels: Any) -> dict[str, str]:
-    """``labels``, sorted by name; empty if none."""
+def _statsd_labels(where: str, prop: str, labels: Any, captures: _StatsdCaptures) -> dict[str, str]:
+    """``labels``, sorted by name; empty if none. Values may refer to the match's captures."""
     checked = _checks.string_mapping(where, f"{prop}.labels", labels)
     for label in checked:
         if not isinstance(label, str) or not _LABEL_NAME.fullmatch(label):
@@ -687,6 +915,8 @@ def _statsd_labels(where: str, prop: str, labels: Any) -> dict[str, str]:
                 "not a label name statsd_exporter accepts",
                 "use at least two characters of letters, digits and '_', not starting with a digit",
             )
+    for label, value in checked.items():
+        _check_statsd_refs(where, f"{prop}.labels.{label}", value, captures)
     return dict(sorted(checked.items()))
 
 
@@ -792,6 +1022,8 @@ def render_json_config(where: str, module: str, metrics: Sequence[JsonMetric]) -
                 "not a JSONPath in braces",
                 "use e.g. '{.requests.total}'",
             )
+        # Copied into the ConfigMap: the credential check every copied text gets.
+        _checks.no_credentials(where, f"source.metrics[{i}].path", m.path)
         if m.type not in ("value", "object"):
             raise PropsError(
                 where, f"source.metrics[{i}].type", m.type, "unknown type", "use 'value' or 'object'"
@@ -832,7 +1064,7 @@ _JMX_RULE_KEYS = {
 }
 # Java's Matcher.replaceAll (which jmx_exporter applies to name, value, help and labels) reads
 # `$1` and `${name}`; any other `$` throws "Illegal group reference" at scrape time.
-_JAVA_GROUP_REF = re.compile(r"\$(?:(\d+)|\{([A-Za-z][A-Za-z0-9]*)\})")
+_JAVA_NAMED_REF = re.compile(r"\{([A-Za-z][A-Za-z0-9]*)\}")
 _JMX_METRIC_NAME = re.compile(r"(?:[a-zA-Z_:]|\$\d+|\$\{\w+\})(?:[a-zA-Z0-9_:]|\$\d+|\$\{\w+\})*")
 _JMX_LABEL_NAME = re.compile(r"(?:[a-zA-Z_]|\$\d+|\$\{\w+\})(?:[a-zA-Z0-9_]|\$\d+|\$\{\w+\})*")
 
@@ -918,7 +1150,7 @@ def _check_jmx_rule_keys(where: str, prop: str, rule: Mapping[Any, Any]) -> None
             )
 
 
-def _jmx_texts(where: str, props: _JmxRuleProps, r: JmxRule, groups: int) -> dict[str, Any]:
+def _jmx_texts(where: str, props: _JmxRuleProps, r: JmxRule, groups: _JavaGroups) -> dict[str, Any]:
     """``name``, ``value`` and ``help`` (those given): one line each, ``name`` a metric name,
     every ``$`` a group the pattern has."""
     out: dict[str, Any] = {}
@@ -947,7 +1179,7 @@ def _jmx_value_factor(where: str, prop: str, vf: Any) -> float:
     return float(vf)
 
 
-def _jmx_labels(where: str, prop: str, labels: Any, groups: int) -> dict[str, str]:
+def _jmx_labels(where: str, prop: str, labels: Any, groups: _JavaGroups) -> dict[str, str]:
     """``labels``, sorted by name; empty if none. Names and values may refer to the pattern's groups."""
     checked = _checks.string_mapping(where, prop, labels)
     for label, label_value in checked.items():
@@ -974,14 +1206,29 @@ def _check_jmx_name_given(where: str, props: _JmxRuleProps, r: JmxRule, out: Map
             )
 
 
-def _java_regex_groups(where: str, prop: str, pattern: Any) -> int:
+@dataclass(frozen=True)
+class _JavaGroups:
+    """A jmx_exporter pattern's capturing groups: how many, and the names of the named ones."""
+
+    count: int = 0
+    names: frozenset[str] = frozenset()
+
+
+# Java's named group: (?<name>...), the name an ASCII letter then letters and digits
+# (java.util.regex.Pattern.groupname).
+_JAVA_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z][A-Za-z0-9]*)>")
+
+
+def _java_regex_groups(where: str, prop: str, pattern: Any) -> _JavaGroups:
     """Check a jmx_exporter pattern (java.util.regex) as far as Python's re can; return its
-    number of capturing groups. Java-only syntax is rewritten first (\\Q..\\E quoting,
-    \\p{..} classes, (?<name>..) groups); Python-only syntax ((?P<..>)) is refused."""
+    capturing groups. Java-only syntax is rewritten first (\\Q..\\E quoting, \\p{..} classes,
+    (?<name>..) groups); Python-only syntax ((?P<..>)) is refused. The pattern is copied into
+    the ConfigMap, so it gets the credential check every copied text gets."""
     if pattern is None:
-        return 0
+        return _JavaGroups()
     if not isinstance(pattern, str) or not pattern:
         raise PropsError(where, prop, pattern, "not a non-empty regex", "use e.g. 'java.lang<type=Memory>'")
+    _checks.text(where, prop, pattern, fix="write the pattern on one line")
     if "(?P" in pattern:
         raise PropsError(
             where,
@@ -992,29 +1239,71 @@ def _java_regex_groups(where: str, prop: str, pattern: Any) -> int:
         )
     python = re.sub(r"\\Q(.*?)(?:\\E|$)", lambda m: re.escape(m.group(1)), pattern, flags=re.DOTALL)
     python = re.sub(r"\\[pP](?:\{\w+\}|[A-Za-z])", r"\\w", python)
-    python = re.sub(r"\(\?<([A-Za-z][A-Za-z0-9]*)>", r"(?P<\1>", python)
+    python = _JAVA_NAMED_GROUP.sub(r"(?P<\1>", python)
     python = re.sub(r"\\k<([A-Za-z][A-Za-z0-9]*)>", r"(?P=\1)", python)
     try:
-        return re.compile(python).groups
+        compiled = re.compile(python)
     except re.error as err:
         raise PropsError(where, prop, pattern, f"invalid regex ({err})", "fix the regex") from None
+    # The names Python saw are exactly the (?<name> groups Java sees: \Q..\E was escaped first.
+    return _JavaGroups(compiled.groups, frozenset(compiled.groupindex))
 
 
-def _java_group_refs(where: str, prop: str, text: str, groups: int) -> None:
-    """Every ``$`` must be a group reference the pattern has (Matcher.replaceAll would throw)."""
-    rest = _JAVA_GROUP_REF.sub("", text.replace("\\$", ""))
-    if "$" in rest:
-        raise PropsError(
-            where, prop, text, "a '$' that is not a group reference", "write $1 or ${name}, or \\$ for a '$'"
-        )
-    for number, _ in _JAVA_GROUP_REF.findall(text):
-        if number and int(number) > groups:
+def _java_group_refs(where: str, prop: str, text: str, groups: _JavaGroups) -> None:
+    """Every ``$`` must be a group reference the pattern has: jmx_exporter fills in the text with
+    Matcher.replaceAll, which throws at scrape time otherwise. Read as Java's
+    Matcher.appendExpandedReplacement reads it: ``\\x`` is a literal x (a trailing ``\\``
+    throws); ``${name}`` names a group (an ASCII letter, then letters and digits); ``$`` and
+    digits is a group number: the first digit always, each further digit while the number
+    stays a group of the pattern (``$12`` with one group is group 1, then "2")."""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            if i + 1 == len(text):
+                raise PropsError(
+                    where,
+                    prop,
+                    text,
+                    "a trailing '\\' (Java's Matcher would throw: character to be escaped is missing)",
+                    "write \\\\ for a '\\'",
+                )
+            i += 2
+        elif c != "$":
+            i += 1
+        elif m := _JAVA_NAMED_REF.match(text, i + 1):
+            if m.group(1) not in groups.names:
+                named = ", ".join(sorted(groups.names)) or "none"
+                raise PropsError(
+                    where,
+                    prop,
+                    text,
+                    f"${{{m.group(1)}}} but the pattern has no group named {m.group(1)!r} (named groups: "
+                    f"{named}); Java's Matcher would throw 'No group with name' at scrape time",
+                    f"name a group of the pattern (?<{m.group(1)}>...) or refer to one it has",
+                )
+            i = m.end()
+        elif text[i + 1 : i + 2].isascii() and text[i + 1 : i + 2].isdigit():
+            number, i = int(text[i + 1]), i + 2
+            while i < len(text) and text[i].isascii() and text[i].isdigit():
+                if number * 10 + int(text[i]) > groups.count:
+                    break
+                number, i = number * 10 + int(text[i]), i + 1
+            if number > groups.count:
+                raise PropsError(
+                    where,
+                    prop,
+                    text,
+                    f"${number} but the pattern has {groups.count} group(s)",
+                    "refer to a group of the pattern",
+                )
+        else:
             raise PropsError(
                 where,
                 prop,
                 text,
-                f"${number} but the pattern has {groups} group(s)",
-                "refer to a group of the pattern",
+                "a '$' that is not a group reference",
+                "write $1 or ${name}, or \\$ for a '$'",
             )
 
 

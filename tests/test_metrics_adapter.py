@@ -211,8 +211,19 @@ class TestStatsd:
                 r"mappings\[0\].match='app..hits': not a statsd_exporter glob",
             ),
             (StatsdMapping(match="app.hits/s", name="x_total"), "not a statsd_exporter glob"),
-            (StatsdMapping(match="(a", match_type=StatsdMatchType.REGEX, name="x"), "invalid regex"),
-            (StatsdMapping(match="a(?=b)", match_type=StatsdMatchType.REGEX, name="x"), "not RE2"),
+            # Go's regexp (RE2 syntax): tests/test_regex_rules.py has the rest.
+            (
+                StatsdMapping(match="(a", match_type=StatsdMatchType.REGEX, name="x"),
+                r"match='\(a': not a Go regular expression \(RE2\): missing \): \(a\. Fix: ",
+            ),
+            (
+                StatsdMapping(match="a(?=b)", match_type=StatsdMatchType.REGEX, name="x"),
+                r"not a Go regular expression \(RE2\): invalid perl operator: \(\?=",
+            ),
+            (
+                StatsdMapping(match="a.*", name="x", labels={"outcome": "$2"}),
+                r"labels.outcome='\$2': \$2 refers to '\*' number 2, but the glob has 1 '\*'",
+            ),
             (StatsdMapping(match="a.*"), r"mappings\[0\].name=None: a mapping needs a metric name"),
             (StatsdMapping(match="a.*", name="app.hits"), "not a valid Prometheus metric name"),
             (StatsdMapping(match="a.*", name="app:hits"), "not a valid Prometheus metric name"),
@@ -582,6 +593,13 @@ class TestOtherSources:
             (
                 MetricsSource.json(url="http://127.0.0.1/s", metrics=[JsonMetric(name="x", path=".a")]),
                 "JSONPath",
+            ),
+            # The path is copied into the ConfigMap: the credential check applies (issue 19).
+            (
+                MetricsSource.json(
+                    url="http://127.0.0.1/s", metrics=[JsonMetric(name="x", path='{"password": "hunter2"}')]
+                ),
+                r"source.metrics\[0\].path=.*which would be in the manifest",
             ),
             (MetricsSource.custom(image="example/e:1", port=9200, uid=0), "must not run as root"),
             (MetricsSource.custom(image="example/e", port=9200), "not pinned"),
