@@ -28,23 +28,19 @@ from ._git_sync import (
     GitSyncWebhook,
     SidecarGitSync,
 )
+from ._jmx_rules import JmxMetricType, JmxRule
+from ._json_metrics import JsonMetric
 from ._metrics_adapter import MetricsAdapter, MetricsDiscovery, MetricsEndpoint, PodMetricsEndpoint
 from ._metrics_sources import (
     JSON_EXPORTER_IMAGE,
     NGINX_EXPORTER_IMAGE,
     REDIS_EXPORTER_IMAGE,
     STATSD_IMAGE,
-    JmxMetricType,
-    JmxRule,
-    JsonMetric,
     MetricsSource,
-    StatsdMapping,
-    StatsdMatchType,
-    StatsdMetricType,
-    StatsdObserver,
 )
 from ._pod import restricted_pod_security
 from ._redis_ambassador import DEFAULT_ENVOY_IMAGE, DEFAULT_REDIS_IMAGE, Endpoint, RedisAmbassador, RedisRoute
+from ._statsd_rules import StatsdMapping, StatsdMatchType, StatsdMetricType, StatsdObserver
 from ._volume_claims import VolumeClaimTemplate, volume_claim_template
 from ._web import nginx_server_config
 
