@@ -49,12 +49,12 @@ def __getattr__(name: str) -> Any:
     """Loaded on first use, to keep ``import constructs_lib`` close to ``import cdk8s``
     (bench/README.md, import time): ``__version__`` (the installed distribution's version,
     from its metadata: importlib.metadata costs ~30 ms) and the pod pictures (``describe``,
-    ``PodPicture``, ``PodPictures``: PyYAML and the drawing code, ~35 ms)."""
+    ``PodPicture``, ``PodPictures``, ``read_manifest``: PyYAML and the drawing code, ~35 ms)."""
     if name == "__version__":
         from importlib.metadata import version
 
         return version("constructs-lib")
-    if name in ("describe", "PodPicture", "PodPictures"):
+    if name in ("describe", "PodPicture", "PodPictures", "read_manifest"):
         from . import _describe
 
         return getattr(_describe, name)
@@ -62,7 +62,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._describe import PodPicture, PodPictures, describe
+    from ._describe import PodPicture, PodPictures, describe, read_manifest
 
 
 __all__ = [
@@ -106,6 +106,7 @@ __all__ = [
     "container_resources",
     "describe",
     "nginx_server_config",
+    "read_manifest",
     "restricted_pod_security",
     "volume_claim_template",
 ]

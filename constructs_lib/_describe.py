@@ -32,24 +32,81 @@ drawn. The rules, from firm to heuristic:
 
 Not read: ``valueFrom`` env, ``envFrom``, exec probes, files in images, and config formats
 other than the two above. Ids and order are stable, so equal input gives byte-equal output.
+
+**Manifests are data.** describe reads files from anywhere, so nothing in one can act as
+syntax in what it writes, crash it, or make it run long:
+
+* *Reading* (:func:`read_manifest`, the command line): at most :data:`MAX_FILE_BYTES`; UTF-8
+  only (a UTF-8 byte-order mark is accepted; UTF-16/32 and other bytes are refused); YAML 1.1
+  as PyYAML's safe loader reads it, except that timestamps stay text and an integer too long
+  for Python stays text. YAML aliases (``*name``) are allowed (synthesized manifests have
+  none, hand-written ones may), but a file whose aliases would expand past
+  :data:`MAX_NODES` nodes (an "alias bomb"), or that nests past :data:`MAX_DEPTH` levels, or
+  whose alias refers to a node that contains it, is refused before it is built.
+* *Drawing* (:func:`describe`): the same node and depth budgets hold for documents given as
+  Python objects; a picture over :data:`MAX_ELEMENTS` nodes and edges is refused. A field of
+  the wrong type is never an error: a text field that is not text (``name: yes`` is a YAML 1.1
+  bool) is drawn as its YAML text (``true``), a list or object there as ``[...]``/``{...}``, a
+  missing or null name as ``(no name)``; an entry that is not an object (a container that is
+  a string) and a port that is not a number from 1 to 65535 (``containerPort: http``) are
+  skipped, as is anything where a list or an object is needed but something else is there
+  (``metadata: null``, ``containers: 5``).
+* *Writing*: every manifest string is shown as data. Characters Python does not print (C0/C1
+  controls, DEL, U+2028/2029, bidi and zero-width format characters, surrogates, unassigned
+  code points) become their Python escape (``\\x1b``, ``\\u2028``); each string is cut to
+  :data:`MAX_TEXT` characters and each label line to :data:`MAX_LINE`, with ``…``. Mermaid
+  labels keep only ``A-Z a-z 0-9``, space and ``-._/:,()@=+`` as they are and write every
+  other character as a Mermaid entity code (``#35;``; ``#quot;``, ``#lt;``, ``#gt;``), so ``%%``
+  (directives, comments), backticks (markdown strings), quotes, brackets and braces never
+  reach Mermaid's parser; the letters of ``style``/``classDef`` in a label are broken up the
+  same way (Mermaid rewrites ``style...#...;`` text before parsing). DOT labels escape ``\\``,
+  ``"`` and ``&`` (``&amp;``: Graphviz reads entities in labels), so the SVG that ``dot``
+  draws is well-formed XML. Node ids are ``p<N>_<kind>_<name>`` for a DNS-1123 label
+  (``-`` becomes ``_``) and otherwise carry a hash of the name, so ids never collide; a
+  container name used twice gets a node each. No output is longer than
+  :data:`MAX_OUTPUT_CHARS`.
 """
 
 from __future__ import annotations
 
+import codecs
+import datetime
+import hashlib
 import re
 import shutil
+import string
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal
 
 import yaml
 
 from ._errors import PropsError
-from ._workload_kinds import pod_template
+from ._workload_kinds import _DEFAULT_TEMPLATE_PATH, _TEMPLATE_PATH
 
 #: The kinds whose documents hold a pod template (see ``_workload_kinds._TEMPLATE_PATH``).
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+
+#: The largest file :func:`read_manifest` reads (a chart's synthesized manifest is far smaller).
+MAX_FILE_BYTES = 8 * 2**20
+#: How deep objects and lists may nest (Kubernetes objects: ~15; CRD schemas: ~50).
+MAX_DEPTH = 100
+#: How many nodes the documents may hold once YAML aliases are expanded; a string counts one
+#: node per started 64 characters beyond the first node.
+MAX_NODES = 1_000_000
+#: How many nodes and edges one picture may draw.
+MAX_ELEMENTS = 2000
+#: The longest manifest string drawn (a DNS subdomain name is at most 253 characters).
+MAX_TEXT = 256
+#: The longest line of a label (a container's listens, a connection's evidence).
+MAX_LINE = 320
+#: The longest Mermaid, DOT or SVG text describe returns.
+MAX_OUTPUT_CHARS = 32 * 2**20
+#: How long Graphviz may take to draw (seconds).
+DOT_TIMEOUT = 120
 
 Role = Literal["init", "native-sidecar", "container"]
 Access = Literal["read", "write"]
@@ -60,12 +117,16 @@ Access = Literal["read", "write"]
 _ALWAYS_READ_ONLY = ("configMap", "secret", "downwardAPI", "projected")
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 #: ``<loopback>:PORT`` anywhere in a string (a URL, host:port, a DSN).
-_LOOPBACK_PORT = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})(?!\d)")
+_LOOPBACK_PORT = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})(?![0-9])")
 #: The value of a listen flag: ``:2020``, ``0.0.0.0:9113``, ``127.0.0.1:9125``, ``[::]:80``.
-_LISTEN_VALUE = re.compile(r"^(?:[\w.\-]*|\[[0-9A-Fa-f:]*\]):(\d{1,5})$")
+_LISTEN_VALUE = re.compile(r"^(?:[\w.\-]*|\[[0-9A-Fa-f:]*\]):([0-9]{1,5})$")
 _LISTEN_FLAG = re.compile(r"listen|bind")
+_PORT_TEXT = re.compile(r"[0-9]{1,5}")
 #: nginx ``listen 8080;`` / ``listen 127.0.0.1:8080 default_server;`` (nginx.org ngx_http_core_module#listen).
-_NGINX_LISTEN = re.compile(r"^\s*listen\s+(?:\S+:)?(\d{1,5})[\s;]", re.M)
+#: (Leading blanks exclude newlines: ``^\s*`` would rescan every following blank line.)
+_NGINX_LISTEN = re.compile(r"^[^\S\n]*listen\s+(?:\S+:)?([0-9]{1,5})[\s;]", re.M)
+_NO_NAME = "(no name)"
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -132,6 +193,307 @@ class PodPicture:
     connections: tuple[Connection, ...]
 
 
+# --- reading -----------------------------------------------------------------------------
+
+_YAML_LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_YAML_LOADER):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml when built in), but timestamps stay text (Kubernetes reads
+    them as strings) and an integer too long for ``int()`` stays text."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+            return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+def read_manifest(data: bytes, *, source: str = "docs") -> list[dict[str, Any]]:
+    """The documents of a manifest file's bytes, for :func:`describe` (empty documents dropped).
+
+    Raises:
+        PropsError: the file is over :data:`MAX_FILE_BYTES`, not UTF-8, not YAML, nests or
+            expands past the budgets, or holds a document that is not an object.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise PropsError(
+            source,
+            "size",
+            f"over {MAX_FILE_BYTES} bytes",
+            f"describe reads manifests of at most {MAX_FILE_BYTES // 2**20} MiB",
+            "describe one chart's manifest at a time (cdk8s writes one file per chart)",
+        )
+    docs = _yaml_documents(_decode(data, source), source=source)
+    for i, doc in enumerate(docs, start=1):
+        if doc is not None and not isinstance(doc, dict):
+            raise PropsError(
+                source,
+                f"document {i}",
+                _type_name(doc),
+                "every YAML document must be a Kubernetes object (a mapping)",
+                "pass a synthesized manifest: objects separated by ---",
+            )
+    return [d for d in docs if d]
+
+
+def _decode(data: bytes, source: str) -> str:
+    """UTF-8 text of ``data`` (a UTF-8 byte-order mark is dropped)."""
+    boms = [
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ]
+    encoding = next((name for bom, name in boms if data.startswith(bom)), None)
+    if encoding:
+        raise PropsError(
+            source,
+            "encoding",
+            encoding,
+            "describe reads UTF-8 only",
+            f"convert it: iconv -f {encoding} -t UTF-8",
+        )
+    if b"\x00" in data:
+        raise PropsError(
+            source,
+            "encoding",
+            f"NUL byte at offset {data.index(0)}",
+            "not UTF-8 YAML text (UTF-16 without a byte-order mark?)",
+            "save the file as UTF-8",
+        )
+    try:
+        return data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PropsError(
+            source,
+            "encoding",
+            f"byte 0x{data[err.start]:02x} at offset {err.start}",
+            "not UTF-8",
+            "save the file as UTF-8",
+        ) from None
+
+
+def _yaml_documents(text: str, *, source: str = "docs") -> list[Any]:
+    """Every YAML document in ``text``, read by the module's rules (aliases within budget).
+
+    Raises:
+        PropsError: not YAML, or over :data:`MAX_DEPTH` / :data:`MAX_NODES`.
+    """
+    try:
+        _check_events(text, source)
+        return list(yaml.load_all(text, Loader=_Loader))
+    except PropsError:
+        raise
+    except yaml.MarkedYAMLError as err:
+        where = err.problem_mark or err.context_mark
+        at = f"line {where.line + 1}, column {where.column + 1}" if where else "?"
+        problem = " ".join(p for p in (err.context, err.problem) if p)
+        raise PropsError(source, "yaml", at, f"not valid YAML: {problem}", "fix the YAML there") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as err:
+        raise PropsError(
+            source, "yaml", type(err).__name__, f"not valid YAML: {_clip(str(err), 200)}", "fix the YAML"
+        ) from None
+
+
+def _check_events(text: str, source: str) -> None:
+    """Refuse YAML that nests past :data:`MAX_DEPTH` or expands past :data:`MAX_NODES`, from
+    the parser's events alone, before any node is built (the composer recurses per level and
+    shares aliased nodes, and merge keys ``<<: *a`` copy them, so a bomb costs nothing until
+    it is walked or merged)."""
+    anchors: dict[str, tuple[int, int]] = {}  # anchor: (expanded nodes, height)
+    frames: list[list[Any]] = []  # open collections: [nodes, height of children, anchor]
+    total = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(frames) >= MAX_DEPTH:
+                raise _too_deep(source, event.start_mark)
+            frames.append([1, 0, event.anchor])
+            total += 1
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            nodes, height, anchor = frames.pop()
+            height += 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes, height, anchor = _weight(event.value), 0, event.anchor
+            total += nodes
+        elif isinstance(event, yaml.AliasEvent):
+            if any(frame[2] == event.anchor for frame in frames):
+                raise PropsError(
+                    source,
+                    "yaml",
+                    f"*{_clip(str(event.anchor), 64)}",
+                    "a YAML alias refers to a node that contains it (an endless structure)",
+                    "remove the alias",
+                )
+            nodes, height = anchors.get(str(event.anchor), (1, 0))
+            anchor = None
+            total += nodes
+            if len(frames) + height > MAX_DEPTH:
+                raise _too_deep(source, event.start_mark)
+        else:
+            continue
+        if total > MAX_NODES:
+            raise _too_big(source, "yaml", "its YAML aliases expand to" if anchors else "it holds")
+        if anchor:
+            anchors[anchor] = (nodes, height)
+        if frames:
+            frames[-1][0] += nodes
+            frames[-1][1] = max(frames[-1][1], height)
+
+
+def _weight(text: str) -> int:
+    """A string's share of :data:`MAX_NODES`."""
+    return 1 + len(text) // 64
+
+
+def _too_deep(source: str, mark: Any = None) -> PropsError:
+    return PropsError(
+        source,
+        "yaml" if mark is not None else "docs",
+        f"line {mark.line + 1}" if mark is not None else "nesting",
+        f"objects and lists nest more than {MAX_DEPTH} levels deep",
+        "pass a Kubernetes manifest (its objects nest far less)",
+    )
+
+
+def _too_big(source: str, prop: str, what: str) -> PropsError:
+    return PropsError(
+        source,
+        prop,
+        f"more than {MAX_NODES} nodes",
+        f"{what} more than {MAX_NODES} nodes (strings count per 64 characters)",
+        "expand or remove the YAML aliases (synthesized manifests have none), or describe a smaller manifest",
+    )
+
+
+def _check_size(docs: Sequence[Mapping[Any, Any]], source: str) -> None:
+    """:data:`MAX_DEPTH` and :data:`MAX_NODES` for documents given as objects: a list or dict
+    reached several times counts each time (as an expanded alias would), one that contains
+    itself is refused. Each distinct list or dict is walked once."""
+    sizes: dict[int, tuple[int, int]] = {}  # id: (expanded nodes, height)
+    walking: set[int] = set()
+
+    def size(node: Any, depth: int) -> tuple[int, int]:
+        if isinstance(node, str):
+            return _weight(node), 0
+        if not isinstance(node, Mapping | list | tuple):
+            return 1, 0
+        key = id(node)
+        if key in walking:
+            raise PropsError(
+                source,
+                "docs",
+                _type_name(node),
+                "a list or object contains itself (an endless structure)",
+                "pass plain documents",
+            )
+        if key not in sizes:
+            if depth > MAX_DEPTH:
+                raise _too_deep(source)
+            walking.add(key)
+            nodes, height = 1, 0
+            for child in (x for kv in node.items() for x in kv) if isinstance(node, Mapping) else node:
+                n, h = size(child, depth + 1)
+                nodes, height = nodes + n, max(height, h)
+                if nodes > MAX_NODES:
+                    raise _too_big(source, "docs", "the documents hold")
+            walking.discard(key)
+            sizes[key] = (nodes, height + 1)
+        if depth - 1 + sizes[key][1] > MAX_DEPTH:
+            raise _too_deep(source)
+        return sizes[key]
+
+    total = 0
+    for doc in docs:
+        total += size(doc, 1)[0]
+        if total > MAX_NODES:
+            raise _too_big(source, "docs", "the documents hold")
+
+
+# --- the model ---------------------------------------------------------------------------
+
+
+def _map(value: Any) -> Mapping[Any, Any]:
+    """``value`` if it is an object, else an empty one (a field of the wrong type says nothing)."""
+    return value if isinstance(value, Mapping) else _EMPTY
+
+
+def _list(value: Any) -> Sequence[Any]:
+    """``value`` if it is a list, else an empty one."""
+    return value if isinstance(value, list | tuple) else ()
+
+
+def _objects(value: Any) -> list[Mapping[Any, Any]]:
+    """The entries of a list that are objects."""
+    return [x for x in _list(value) if isinstance(x, Mapping)]
+
+
+def _text(value: Any, missing: str = "") -> str:
+    """A field as text: a string as it is, another scalar as its YAML text, a list or an
+    object as ``[...]``/``{...}`` (never expanded: it may be an alias bomb), None as ``missing``."""
+    if value is None:
+        return missing
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 256 else f"(a {value.bit_length()}-bit integer)"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return f"(binary, {len(value)} bytes)"
+    if isinstance(value, Mapping | set | frozenset):
+        return "{...}"
+    if isinstance(value, list | tuple):
+        return "[...]"
+    return f"({type(value).__name__})"
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a bool", int: "an integer"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _port(value: Any) -> int | None:
+    """A port number 1-65535 from an integer or a string of digits; None for anything else."""
+    if isinstance(value, str) and _PORT_TEXT.fullmatch(value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    return None
+
+
+class _Budget:
+    """What is left of :data:`MAX_ELEMENTS` for the picture."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.left = MAX_ELEMENTS
+
+    def spend(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise PropsError(
+                self.source,
+                "docs",
+                f"more than {MAX_ELEMENTS} nodes and edges",
+                "the picture would be too large to draw",
+                "describe the manifest of one chart or one workload at a time",
+            )
+
+
 def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") -> PodPictures:
     """The pictures of the pods in ``docs`` (parsed Kubernetes documents, e.g. ``yaml.safe_load_all``).
 
@@ -140,17 +502,24 @@ def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") 
         source: where the documents come from, for error messages (a file name).
 
     Raises:
-        PropsError: no document is a workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod).
+        PropsError: a document is not an object; the documents nest or expand past the budgets
+            (module docstring); the picture would be over :data:`MAX_ELEMENTS`; no document is a
+            workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod).
     """
-    all_docs = [dict(d) for d in docs if d]
+    all_docs = _documents(docs, source)
+    _check_size(all_docs, source)
+    budget = _Budget(source)
     config_maps = {
-        (_namespace(d), d["metadata"]["name"]): dict(d.get("data") or {})
+        (_namespace(d), _text(_map(d.get("metadata")).get("name"))): _map(d.get("data"))
         for d in all_docs
         if d.get("kind") == "ConfigMap"
     }
-    pods = tuple(_picture(d, config_maps) for d in all_docs if d.get("kind") in WORKLOAD_KINDS)
+    facts = _ConfigFacts(config_maps)
+    pods = tuple(_picture(d, facts, budget) for d in all_docs if d.get("kind") in WORKLOAD_KINDS)
     if not pods:
-        kinds = sorted({str(d.get("kind")) for d in all_docs})
+        kinds = sorted({_clip(_text(d.get("kind"), "null"), 64) for d in all_docs})
+        if len(kinds) > 10:
+            kinds = [*kinds[:10], f"... {len(kinds) - 10} more"]
         raise PropsError(
             source,
             "docs",
@@ -161,84 +530,158 @@ def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") 
     return PodPictures(pods)
 
 
-def _namespace(doc: Mapping[str, Any]) -> str:
-    return str(doc.get("metadata", {}).get("namespace", "default"))
+def _documents(docs: Any, source: str) -> list[Mapping[Any, Any]]:
+    """The non-empty documents; each must be an object."""
+    if isinstance(docs, Mapping | str | bytes):
+        raise PropsError(
+            source,
+            "docs",
+            _type_name(docs),
+            "describe takes every document of a manifest, not one",
+            "pass a list of documents, e.g. yaml.safe_load_all(text)",
+        )
+    try:
+        items = list(docs)
+    except TypeError:
+        raise PropsError(
+            source, "docs", _type_name(docs), "not a list of documents", "pass yaml.safe_load_all(text)"
+        ) from None
+    out: list[Mapping[Any, Any]] = []
+    for i, doc in enumerate(items, start=1):
+        if isinstance(doc, Mapping):
+            if doc:
+                out.append(doc)
+        elif doc is not None:
+            raise PropsError(
+                source,
+                f"document {i}",
+                _type_name(doc),
+                "every YAML document must be a Kubernetes object (a mapping)",
+                "pass a synthesized manifest: objects separated by ---",
+            )
+    return out
 
 
-def _picture(doc: Mapping[str, Any], config_maps: Mapping[tuple[str, str], dict[str, Any]]) -> PodPicture:
-    spec = pod_template(dict(doc)).get("spec", {})
-    raw_volumes = {v["name"]: v for v in spec.get("volumes", [])}
-    volumes = {name: Volume(name, _volume_source(v)) for name, v in raw_volumes.items()}
-    for claim in doc.get("spec", {}).get("volumeClaimTemplates", []) if doc["kind"] == "StatefulSet" else []:
-        name = claim["metadata"]["name"]
-        volumes[name] = Volume(name, "volumeClaimTemplate")
+def _namespace(doc: Mapping[Any, Any]) -> str:
+    return _text(_map(doc.get("metadata")).get("namespace"), "default")
 
-    raw: list[tuple[dict[str, Any], Role, int]] = [
+
+def _pod_template(doc: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    node = doc
+    for key in _TEMPLATE_PATH.get(doc["kind"], _DEFAULT_TEMPLATE_PATH):
+        node = _map(node.get(key))
+    return node
+
+
+def _picture(doc: Mapping[Any, Any], facts: _ConfigFacts, budget: _Budget) -> PodPicture:
+    spec = _map(_pod_template(doc).get("spec"))
+    raw_volumes, volumes = _pod_volumes(doc, spec, budget)
+    inits = _objects(spec.get("initContainers"))
+    raw: list[tuple[Mapping[Any, Any], Role, int]] = [
         (c, "native-sidecar" if c.get("restartPolicy") == "Always" else "init", i)
-        for i, c in enumerate(spec.get("initContainers", []), start=1)
+        for i, c in enumerate(inits, start=1)
     ]
-    raw += [(c, "container", 0) for c in spec.get("containers", [])]
+    raw += [(c, "container", 0) for c in _objects(spec.get("containers"))]
+    budget.spend(3 + len(raw) + len(inits))  # the pod and its groups, containers, "then" edges
 
     namespace = _namespace(doc)
     listens: dict[str, dict[int, set[str]]] = {}
     dials: list[tuple[str, int, str]] = []
     mounts: list[Mount] = []
     for c, _, _ in raw:
-        name = c["name"]
+        name = _text(c.get("name"), _NO_NAME)
         own = listens.setdefault(name, {})
+        container_mounts = _objects(c.get("volumeMounts"))
+        budget.spend(len(container_mounts))
         configs = [
-            config_maps.get((namespace, raw_volumes[m["name"]]["configMap"].get("name", "")), {})
-            for m in c.get("volumeMounts", [])
-            if "configMap" in raw_volumes.get(m["name"], {})
+            facts.of(namespace, _text(_map(volume.get("configMap")).get("name")))
+            for volume in (raw_volumes.get(_text(m.get("name"), _NO_NAME), _EMPTY) for m in container_mounts)
+            if "configMap" in volume
         ]
         for port, evidence in _listeners(c, configs):
             own.setdefault(port, set()).add(evidence)
         dials += [(name, port, evidence) for port, evidence in _dials(c, configs)]
-        for m in c.get("volumeMounts", []):
-            read_only = m.get("readOnly") is True or any(
-                k in raw_volumes.get(m["name"], {}) for k in _ALWAYS_READ_ONLY
-            )
-            mounts.append(Mount(name, m["name"], m["mountPath"], "read" if read_only else "write"))
-            volumes.setdefault(m["name"], Volume(m["name"], "not declared in the pod"))
+        mounts += _mounts(name, container_mounts, raw_volumes, volumes, budget)
 
     containers = tuple(
         Container(
-            c["name"],
-            str(c.get("image", "")),
+            _text(c.get("name"), _NO_NAME),
+            _text(c.get("image")),
             role,
             order,
-            tuple(Listener(p, tuple(sorted(ev))) for p, ev in sorted(listens[c["name"]].items())),
+            tuple(
+                Listener(p, tuple(sorted(ev)))
+                for p, ev in sorted(listens[_text(c.get("name"), _NO_NAME)].items())
+            ),
         )
         for c, role, order in raw
     )
     return PodPicture(
         kind=str(doc["kind"]),
-        name=str(doc["metadata"]["name"]),
+        name=_text(_map(doc.get("metadata")).get("name"), _NO_NAME),
         namespace=namespace,
         containers=containers,
         volumes=tuple(sorted(volumes.values(), key=lambda v: v.name)),
         mounts=tuple(sorted(mounts, key=lambda m: (m.volume, m.container, m.path))),
-        connections=_resolve(dials, listens),
+        connections=_resolve(dials, listens, budget),
     )
 
 
-def _volume_source(volume: Mapping[str, Any]) -> str:
+def _pod_volumes(
+    doc: Mapping[Any, Any], spec: Mapping[Any, Any], budget: _Budget
+) -> tuple[dict[str, Mapping[Any, Any]], dict[str, Volume]]:
+    """The pod's volumes as declared (by name), and as drawn (with a StatefulSet's claim templates)."""
+    raw_volumes = {_text(v.get("name"), _NO_NAME): v for v in _objects(spec.get("volumes"))}
+    budget.spend(len(raw_volumes))
+    volumes = {name: Volume(name, _volume_source(v)) for name, v in raw_volumes.items()}
+    claims = (
+        _objects(_map(doc.get("spec")).get("volumeClaimTemplates")) if doc["kind"] == "StatefulSet" else []
+    )
+    budget.spend(len(claims))
+    for claim in claims:
+        name = _text(_map(claim.get("metadata")).get("name"), _NO_NAME)
+        volumes[name] = Volume(name, "volumeClaimTemplate")
+    return raw_volumes, volumes
+
+
+def _mounts(
+    container: str,
+    container_mounts: Sequence[Mapping[Any, Any]],
+    raw_volumes: Mapping[str, Mapping[Any, Any]],
+    volumes: dict[str, Volume],
+    budget: _Budget,
+) -> list[Mount]:
+    """One container's mounts; a volume it mounts that the pod does not declare is drawn as such."""
+    found = []
+    for m in container_mounts:
+        volume_name = _text(m.get("name"), _NO_NAME)
+        volume = raw_volumes.get(volume_name, _EMPTY)
+        read_only = m.get("readOnly") is True or any(k in volume for k in _ALWAYS_READ_ONLY)
+        path = _text(m.get("mountPath"), "(no mountPath)")
+        found.append(Mount(container, volume_name, path, "read" if read_only else "write"))
+        if volume_name not in volumes:
+            budget.spend(1)
+            volumes[volume_name] = Volume(volume_name, "not declared in the pod")
+    return found
+
+
+def _volume_source(volume: Mapping[Any, Any]) -> str:
     """``emptyDir``, ``configMap NAME``, ``secret NAME``, ``persistentVolumeClaim NAME``..."""
-    kind = next((k for k in sorted(volume) if k != "name"), "unknown")
-    body = volume.get(kind) or {}
+    kind = next((k for k in sorted(k for k in volume if isinstance(k, str)) if k != "name"), "unknown")
+    body = _map(volume.get(kind))
     ref = body.get("name") or body.get("secretName") or body.get("claimName") or body.get("path")
     if kind == "emptyDir" and body.get("medium"):
-        ref = f"medium {body['medium']}"
-    return f"{kind} {ref}" if ref else kind
+        ref = f"medium {_text(body['medium'])}"
+    return f"{kind} {_text(ref)}" if ref else kind
 
 
-def _tokens(container: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
+def _tokens(container: Mapping[Any, Any]) -> Iterator[tuple[str, str, bool]]:
     """Each argument of ``command`` + ``args`` as (flag, value, is a listen flag).
 
     ``--flag=value`` and ``--flag value`` give the flag and its value; any other word is a
     value with the flag ``""``.
     """
-    words = [str(w) for w in [*container.get("command", []), *container.get("args", [])]]
+    words = [_text(w) for w in [*_list(container.get("command")), *_list(container.get("args"))]]
     i = 0
     while i < len(words):
         flag, sep, value = words[i].partition("=")
@@ -249,91 +692,144 @@ def _tokens(container: Mapping[str, Any]) -> Iterator[tuple[str, str, bool]]:
             value = words[i]
         name = flag.lstrip("-").lower()
         listen = bool(
-            (_LISTEN_FLAG.search(name) and _LISTEN_VALUE.match(value)) or (name == "port" and value.isdigit())
+            (_LISTEN_FLAG.search(name) and _LISTEN_VALUE.match(value))
+            or (name == "port" and _PORT_TEXT.fullmatch(value))
         )
         yield flag, value, listen
         i += 1
 
 
-def _listeners(
-    container: Mapping[str, Any], configs: Sequence[Mapping[str, Any]]
-) -> Iterator[tuple[int, str]]:
-    named = {p.get("name"): p["containerPort"] for p in container.get("ports", []) if p.get("name")}
-    for p in container.get("ports", []):
-        yield int(p["containerPort"]), f"containerPort {p['name']}" if p.get("name") else "containerPort"
+@dataclass(frozen=True)
+class _Facts:
+    """What the files of one ConfigMap say: (port, evidence) listened on and dialed."""
+
+    listens: tuple[tuple[int, str], ...]
+    dials: tuple[tuple[int, str], ...]
+
+
+class _ConfigFacts:
+    """The facts of each ConfigMap, read once (each file parsed once, however often mounted)."""
+
+    def __init__(self, config_maps: Mapping[tuple[str, str], Mapping[Any, Any]]) -> None:
+        self._config_maps = config_maps
+        self._by_map: dict[tuple[str, str], _Facts] = {}
+        self._by_text: dict[str, _Facts] = {}
+
+    def of(self, namespace: str, name: str) -> _Facts:
+        key = (namespace, name)
+        if key not in self._by_map:
+            data = self._config_maps.get(key, _EMPTY)
+            files = [
+                self._file(t)
+                for _, t in sorted(data.items(), key=lambda kv: _text(kv[0]))
+                if isinstance(t, str)
+            ]
+            self._by_map[key] = _Facts(
+                tuple(x for f in files for x in f.listens), tuple(x for f in files for x in f.dials)
+            )
+        return self._by_map[key]
+
+    def _file(self, text: str) -> _Facts:
+        if text not in self._by_text:
+            self._by_text[text] = _file_facts(text)
+        return self._by_text[text]
+
+
+def _file_facts(text: str) -> _Facts:
+    """An Envoy bootstrap's listeners, admin address and loopback cluster endpoints; anything
+    else is read as nginx configuration (``listen`` directives)."""
+    parsed: Any = None
+    if "static_resources" in text or "admin" in text:
+        try:
+            docs = _yaml_documents(text, source="ConfigMap")
+        except PropsError:
+            docs = []
+        parsed = docs[0] if len(docs) == 1 else None
+    config = _map(parsed)
+    if not ("static_resources" in config or "admin" in config):
+        listens = [(p, "nginx listen") for p in map(_port, _NGINX_LISTEN.findall(text)) if p]
+        return _Facts(tuple(listens), ())
+    listens, dials = [], []
+    admin = _socket_address(_map(config.get("admin")).get("address"))
+    if admin:
+        listens.append((admin[1], "envoy admin"))
+    resources = _map(config.get("static_resources"))
+    for listener in _objects(resources.get("listeners")):
+        address = _socket_address(listener.get("address"))
+        if address:
+            listens.append((address[1], f"envoy listener {_text(listener.get('name'))}".strip()))
+    for cluster in _objects(resources.get("clusters")):
+        for group in _objects(_map(cluster.get("load_assignment")).get("endpoints")):
+            for lb in _objects(group.get("lb_endpoints")):
+                address = _socket_address(_map(lb.get("endpoint")).get("address"))
+                if address and address[0] in _LOOPBACK:
+                    dials.append((address[1], f"envoy cluster {_text(cluster.get('name'))}".strip()))
+    return _Facts(tuple(listens), tuple(dials))
+
+
+def _listeners(container: Mapping[Any, Any], configs: Sequence[_Facts]) -> Iterator[tuple[int, str]]:
+    ports = _objects(container.get("ports"))
+    named = {p["name"]: p.get("containerPort") for p in ports if isinstance(p.get("name"), str) and p["name"]}
+    for p in ports:
+        port = _port(p.get("containerPort"))
+        if port:
+            yield port, f"containerPort {_text(p['name'])}" if p.get("name") else "containerPort"
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         for action in ("httpGet", "tcpSocket", "grpc"):
-            port = container.get(probe, {}).get(action, {}).get("port")
-            port = named.get(port, port)
-            if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
-                yield int(port), probe
+            value = _map(_map(container.get(probe)).get(action)).get("port")
+            port = _port(named.get(value, value) if isinstance(value, str) else value)
+            if port:
+                yield port, probe
     for flag, value, listen in _tokens(container):
-        if listen:
-            yield int(value.rsplit(":", 1)[-1]), flag
-    for config in _config_files(configs):
-        if isinstance(config, str):
-            yield from ((int(p), "nginx listen") for p in _NGINX_LISTEN.findall(config))
-            continue
-        admin = _socket_address(config.get("admin", {}).get("address"))
-        if admin:
-            yield admin[1], "envoy admin"
-        for listener in config.get("static_resources", {}).get("listeners", []):
-            address = _socket_address(listener.get("address"))
-            if address:
-                yield address[1], f"envoy listener {listener.get('name', '')}".strip()
+        port = _port(value.rsplit(":", 1)[-1]) if listen else None
+        if port:
+            yield port, flag
+    for facts in configs:
+        yield from facts.listens
 
 
-def _dials(container: Mapping[str, Any], configs: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, str]]:
-    env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
+def _dials(container: Mapping[Any, Any], configs: Sequence[_Facts]) -> Iterator[tuple[int, str]]:
+    env = {_text(e.get("name")): _text(e["value"]) for e in _objects(container.get("env")) if "value" in e}
     for name, value in sorted(env.items()):
-        yield from ((int(p), f"env {name}") for p in _LOOPBACK_PORT.findall(value))
+        yield from ((p, f"env {name}") for p in map(_port, _LOOPBACK_PORT.findall(value)) if p)
         prefix = name.removesuffix("_HOST")
-        if name != prefix and value in _LOOPBACK and env.get(f"{prefix}_PORT", "").isdigit():
-            yield int(env[f"{prefix}_PORT"]), f"env {name}/{prefix}_PORT"
+        port = _port(env.get(f"{prefix}_PORT"))
+        if name != prefix and value in _LOOPBACK and port:
+            yield port, f"env {name}/{prefix}_PORT"
     for flag, value, listen in _tokens(container):
         if not listen:
-            yield from ((int(p), f"arg {flag}".strip()) for p in _LOOPBACK_PORT.findall(value))
-    for config in _config_files(configs):
-        if isinstance(config, str):
-            continue
-        for cluster in config.get("static_resources", {}).get("clusters", []):
-            for group in cluster.get("load_assignment", {}).get("endpoints", []):
-                for lb in group.get("lb_endpoints", []):
-                    address = _socket_address(lb.get("endpoint", {}).get("address"))
-                    if address and address[0] in _LOOPBACK:
-                        yield address[1], f"envoy cluster {cluster.get('name', '')}".strip()
-
-
-def _config_files(configs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any] | str]:
-    """Each file of the mounted ConfigMaps: an Envoy bootstrap as a dict, anything else as text."""
-    for data in configs:
-        for _, text in sorted(data.items()):
-            try:
-                parsed = yaml.safe_load(text)
-            except yaml.YAMLError:
-                parsed = None
-            envoy = isinstance(parsed, dict) and ("static_resources" in parsed or "admin" in parsed)
-            yield parsed if envoy else str(text)
+            yield from ((p, f"arg {flag}".strip()) for p in map(_port, _LOOPBACK_PORT.findall(value)) if p)
+    for facts in configs:
+        yield from facts.dials
 
 
 def _socket_address(address: Any) -> tuple[str, int] | None:
     """(host, port) of an Envoy ``config.core.v3.Address`` with a ``socket_address``."""
-    sock = address.get("socket_address") if isinstance(address, dict) else None
-    if not isinstance(sock, dict) or not isinstance(sock.get("port_value"), int):
+    sock = _map(_map(address).get("socket_address"))
+    port = sock.get("port_value")
+    if not isinstance(port, int) or _port(port) is None:
         return None
-    return str(sock.get("address", "")), int(sock["port_value"])
+    return _text(sock.get("address")), port
 
 
 def _resolve(
-    dials: Sequence[tuple[str, int, str]], listens: Mapping[str, Mapping[int, set[str]]]
+    dials: Sequence[tuple[str, int, str]], listens: Mapping[str, Mapping[int, set[str]]], budget: _Budget
 ) -> tuple[Connection, ...]:
-    edges: dict[tuple[str, str | None, int], set[str]] = {}
+    servers_of: dict[int, list[str]] = {}
+    for name, ports in sorted(listens.items()):
+        for port in ports:
+            servers_of.setdefault(port, []).append(name)
+    wanted: dict[tuple[str, int], set[str]] = {}
     for client, port, evidence in dials:
-        if port in listens[client]:
-            continue  # a container dialing itself (Envoy's admin cluster): not a pod-level edge
-        servers: list[str | None] = [name for name, ports in sorted(listens.items()) if port in ports]
-        for server in servers or [None]:
-            edges.setdefault((client, server, port), set()).add(evidence)
+        if port not in listens[client]:  # a container dialing itself (Envoy's admin cluster): not drawn
+            wanted.setdefault((client, port), set()).add(evidence)
+    edges: dict[tuple[str, str | None, int], set[str]] = {}
+    for (client, port), evidences in wanted.items():
+        servers: list[str | None] = list(servers_of.get(port, [])) or [None]
+        budget.spend(len(servers))
+        for server in servers:
+            edges.setdefault((client, server, port), set()).update(evidences)
+    budget.spend(len({port for _, server, port in edges if server is None}))  # "nothing listens" nodes
     return tuple(
         Connection(client, server, port, tuple(sorted(ev)))
         for (client, server, port), ev in sorted(
@@ -341,6 +837,8 @@ def _resolve(
         )
     )
 
+
+# --- drawing -----------------------------------------------------------------------------
 
 _ROLE_TITLE = {"init": "init containers, in start order", "container": "containers"}
 
@@ -352,20 +850,28 @@ class PodPictures:
     pods: tuple[PodPicture, ...]
 
     def mermaid(self) -> str:
-        """Mermaid ``flowchart LR`` text: one subgraph per pod (GitHub renders ```mermaid blocks)."""
+        """Mermaid ``flowchart LR`` text: one subgraph per pod (GitHub renders ```mermaid blocks).
+
+        Raises:
+            PropsError: the text would be over :data:`MAX_OUTPUT_CHARS`.
+        """
         out = ["flowchart LR"]
         for i, pod in enumerate(self.pods, start=1):
             out += _mermaid_pod(pod, f"p{i}")
         out += [f"  classDef {cls} {style}" for cls, style in _MERMAID_CLASSES.items()]
-        return "\n".join(out) + "\n"
+        return _bounded("\n".join(out) + "\n", "mermaid")
 
     def dot(self) -> str:
-        """Graphviz DOT text, the same picture as :meth:`mermaid`."""
+        """Graphviz DOT text, the same picture as :meth:`mermaid`.
+
+        Raises:
+            PropsError: the text would be over :data:`MAX_OUTPUT_CHARS`.
+        """
         out = ["digraph pods {", "  rankdir=LR; compound=true; newrank=true;"]
         out.append('  node [fontname="Helvetica", fontsize=11]; edge [fontname="Helvetica", fontsize=9];')
         for i, pod in enumerate(self.pods, start=1):
             out += _dot_pod(pod, f"p{i}")
-        return "\n".join([*out, "}"]) + "\n"
+        return _bounded("\n".join([*out, "}"]) + "\n", "dot")
 
     def svg(self, dot_program: str = "dot") -> str:
         """SVG rendered by Graphviz ``dot`` (Debian package ``graphviz``).
@@ -374,7 +880,8 @@ class PodPictures:
         the picture and the layout, not on the build that drew it.
 
         Raises:
-            PropsError: ``dot_program`` is not installed, or it failed.
+            PropsError: ``dot_program`` is not installed, or it failed or took longer than
+                :data:`DOT_TIMEOUT` seconds; the SVG would be over :data:`MAX_OUTPUT_CHARS`.
         """
         path = shutil.which(dot_program)
         if not path:
@@ -385,30 +892,122 @@ class PodPictures:
                 "Graphviz is not installed",
                 "apt-get install graphviz",
             )
-        proc = subprocess.run([path, "-Tsvg"], input=self.dot(), capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise PropsError(
-                "describe", "dot_program", path, f"dot failed: {proc.stderr.strip()}", "report a bug"
+        try:
+            proc = subprocess.run(
+                [path, "-Tsvg"],
+                input=self.dot().encode("utf-8"),
+                capture_output=True,
+                timeout=DOT_TIMEOUT,
+                check=False,
             )
-        return re.sub(r"<!-- Generated by graphviz version [^>]*-->\n", "", proc.stdout)
+        except subprocess.TimeoutExpired:
+            raise PropsError(
+                "describe",
+                "dot_program",
+                path,
+                f"dot took longer than {DOT_TIMEOUT} s to draw",
+                "describe a smaller manifest, or use --format dot",
+            ) from None
+        if proc.returncode != 0:
+            stderr = _clip(" ".join(proc.stderr.decode("utf-8", "replace").split()), 500)
+            if proc.returncode < 0:
+                stderr = f"killed by signal {-proc.returncode} {stderr}".strip()
+            raise PropsError("describe", "dot_program", path, f"dot failed: {stderr}", "report a bug")
+        svg = proc.stdout.decode("utf-8", "replace")
+        return _bounded(re.sub(r"<!-- Generated by graphviz version [^>]*-->\n", "", svg), "svg")
 
 
-def _id(prefix: str, kind: str, name: str) -> str:
-    """A stable node id: Kubernetes names are DNS labels, so ``-``/``.`` to ``_`` cannot collide."""
-    return f"{prefix}_{kind}_" + re.sub(r"[^A-Za-z0-9]", "_", name)
+def _bounded(text: str, what: str) -> str:
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise PropsError(
+            "describe",
+            what,
+            f"{len(text)} characters",
+            f"the picture is over {MAX_OUTPUT_CHARS} characters",
+            "describe a smaller manifest",
+        )
+    return text
+
+
+def _escape_char(ch: str) -> str:
+    """A character Python does not print, as its Python escape."""
+    if ch in "\t\n\r":
+        return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}[ch]
+    cp = ord(ch)
+    return f"\\x{cp:02x}" if cp <= 0xFF else f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def display(value: Any, limit: int = MAX_TEXT) -> str:
+    """A manifest value as one printable line: non-printing characters as Python escapes
+    (``\\x1b``, ``\\u2028``), at most ``limit`` characters (``…`` marks a cut)."""
+    text = value if isinstance(value, str) else _text(value)
+    head = text[: limit + 1]
+    if not head.isprintable():
+        head = "".join(ch if ch.isprintable() else _escape_char(ch) for ch in head)
+    return head[: limit - 1] + "…" if len(head) > limit or len(text) > limit else head
+
+
+def _join(parts: Iterable[str], sep: str, limit: int = MAX_LINE) -> str:
+    """``sep.join(parts)`` cut to ``limit`` characters, without joining what would be cut."""
+    out, size = [], 0
+    for part in parts:
+        out.append(part)
+        size += len(part) + len(sep)
+        if size > limit:
+            break
+    return _clip(sep.join(out), limit)
+
+
+#: A DNS-1123 label (the API server's rule for container and volume names) has only
+#: ``a-z0-9-``: ``-`` to ``_`` is then one-to-one. ``style`` would trip Mermaid's rewriting.
+_PLAIN_NAME = re.compile(r"(?!.*style)[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def _id(prefix: str, kind: str, name: Any) -> str:
+    """A stable node id: ``-`` to ``_`` in a DNS-1123 label; any other name gets a hash (the
+    ``_X`` suffix, which no label has), so two names never share an id."""
+    text = _text(name)
+    if _PLAIN_NAME.fullmatch(text):
+        return f"{prefix}_{kind}_" + text.replace("-", "_")
+    hint = re.sub(r"[^A-Za-z0-9]+", "_", text[:24]).replace("style", "st_le").replace("classDef", "class_Def")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{prefix}_{kind}_{hint}_X{digest}"
 
 
 def _container_lines(c: Container) -> list[str]:
-    title = c.name if c.role == "container" else f"{c.order}. {c.name}"
-    lines = [title + (" (native sidecar)" if c.role == "native-sidecar" else ""), c.image]
+    name = display(c.name)
+    title = name if c.role == "container" else f"{display(c.order)}. {name}"
+    lines = [title + (" (native sidecar)" if c.role == "native-sidecar" else ""), display(c.image)]
     if c.listens:
-        lines.append("listens " + ", ".join(f":{listener.port}" for listener in c.listens))
+        lines.append("listens " + _join((f":{display(x.port)}" for x in c.listens), ", ", MAX_LINE - 8))
     return lines
 
 
-def _groups(pod: PodPicture) -> list[tuple[str, list[Container]]]:
-    inits = [c for c in pod.containers if c.role != "container"]
-    mains = [c for c in pod.containers if c.role == "container"]
+def _container_ids(pod: PodPicture, prefix: str) -> tuple[list[str], dict[str, str]]:
+    """The node id of each container (in ``pod.containers`` order), and the id of each name.
+
+    A name used twice (Kubernetes refuses that; a hand-written file may do it) draws a node
+    each (``_D2``, ``_D3``...: no other id ends so), and an edge by name goes to the first.
+    """
+    ids: list[str] = []
+    by_name: dict[str, str] = {}
+    seen: Counter[str] = Counter()
+    for c in pod.containers:
+        name = _text(c.name)
+        base = by_name.setdefault(name, _id(prefix, "c", name))
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}_D{seen[base]}")
+    return ids, by_name
+
+
+def _groups(pod: PodPicture, ids: Sequence[str]) -> list[tuple[str, list[tuple[Container, str]]]]:
+    """The init containers and the containers, each with its node id."""
+    inits = [(c, i) for c, i in zip(pod.containers, ids, strict=True) if c.role != "container"]
+    mains = [(c, i) for c, i in zip(pod.containers, ids, strict=True) if c.role == "container"]
     return [(role, group) for role, group in (("init", inits), ("container", mains)) if group]
 
 
@@ -419,16 +1018,26 @@ def _edges(pod: PodPicture, prefix: str) -> list[tuple[str, str, str, str]]:
     arrows; ``dial`` is a loopback connection; ``then`` is the start order: each init container
     to the next, the last one to the containers' group.
     """
+    ids, by_name = _container_ids(pod, prefix)
+
+    def container(name: Any) -> str:
+        return by_name.get(_text(name)) or _id(prefix, "c", name)
+
     edges: list[tuple[str, str, str, str]] = []
     for m in pod.mounts:
-        container, volume = _id(prefix, "c", m.container), _id(prefix, "v", m.volume)
-        ends = (container, volume) if m.access == "write" else (volume, container)
-        edges.append((*ends, "mount", f"{m.access} {m.path}"))
+        ends = (container(m.container), _id(prefix, "v", m.volume))
+        edges.append(
+            (
+                *(ends if m.access == "write" else ends[::-1]),
+                "mount",
+                f"{display(m.access)} {display(m.path)}",
+            )
+        )
     for conn in pod.connections:
-        server = _id(prefix, "c", conn.server) if conn.server else _id(prefix, "x", str(conn.port))
-        label = f":{conn.port} " + ", ".join(conn.evidence)
-        edges.append((_id(prefix, "c", conn.client), server, "dial", label))
-    inits = [_id(prefix, "c", c.name) for c in pod.containers if c.role != "container"]
+        server = container(conn.server) if conn.server is not None else _id(prefix, "x", conn.port)
+        label = _join((display(e) for e in conn.evidence), ", ", MAX_LINE - 8)
+        edges.append((container(conn.client), server, "dial", f":{display(conn.port)} {label}"))
+    inits = [i for c, i in zip(pod.containers, ids, strict=True) if c.role != "container"]
     nexts = inits[1:] + ([_id(prefix, "g", "container")] if len(inits) < len(pod.containers) else [])
     edges += [(a, b, "then", "then") for a, b in zip(inits, nexts, strict=False)]
     return edges
@@ -442,29 +1051,39 @@ _MERMAID_CLASSES = {
     "missing": "fill:#fff5f5,stroke:#c53030,stroke-dasharray:4",
 }
 _CLASS_OF_ROLE = {"init": "init", "native-sidecar": "sidecar", "container": "main"}
+#: Characters a Mermaid label shows as they are; every other one is an entity code.
+_MERMAID_SAFE = frozenset(string.ascii_letters + string.digits + " -._/:,()@=+")
+_MERMAID_NAMED = {'"': "#quot;", "<": "#lt;", ">": "#gt;"}
+#: Mermaid's ``encodeEntities`` drops the last ``;`` of a line matching ``style.*:\S*#.*;``
+#: (and ``classDef...``): a label never holds these words as plain letters.
+_MERMAID_WORDS = re.compile(r"s(?=tyle)|c(?=lassDef)")
+
+
+def _mermaid_escape(line: str) -> str:
+    coded = "".join(ch if ch in _MERMAID_SAFE else _MERMAID_NAMED.get(ch) or f"#{ord(ch)};" for ch in line)
+    return _MERMAID_WORDS.sub(lambda m: f"#{ord(m.group(0))};", coded)
 
 
 def _mermaid_text(lines: Sequence[str]) -> str:
-    """A quoted Mermaid label (``#quot;`` etc. are Mermaid's entity codes)."""
-    escaped = (line.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") for line in lines)
-    return '"' + "<br/>".join(escaped) + '"'
+    """A quoted Mermaid label: each line entity-coded (``#quot;``, ``#35;``...), joined by ``<br/>``."""
+    return '"' + "<br/>".join(_mermaid_escape(line) for line in lines) + '"'
 
 
 def _mermaid_pod(pod: PodPicture, prefix: str) -> list[str]:
-    out = [f"  subgraph {prefix}[{_mermaid_text([f'{pod.kind} {pod.namespace}/{pod.name}'])}]"]
-    for role, group in _groups(pod):
+    title = f"{display(pod.kind)} {display(pod.namespace)}/{display(pod.name)}"
+    out = [f"  subgraph {prefix}[{_mermaid_text([title])}]"]
+    for role, group in _groups(pod, _container_ids(pod, prefix)[0]):
         out.append(f"    subgraph {_id(prefix, 'g', role)}[{_mermaid_text([_ROLE_TITLE[role]])}]")
-        for c in group:
-            label = _mermaid_text(_container_lines(c))
-            out.append(f"      {_id(prefix, 'c', c.name)}[{label}]:::{_CLASS_OF_ROLE[c.role]}")
+        for c, node in group:
+            out.append(f"      {node}[{_mermaid_text(_container_lines(c))}]:::{_CLASS_OF_ROLE[c.role]}")
         out.append("    end")
     out += [
-        f"    {_id(prefix, 'v', v.name)}[({_mermaid_text([v.name, v.source])})]:::volume" for v in pod.volumes
+        f"    {_id(prefix, 'v', v.name)}[({_mermaid_text([display(v.name), display(v.source)])})]:::volume"
+        for v in pod.volumes
     ]
     for port in sorted({conn.port for conn in pod.connections if conn.server is None}):
-        out.append(
-            f"    {_id(prefix, 'x', str(port))}[{_mermaid_text([f'nothing listens on :{port}'])}]:::missing"
-        )
+        label = _mermaid_text([f"nothing listens on :{display(port)}"])
+        out.append(f"    {_id(prefix, 'x', port)}[{label}]:::missing")
     out.append("  end")
     arrows = {"mount": "-->", "dial": "==>", "then": "-.->"}
     out += [
@@ -483,33 +1102,36 @@ _DOT_STYLE = {
 
 
 def _dot_text(lines: Sequence[str]) -> str:
-    escaped = (line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
+    """A quoted DOT label: ``\\``, ``"`` escaped, ``&`` as ``&amp;`` (Graphviz decodes entities
+    in labels), lines joined by ``\\n``."""
+    escaped = (line.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;") for line in lines)
     return '"' + "\\n".join(escaped) + '"'
 
 
 def _dot_pod(pod: PodPicture, prefix: str) -> list[str]:
+    title = f"{display(pod.kind)} {display(pod.namespace)}/{display(pod.name)}"
     out = [
         f"  subgraph cluster_{prefix} {{",
-        f"    label={_dot_text([f'{pod.kind} {pod.namespace}/{pod.name}'])};",
+        f"    label={_dot_text([title])};",
     ]
     first: dict[str, str] = {}
-    for role, group in _groups(pod):
+    for role, group in _groups(pod, _container_ids(pod, prefix)[0]):
         out += [
             f"    subgraph cluster_{_id(prefix, 'g', role)} {{",
             f"      label={_dot_text([_ROLE_TITLE[role]])};",
         ]
-        for c in group:
-            label = _dot_text(_container_lines(c))
-            out.append(f"      {_id(prefix, 'c', c.name)} [label={label}, {_DOT_STYLE[c.role]}];")
+        for c, node in group:
+            out.append(f"      {node} [label={_dot_text(_container_lines(c))}, {_DOT_STYLE[c.role]}];")
         out.append("    }")
-        first[_id(prefix, "g", role)] = _id(prefix, "c", group[0].name)
+        first[_id(prefix, "g", role)] = group[0][1]
     out += [
-        f"    {_id(prefix, 'v', v.name)} [label={_dot_text([v.name, v.source])}, {_DOT_STYLE['volume']}];"
+        f"    {_id(prefix, 'v', v.name)} [label={_dot_text([display(v.name), display(v.source)])}, "
+        f"{_DOT_STYLE['volume']}];"
         for v in pod.volumes
     ]
     for port in sorted({conn.port for conn in pod.connections if conn.server is None}):
-        label = _dot_text([f"nothing listens on :{port}"])
-        out.append(f"    {_id(prefix, 'x', str(port))} [label={label}, {_DOT_STYLE['missing']}];")
+        label = _dot_text([f"nothing listens on :{display(port)}"])
+        out.append(f"    {_id(prefix, 'x', port)} [label={label}, {_DOT_STYLE['missing']}];")
     out.append("  }")
     styles = {"mount": "", "dial": ', penwidth=2, color="#2b6cb0"', "then": ", style=dashed"}
     for a, b, kind, label in _edges(pod, prefix):
