@@ -741,17 +741,12 @@ class PodSeam:
             pod["volumes"] = pod_volumes
 
     def _check_pod_rules(self, pod: Mapping[str, Any], claims: Sequence[str]) -> None:
-        """Refuse the final pod if the API server would (:func:`pod_rule_errors`)."""
+        """Refuse the final pod if the API server would (:func:`pod_rule_errors`), each broken rule
+        with the fix for its cause. (What a pattern adds is checked before, by :meth:`preflight`
+        and :meth:`_late_collisions`, which name the pattern's prop.)"""
         errors = pod_rule_errors(pod, self._loopback_ports, claims=claims)
         if errors:
-            # Containers added after a pattern attached: only the rendered pod shows them.
-            raise CollisionError(
-                self.workload.node.path,
-                "containers",
-                sorted(c["name"] for key in ("initContainers", "containers") for c in pod.get(key, [])),
-                "the API server would reject the pod: " + "; ".join(errors),
-                "change the container you added after the pattern, or the pattern's name= or port props",
-            )
+            raise CollisionError.of(self.workload.node.path, errors)
 
     def _write_annotations(self, template: dict[str, Any]) -> None:
         """The patterns' pod annotations, merged into the user's (keys sorted, as cdk8s does)."""
@@ -771,7 +766,7 @@ class PodSeam:
             raise PodSecurityError(
                 self.workload.node.path,
                 "restricted_pod_security",
-                self.kind,
+                True,
                 'a Pod Security "restricted" namespace would refuse the pod: ' + "; ".join(refused),
                 "change the fields named above, or do not call restricted_pod_security on this workload",
             )

@@ -304,8 +304,13 @@ class TestSynthTimeRules:
         dep = web(c)
         PodSeam.of(dep)
         dep.containers[0].add_port(number=9100, name="prometheus-metrics")
-        with pytest.raises(CollisionError, match="port name 'prometheus-metrics' is longer than 15"):
+        with pytest.raises(CollisionError) as err:
             synth(c)
+        # The fix fits the cause (no pattern is involved).
+        assert str(err.value) == (
+            "test/web: ports='prometheus-metrics': container 'app': port name 'prometheus-metrics' is longer "
+            "than 15 characters. Fix: use a port name of at most 15 characters (IANA_SVC_NAME)"
+        )
 
     def test_a_valid_pod_passes(self) -> None:
         c = chart()
