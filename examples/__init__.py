@@ -2,6 +2,10 @@
 
 from collections.abc import Callable
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+import constructs_lib  # noqa: F401
+
+# isort: split
 import cdk8s
 
 from . import (

@@ -6,10 +6,12 @@
   adapter, git-sync's and Envoy's metrics ports.
 """
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, nginx_server_config
+
+# isort: split
 import cdk8s
 import cdk8s_plus_27 as kplus
-
-from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, nginx_server_config
 
 from .git_sync_nginx import add_nginx, mount_nginx_config
 

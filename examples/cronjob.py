@@ -5,10 +5,12 @@ a native sidecar (Kubernetes >= 1.29) and is stopped when the warmer exits; git-
 list of keys to warm) keeps syncing as a native sidecar too, while the warmer runs.
 """
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib import RedisAmbassador, SidecarGitSync, container_resources, restricted_pod_security
+
+# isort: split
 import cdk8s
 import cdk8s_plus_27 as kplus
-
-from constructs_lib import RedisAmbassador, SidecarGitSync, container_resources, restricted_pod_security
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

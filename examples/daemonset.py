@@ -5,9 +5,7 @@ adapter); statsd_exporter maps it to Prometheus metrics, and the PodMonitor sele
 DaemonSet's pods by the DaemonSet's own selector.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     MetricsAdapter,
     MetricsSource,
@@ -15,6 +13,10 @@ from constructs_lib import (
     container_resources,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

@@ -5,10 +5,12 @@ startup probe holds nginx back until the first sync is done, and it keeps syncin
 while the pod runs. The token comes from the Secret ``git-token`` (key ``token``).
 """
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib import GitAuth, GitSyncWebhook, SidecarGitSync, nginx_server_config
+
+# isort: split
 import cdk8s
 import cdk8s_plus_27 as kplus
-
-from constructs_lib import GitAuth, GitSyncWebhook, SidecarGitSync, nginx_server_config
 
 from .git_sync_nginx import add_nginx, mount_nginx_config
 

@@ -4,10 +4,12 @@ git-sync keeps the repository in a shared volume; nginx's server config (a Confi
 points its root at the synced content. nginx knows nothing about git.
 """
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib import SidecarGitSync, container_resources, nginx_server_config, restricted_pod_security
+
+# isort: split
 import cdk8s
 import cdk8s_plus_27 as kplus
-
-from constructs_lib import SidecarGitSync, container_resources, nginx_server_config, restricted_pod_security
 
 NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # listens on 8080, runs as uid 101
 NGINX_UID = 101  # the image's nginx user

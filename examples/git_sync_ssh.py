@@ -7,9 +7,7 @@ deploy key under ``ssh`` and the host keys under ``known_hosts``:
         --from-file=ssh=./deploy_key --from-file=known_hosts=./known_hosts
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     GitAuth,
     GitSubmodules,
@@ -17,6 +15,10 @@ from constructs_lib import (
     container_resources,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 SERVER_UID = 10001  # any non-root uid; the pod's fsGroup lets it read the checkout
 

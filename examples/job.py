@@ -8,9 +8,7 @@
   stops them once it has exited, and the Job reaches Complete.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     MetricsAdapter,
     MetricsSource,
@@ -19,6 +17,10 @@ from constructs_lib import (
     container_resources,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

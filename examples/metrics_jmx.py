@@ -5,9 +5,7 @@ The adapter gives the app's JVM the flags that open remote JMX on 127.0.0.1:9010
 jmx_exporter's standalone server next to it, which reads those MBeans and serves /metrics.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     JmxMetricType,
     JmxRule,
@@ -16,6 +14,10 @@ from constructs_lib import (
     container_resources,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

@@ -4,9 +4,11 @@ nginx answers /stub_status on localhost only; the nginx-prometheus-exporter in t
 pod scrapes it and serves the uniform endpoint (port `metrics`, `/metrics`).
 """
 
-import cdk8s
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import MetricsAdapter, MetricsSource, nginx_server_config
+
+# isort: split
+import cdk8s
 
 from .git_sync_nginx import add_nginx, mount_nginx_config
 

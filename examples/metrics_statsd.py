@@ -4,9 +4,7 @@ The app sends StatsD to $STATSD_HOST:$STATSD_PORT (127.0.0.1:9125, set by the ad
 statsd_exporter maps the dotted names to labelled Prometheus metrics.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     MetricsAdapter,
     MetricsDiscovery,
@@ -17,6 +15,10 @@ from constructs_lib import (
     container_resources,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 
 def build(app: cdk8s.App) -> cdk8s.Chart:

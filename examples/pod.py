@@ -4,9 +4,7 @@ A Pod whose restart policy is ``Always`` behaves like one replica of a Deploymen
 sidecars work on Kubernetes 1.27. Discovery selects the Pod by its own labels.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     MetricsAdapter,
     MetricsSource,
@@ -15,6 +13,10 @@ from constructs_lib import (
     nginx_server_config,
     restricted_pod_security,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 from .git_sync_nginx import NGINX_IMAGE, NGINX_UID
 

@@ -6,10 +6,12 @@ and the ambassador alike. The app reads REDIS_URL and REDIS_PASSWORD for its cac
 SESSIONS_URL for a second Redis deployment reached through a second ambassador.
 """
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib import RedisAmbassador, container_resources, restricted_pod_security
+
+# isort: split
 import cdk8s
 import cdk8s_plus_27 as kplus
-
-from constructs_lib import RedisAmbassador, container_resources, restricted_pod_security
 
 REDIS_IMAGE = "redis:7.4.2-alpine"
 REDIS_UID = 999  # the image's redis user

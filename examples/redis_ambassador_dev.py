@@ -6,9 +6,11 @@ meets the same proxy (RESP2, the same supported commands, the same AUTH), so wha
 in development works in production.
 """
 
-import cdk8s
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import RedisAmbassador
+
+# isort: split
+import cdk8s
 
 from .redis_ambassador import add_app
 

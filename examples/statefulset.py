@@ -10,9 +10,7 @@
   StatefulSet's pods by the StatefulSet's own selector.
 """
 
-import cdk8s
-import cdk8s_plus_27 as kplus
-
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
 from constructs_lib import (
     MetricsAdapter,
     MetricsSource,
@@ -21,6 +19,10 @@ from constructs_lib import (
     restricted_pod_security,
     volume_claim_template,
 )
+
+# isort: split
+import cdk8s
+import cdk8s_plus_27 as kplus
 
 REDIS_IMAGE = "redis:7.4.2-alpine"
 REDIS_UID = 999  # the image's redis user

@@ -32,3 +32,27 @@ def test_import_sets_the_running_node_major_and_no_banner_reaches_stderr() -> No
 def test_the_users_own_setting_is_kept() -> None:
     proc = python(f"import os, constructs_lib; print(repr(os.environ[{VARIABLE!r}]))", **{VARIABLE: ""})
     assert proc.stdout == "''\n"
+
+
+def test_the_examples_import_order_keeps_the_banner_away() -> None:
+    """Each example imports constructs_lib above an ``# isort: split`` line, before cdk8s, so the
+    order survives ruff's import sorting (which puts first-party imports last)."""
+    proc = python(
+        "import examples.all_patterns as m, examples.redis_ambassador as r, cdk8s\n"
+        "app = cdk8s.App(); m.build(app); r.build(app); app.synth_yaml()"
+    )
+    assert proc.stderr == ""
+
+
+def test_cdk8s_imported_first_starts_node_before_the_library_runs() -> None:
+    """The limit, measured: jsii starts Node while ``import cdk8s`` runs (jsii/_runtime.py,
+    JSIIAssembly.load), with a copy of os.environ; nothing of constructs_lib has run yet, so
+    the variable is not in that copy. Setting it in the environment is the only fix then."""
+    code = "import cdk8s, constructs_lib; cdk8s.App().synth_yaml()"
+    assert python(code, **{VARIABLE: node_major()}).stderr == ""
+    banner = python(code).stderr
+    # Node 20 went end-of-life for jsii on 2026-10-30 (the banner's own words); older majors too.
+    if int(node_major()) <= 20:
+        assert f"Node {node_major()} is end-of-life" in banner, banner
+    else:
+        assert banner == ""

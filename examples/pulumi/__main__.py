@@ -3,13 +3,16 @@
 import sys
 from pathlib import Path
 
+# constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
+from constructs_lib.pulumi import Cdk8sChart
+
+# isort: split
 import cdk8s
 import pulumi
 
 # Pulumi runs this file from examples/pulumi/; the chart's builder lives in the repository's examples.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from constructs_lib.pulumi import Cdk8sChart
 from examples import all_patterns
 
 web = Cdk8sChart("all-patterns", all_patterns.build(cdk8s.App()))
