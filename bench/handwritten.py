@@ -249,7 +249,7 @@ def build(scope: constructs.Construct, *, cache: bool = False, id: str = "all-pa
         "pod-monitor",
         api_version="monitoring.coreos.com/v1",
         kind="PodMonitor",
-        metadata=cdk8s.ApiObjectMetadata(labels={}),
+        metadata=cdk8s.ApiObjectMetadata(labels={"release": "kube-prometheus-stack"}),
     ).add_json_patch(
         cdk8s.JsonPatch.add(
             "/spec",
@@ -313,6 +313,7 @@ def build_raw(scope: constructs.Construct, *, id: str = "all-patterns") -> cdk8s
         "pod-monitor",
         api_version=monitor["apiVersion"],
         kind="PodMonitor",
+        metadata=cdk8s.ApiObjectMetadata(labels=monitor["metadata"]["labels"]),
     )
     for obj, doc in ((web, deployment), (nginx, nginx_conf), (envoy, envoy_conf), (pod_monitor, monitor)):
         obj.add_json_patch(*(cdk8s.JsonPatch.add(f"/{k}", v) for k, v in doc.items() if k not in _HEAD))

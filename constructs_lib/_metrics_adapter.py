@@ -145,7 +145,7 @@ class MetricsAdapter(constructs.Construct):
         super().__init__(scope, id)
         where, self.workload, seam = pattern_seam(scope, id, workload, deployment)
         self.deployment = self.workload
-        props = self.props = check_props(where, given, seam)
+        props = self.props = check_props(where, given, seam, _defaults_for(scope))
         selector = seam.selector  # read before attach drops the pod's index
         attached = seam.attach(self, render(props), where=where)
         self.main_container_name, self.name, self.source = props.main, props.name, props.source
@@ -256,10 +256,14 @@ class CheckedMetricsAdapter:
         return self.discovery in _MONITORING
 
 
-def check_props(where: str, props: MetricsAdapterProps, seam: PodSeam) -> CheckedMetricsAdapter:
+def check_props(
+    where: str, props: MetricsAdapterProps, seam: PodSeam, defaults: MetricsDefaults | None = None
+) -> CheckedMetricsAdapter:
     """Every prop checked and every default resolved (some from the pod: a free port, the app
-    container, the container kind), before anything is added. ``where`` is the pattern's path.
-    The checks run in a fixed order: the first bad prop is the error reported."""
+    container, the container kind; some from :func:`metrics_defaults` of a scope above), before
+    anything is added. ``where`` is the pattern's path. The checks run in a fixed order: the first
+    bad prop is the error reported."""
+    defaults = defaults or MetricsDefaults()
     resources = checked_resources(where, props.resources)
     also_scrape = props.also_scrape
     if isinstance(also_scrape, str) or not isinstance(also_scrape, list | tuple):
@@ -271,10 +275,10 @@ def check_props(where: str, props: MetricsAdapterProps, seam: PodSeam) -> Checke
             "pass also_scrape=[site, cache]",
         )
     exporter = _check_exporter(where, props, seam)
-    modes = _check_modes(where, props)
+    modes = _check_modes(where, props, defaults)
     source = exporter["source"]
     plan = source._plan(where, exporter["port"], exporter["config_dir"], exporter["secret_dir"])
-    scrape = _check_scrape(where, props, modes["discovery"], seam.workload)
+    scrape = _check_scrape(where, props, modes["discovery"], seam.workload, defaults)
     main = seam.main_container(props.container_name, where=where)
     container_kind = seam.looping_kind(modes["native_sidecar"], where=where)
     if plan.secret_files:
@@ -325,19 +329,28 @@ def _check_exporter(where: str, props: MetricsAdapterProps, seam: PodSeam) -> di
     )
 
 
-def _check_modes(where: str, props: MetricsAdapterProps) -> dict[str, Any]:
-    """The discovery mechanism, the Service, the native sidecar."""
+def _check_modes(where: str, props: MetricsAdapterProps, defaults: MetricsDefaults) -> dict[str, Any]:
+    """The discovery mechanism (the scope's default when no discovery prop is given), the Service,
+    the native sidecar."""
+    discovery = props.discovery
+    if discovery is None and props.annotations is None and props.pod_monitor is None:
+        discovery = defaults.discovery
     return dict(
-        discovery=_discovery(where, props.discovery, props.annotations, props.pod_monitor),
+        discovery=_discovery(where, discovery, props.annotations, props.pod_monitor),
         service=_checks.boolean(where, "service", props.service),
         native_sidecar=_checks.boolean(where, "native_sidecar", props.native_sidecar),
     )
 
 
 def _check_scrape(
-    where: str, props: MetricsAdapterProps, discovery: MetricsDiscovery, workload: Workload
+    where: str,
+    props: MetricsAdapterProps,
+    discovery: MetricsDiscovery,
+    workload: Workload,
+    defaults: MetricsDefaults,
 ) -> dict[str, Any]:
-    """What the PodMonitor lists and how: the peers' endpoints, its labels, the interval."""
+    """What the PodMonitor lists and how: the peers' endpoints, its labels (the scope's default
+    labels, then the adapter's own), the interval (the adapter's, else the scope's default)."""
     others = _other_endpoints(where, workload, props.also_scrape)
     pod_monitor = discovery in _MONITORING
     if others and not pod_monitor:
@@ -359,11 +372,13 @@ def _check_scrape(
             "pass discovery=MetricsDiscovery.POD_MONITOR (or pod_monitor=True)",
         )
     checked_labels = _pod_monitor_labels(where, labels)
-    interval = None
+    interval = defaults.scrape_interval if pod_monitor else None
     if scrape_interval is not None:
         interval = _checks.go_duration(
             _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
         )
+    if pod_monitor:
+        checked_labels = dict(sorted({**defaults.pod_monitor_labels, **checked_labels}.items()))
     return dict(also_scrape=tuple(others), pod_monitor_labels=checked_labels, scrape_interval=interval)
 
 
@@ -434,6 +449,65 @@ def _discovery(
     if monitor:
         return MetricsDiscovery.POD_MONITOR
     return MetricsDiscovery.ANNOTATIONS if annotate else MetricsDiscovery.NONE
+
+
+@dataclass(frozen=True)
+class MetricsDefaults:
+    """Discovery defaults of every MetricsAdapter below a scope (see :func:`metrics_defaults`)."""
+
+    discovery: MetricsDiscovery | None = None
+    pod_monitor_labels: Mapping[str, str] = field(default_factory=dict)
+    scrape_interval: str | None = None  # a Prometheus duration
+
+
+#: Defaults by scope (a chart or an app), kept with the scope so that the id cannot be reused.
+_DEFAULTS: dict[int, tuple[constructs.Construct, MetricsDefaults]] = {}
+
+
+def metrics_defaults(
+    scope: constructs.Construct,
+    *,
+    discovery: MetricsDiscovery | None = None,
+    pod_monitor_labels: Mapping[str, str] | None = None,
+    scrape_interval: cdk8s.Duration | None = None,
+) -> MetricsDefaults:
+    """Set the discovery defaults once for every :class:`MetricsAdapter` created below ``scope``
+    (an app, a chart or any construct above the adapters), e.g. the label a stock
+    kube-prometheus-stack selects PodMonitors by::
+
+        metrics_defaults(app, discovery=MetricsDiscovery.POD_MONITOR,
+                         pod_monitor_labels={"release": "kube-prometheus-stack"})
+
+    An adapter's own props win: its ``discovery``/``annotations``/``pod_monitor`` replace the
+    default mechanism, its ``pod_monitor_labels`` are added to (and override) the default labels,
+    its ``scrape_interval`` replaces the default. The labels and interval apply only to adapters
+    that make a PodMonitor. Defaults of a nearer scope (a chart) replace those of a farther one
+    (the app) as a whole. Call it before creating the adapters; calling it again for the same
+    scope replaces its defaults.
+    """
+    where = f"metrics_defaults({_checks.path_of(scope) or 'app'})"
+    chosen = (
+        None if discovery is None else _checks.enum_member(where, "discovery", MetricsDiscovery, discovery)
+    )
+    interval = None
+    if scrape_interval is not None:
+        ms = _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
+        interval = _checks.go_duration(ms)
+    defaults = MetricsDefaults(chosen, _pod_monitor_labels(where, pod_monitor_labels), interval)
+    _DEFAULTS[id(scope)] = (scope, defaults)
+    return defaults
+
+
+def _defaults_for(scope: constructs.Construct) -> MetricsDefaults | None:
+    """The defaults of the nearest scope at or above ``scope`` that has some (no node round trip
+    unless :func:`metrics_defaults` was called in this process)."""
+    node: Any = scope
+    while _DEFAULTS and node is not None:
+        known = _DEFAULTS.get(id(node))
+        if known is not None and known[0] is node:
+            return known[1]
+        node = node.node.scope
+    return None
 
 
 def _pod_monitor_labels(where: str, labels: Any) -> dict[str, str]:

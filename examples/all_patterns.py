@@ -7,7 +7,14 @@
 """
 
 # constructs_lib before cdk8s: it silences jsii's Node end-of-life banner before Node starts
-from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, nginx_server_config
+from constructs_lib import (
+    MetricsAdapter,
+    MetricsSource,
+    RedisAmbassador,
+    SidecarGitSync,
+    metrics_defaults,
+    nginx_server_config,
+)
 
 # isort: split
 import cdk8s
@@ -18,6 +25,9 @@ from .git_sync_nginx import add_nginx, mount_nginx_config
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
     chart = cdk8s.Chart(app, "all-patterns", namespace="web")
+    # One place for every adapter's PodMonitor in the chart: the label a stock
+    # kube-prometheus-stack selects PodMonitors by (its Helm release's name).
+    metrics_defaults(chart, pod_monitor_labels={"release": "kube-prometheus-stack"})
     web = add_nginx(chart)
 
     site = SidecarGitSync(

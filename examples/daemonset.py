@@ -11,6 +11,7 @@ from constructs_lib import (
     MetricsSource,
     StatsdMapping,
     container_resources,
+    metrics_defaults,
     restricted_pod_security,
 )
 
@@ -21,6 +22,9 @@ import cdk8s_plus_27 as kplus
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
     chart = cdk8s.Chart(app, "daemonset", namespace="monitoring")
+    # One place for every adapter's PodMonitor in the chart: the label a stock
+    # kube-prometheus-stack selects PodMonitors by (its Helm release's name).
+    metrics_defaults(chart, pod_monitor_labels={"release": "kube-prometheus-stack"})
     agent = kplus.DaemonSet(chart, "node-agent")
     agent.add_container(
         name="agent",

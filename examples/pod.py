@@ -10,6 +10,7 @@ from constructs_lib import (
     MetricsSource,
     RedisAmbassador,
     SidecarGitSync,
+    metrics_defaults,
     nginx_server_config,
     restricted_pod_security,
 )
@@ -23,6 +24,9 @@ from .git_sync_nginx import NGINX_IMAGE, NGINX_UID
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
     chart = cdk8s.Chart(app, "pod", namespace="web")
+    # One place for every adapter's PodMonitor in the chart: the label a stock
+    # kube-prometheus-stack selects PodMonitors by (its Helm release's name).
+    metrics_defaults(chart, pod_monitor_labels={"release": "kube-prometheus-stack"})
     pod = kplus.Pod(chart, "preview")
     nginx = pod.add_container(
         name="nginx",

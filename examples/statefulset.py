@@ -16,6 +16,7 @@ from constructs_lib import (
     MetricsSource,
     SidecarGitSync,
     container_resources,
+    metrics_defaults,
     restricted_pod_security,
     volume_claim_template,
 )
@@ -30,6 +31,9 @@ REDIS_UID = 999  # the image's redis user
 
 def build(app: cdk8s.App) -> cdk8s.Chart:
     chart = cdk8s.Chart(app, "statefulset", namespace="data")
+    # One place for every adapter's PodMonitor in the chart: the label a stock
+    # kube-prometheus-stack selects PodMonitors by (its Helm release's name).
+    metrics_defaults(chart, pod_monitor_labels={"release": "kube-prometheus-stack"})
     redis = kplus.StatefulSet(
         chart,
         "sessions",

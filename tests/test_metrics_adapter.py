@@ -5,6 +5,7 @@ from typing import Any
 
 import cdk8s
 import cdk8s_plus_27 as kplus
+import constructs
 import pytest
 import yaml
 
@@ -23,6 +24,7 @@ from constructs_lib import (
     StatsdMatchType,
     StatsdMetricType,
     StatsdObserver,
+    metrics_defaults,
 )
 
 from .helpers import (
@@ -1033,3 +1035,68 @@ def test_the_pod_monitor_selects_by_cdk8s_plus_address_label_known_at_attach() -
     assert deployment["spec"]["selector"]["matchLabels"] == {"cdk8s.io/metadata.addr": addr, "tier": "web"}
     assert pm["spec"]["selector"] == {"matchLabels": {"cdk8s.io/metadata.addr": addr}}
     assert type(adapter.pod_monitor).to_json is cdk8s.ApiObject.to_json  # no override: no callback
+
+
+class TestMetricsDefaults:
+    """metrics_defaults: the discovery defaults set once for a chart or an app."""
+
+    @staticmethod
+    def two_adapters(c: cdk8s.Chart, **second: Any) -> tuple[MetricsAdapter, MetricsAdapter]:
+        made = []
+        for i, kw in enumerate(({}, second)):
+            dep = web(constructs.Construct(c, f"app{i}"))
+            made.append(MetricsAdapter(c, f"metrics{i}", workload=dep, source=MetricsSource.nginx(), **kw))
+        return made[0], made[1]
+
+    def test_chart_labels_reach_every_pod_monitor_and_the_adapters_own_win(self) -> None:
+        c = chart()
+        metrics_defaults(
+            c,
+            discovery=MetricsDiscovery.POD_MONITOR,
+            pod_monitor_labels={"release": "kube-prometheus-stack", "team": "web"},
+        )
+        plain, own = self.two_adapters(c, pod_monitor_labels={"team": "shop"})
+        monitors = {m["metadata"]["name"]: m["metadata"]["labels"] for m in kind(synth(c), "PodMonitor")}
+        assert plain.pod_monitor is not None
+        assert own.pod_monitor is not None
+        assert monitors[plain.pod_monitor.name] == {"release": "kube-prometheus-stack", "team": "web"}
+        assert monitors[own.pod_monitor.name] == {"release": "kube-prometheus-stack", "team": "shop"}
+
+    def test_default_interval_and_the_adapters_own_discovery(self) -> None:
+        c = chart()
+        metrics_defaults(
+            c,
+            discovery=MetricsDiscovery.POD_MONITOR,
+            pod_monitor_labels={"release": "prom"},
+            scrape_interval=cdk8s.Duration.seconds(30),
+        )
+        by_default, annotated = self.two_adapters(c, annotations=True)
+        assert by_default.discovery is MetricsDiscovery.POD_MONITOR
+        assert annotated.discovery is MetricsDiscovery.ANNOTATIONS  # its own choice; no label error
+        (pm,) = kind(synth(c), "PodMonitor")
+        assert pm["metadata"]["labels"] == {"release": "prom"}
+        assert [e["interval"] for e in pm["spec"]["podMetricsEndpoints"]] == ["30s"]
+
+    def test_the_nearest_scope_wins(self) -> None:
+        app = cdk8s.App()
+        metrics_defaults(
+            app, discovery=MetricsDiscovery.POD_MONITOR, pod_monitor_labels={"release": "app-wide"}
+        )
+        near = cdk8s.Chart(app, "near")
+        metrics_defaults(
+            near, discovery=MetricsDiscovery.POD_MONITOR, pod_monitor_labels={"release": "chart"}
+        )
+        far = cdk8s.Chart(app, "far")
+        for c in (near, far):
+            MetricsAdapter(c, "metrics", workload=web(c), source=MetricsSource.nginx())
+        assert kind(synth(near), "PodMonitor")[0]["metadata"]["labels"] == {"release": "chart"}
+        assert kind(synth(far), "PodMonitor")[0]["metadata"]["labels"] == {"release": "app-wide"}
+
+    def test_bad_defaults_are_refused_where_they_are_set(self) -> None:
+        c = chart()
+        with pytest.raises(
+            PropsError, match=r"^metrics_defaults\(test\): pod_monitor_labels='not a label value'"
+        ):
+            metrics_defaults(c, pod_monitor_labels={"release": "not a label value"})
+        with pytest.raises(PropsError, match=r"discovery='scrape': not a MetricsDiscovery"):
+            metrics_defaults(c, discovery="scrape")  # type: ignore[arg-type]
