@@ -1,4 +1,5 @@
-"""A picture of each pod: containers, shared volumes, loopback connections, init order.
+"""A picture of each pod: containers, shared volumes, loopback connections, init order, the
+ports it exposes, where its proxies send traffic, and what finds it from outside.
 
 :func:`describe` reads synthesized Kubernetes documents (any manifest, not only this
 library's) and returns a :class:`PodPictures`, a model of every pod in them that renders as
@@ -21,7 +22,11 @@ drawn. The rules, from firm to heuristic:
   ``listen`` or ``bind`` (git-sync ``--http-bind``, exporters' ``--web.listen-address``,
   ``--statsd.listen-udp``), or ``--port N`` (redis-server); in a ConfigMap the container
   mounts (only one present in the same documents): Envoy's ``static_resources.listeners``
-  and ``admin`` addresses, and nginx ``listen N;`` directives.
+  and ``admin`` addresses, and nginx ``listen [host:]N;`` directives. Each listener has its
+  protocols and its exposure (:class:`Listener`): *loopback only* when what binds it names
+  127.0.0.1, localhost or ::1 (the flag's host; ``--bind``/``--host HOST`` beside ``--port``;
+  the Envoy socket address; nginx's host) and nothing binds it wider; else *exposed* when a
+  ``containerPort`` declares it; else *not declared*.
 * **Connections** (a container that dials 127.0.0.1, localhost or [::1]): an env value or
   an argument containing ``<loopback>:PORT`` (``REDIS_URL=redis://127.0.0.1:6379``,
   ``--nginx.scrape-uri=http://127.0.0.1:8080/...``; listener flags excepted); an env pair
@@ -29,9 +34,24 @@ drawn. The rules, from firm to heuristic:
   endpoint on a loopback address in a mounted ConfigMap. Each connection goes to every other
   container that listens on its port; a container dialing its own port is not drawn; a
   connection no container listens for is drawn to a "nothing listens" node.
+* **Upstreams** (:class:`Upstream`, where a proxy sends traffic out of the pod): each Envoy
+  cluster endpoint off loopback in a mounted ConfigMap, one node per ``host:port``, with
+  what each listener's route sends there: a ``redis_proxy`` route's cluster takes the
+  *writes* when the route has a ``read_command_policy``, whose cluster takes the *reads*
+  (the read/write split), else *all commands*; key-prefix routes say their prefix; a
+  ``tcp_proxy`` sends *all traffic*; an endpoint of priority N > 0 is a *fallback*. A host
+  that names a Service in the same documents says which.
+* **What finds the pod** (:class:`Discovery`): each Service of the pod's namespace whose
+  ``selector`` the pod template's labels match, with each port to its ``targetPort`` (a name
+  is looked up among the containers' declared ports); each PodMonitor whose ``selector``
+  (``matchLabels``, ``matchExpressions``) matches, in its namespace or its
+  ``namespaceSelector``'s, with its own labels and each ``podMetricsEndpoints`` port; the
+  pod's ``prometheus.io/*`` annotations, to ``prometheus.io/port``. A port nobody listens on,
+  or a name no container declares, is drawn to a red node; a target bound to loopback only
+  says so.
 
 Not read: ``valueFrom`` env, ``envFrom``, exec probes, files in images, and config formats
-other than the two above. Ids and order are stable, so equal input gives byte-equal output.
+other than Envoy's and nginx's. Ids and order are stable, so equal input gives byte-equal output.
 
 **Manifests are data.** describe reads files from anywhere, so nothing in one can act as
 syntax in what it writes, crash it, or make it run long:
@@ -44,7 +64,9 @@ syntax in what it writes, crash it, or make it run long:
   :data:`MAX_NODES` nodes (an "alias bomb"), or that nests past :data:`MAX_DEPTH` levels, or
   whose alias refers to a node that contains it, is refused before it is built.
 * *Drawing* (:func:`describe`): the same node and depth budgets hold for documents given as
-  Python objects; a picture over :data:`MAX_ELEMENTS` nodes and edges is refused. A field of
+  Python objects; a picture over :data:`MAX_ELEMENTS` nodes and edges is refused, and so is
+  matching Services' and PodMonitors' selectors against the pods past :data:`MAX_MATCH_WORK`
+  label comparisons (many selectors times many pods). A field of
   the wrong type is never an error: a text field that is not text (``name: yes`` is a YAML 1.1
   bool) is drawn as its YAML text (``true``), a list or object there as ``[...]``/``{...}``, a
   missing or null name as ``(no name)``; an entry that is not an object (a container that is
@@ -78,17 +100,23 @@ import string
 import subprocess
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import yaml
 
 from ._errors import PropsError
-from ._workload_kinds import _DEFAULT_TEMPLATE_PATH, _TEMPLATE_PATH
 
-#: The kinds whose documents hold a pod template (see ``_workload_kinds._TEMPLATE_PATH``).
+#: The kinds whose documents hold a pod template.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
+#: Where each kind's document holds the pod template. The same table as
+#: ``_workload_kinds._TEMPLATE_PATH`` (tests/test_describe.py compares them), not imported from
+#: there: that module imports cdk8s, which starts Node, and describe only reads YAML.
+_TEMPLATE_PATH: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"Pod": (), "CronJob": ("spec", "jobTemplate", "spec", "template")}
+)
+_DEFAULT_TEMPLATE_PATH = ("spec", "template")
 
 #: The largest file :func:`read_manifest` reads (a chart's synthesized manifest is far smaller).
 MAX_FILE_BYTES = 8 * 2**20
@@ -99,6 +127,8 @@ MAX_DEPTH = 100
 MAX_NODES = 1_000_000
 #: How many nodes and edges one picture may draw.
 MAX_ELEMENTS = 2000
+#: How many label comparisons matching Services' and PodMonitors' selectors against the pods may take.
+MAX_MATCH_WORK = 1_000_000
 #: The longest manifest string drawn (a DNS subdomain name is at most 253 characters).
 MAX_TEXT = 256
 #: The longest line of a label (a container's listens, a connection's evidence).
@@ -110,6 +140,7 @@ DOT_TIMEOUT = 120
 
 Role = Literal["init", "native-sidecar", "container"]
 Access = Literal["read", "write"]
+Exposure = Literal["exposed", "loopback", "undeclared"]
 
 #: Volume sources the kubelet mounts read-only whatever the mount says ("atomic writer"
 #: volumes; kubernetes/kubernetes#58720, CHANGELOG-1.10 "secret, configMap, downwardAPI and
@@ -124,17 +155,33 @@ _LISTEN_FLAG = re.compile(r"listen|bind")
 _PORT_TEXT = re.compile(r"[0-9]{1,5}")
 #: nginx ``listen 8080;`` / ``listen 127.0.0.1:8080 default_server;`` (nginx.org ngx_http_core_module#listen).
 #: (Leading blanks exclude newlines: ``^\s*`` would rescan every following blank line.)
-_NGINX_LISTEN = re.compile(r"^[^\S\n]*listen\s+(?:\S+:)?([0-9]{1,5})[\s;]", re.M)
+_NGINX_LISTEN = re.compile(r"^[^\S\n]*listen\s+(?:(\S+):)?([0-9]{1,5})(?=[\s;])([^;\n]*)", re.M)
 _NO_NAME = "(no name)"
+#: The most lines of a Service's, PodMonitor's or annotations' box.
+_MAX_DETAIL = 8
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
 class Listener:
-    """A port a container listens on, and what in the manifest says so."""
+    """A port a container listens on, and what in the manifest says so.
+
+    Attributes:
+        protocols: ``TCP``, ``UDP``, ``SCTP``: a ``containerPort``'s ``protocol``; a listen flag
+            naming ``udp`` or ``tcp`` (StatsD's ``--statsd.listen-udp``/``--statsd.listen-tcp``);
+            an Envoy listener's ``socket_address.protocol``; nginx ``listen ... udp``. Else TCP.
+        exposure: ``loopback`` when what binds it says 127.0.0.1, localhost or ::1 (a flag's
+            host, ``--bind``/``--host`` with ``--port``, an Envoy socket address, nginx ``listen
+            127.0.0.1:N``) and nothing binds it wider: only the pod's containers reach it;
+            else ``exposed`` when a ``containerPort`` declares it (a Service or PodMonitor can
+            name it); else ``undeclared``: no bind address is known (or it is a wildcard) and no
+            ``containerPort`` declares it.
+    """
 
     port: int
     evidence: tuple[str, ...]
+    protocols: tuple[str, ...] = ("TCP",)
+    exposure: Exposure = "exposed"
 
 
 @dataclass(frozen=True)
@@ -181,8 +228,79 @@ class Connection:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """A server outside the pod that ``container`` (an Envoy proxy) sends traffic to: an
+    endpoint of a cluster in the Envoy config the container mounts, not on loopback (a loopback
+    endpoint is a :class:`Connection`).
+
+    Attributes:
+        address: the endpoint, ``host:port``, as the config writes it.
+        cluster: the Envoy cluster the endpoint belongs to.
+        traffic: what a listener's route sends to the cluster: ``writes`` (a ``redis_proxy``
+            route's ``cluster`` when the route has a ``read_command_policy``: writes and every
+            command that is not a read), ``reads`` (that policy's cluster), ``all commands`` (a
+            route without one), ``mirrored`` (a ``request_mirror_policy``), ``all traffic``
+            (``tcp_proxy``); ``""`` when no route names the cluster.
+        prefix: the key prefix of a ``prefix_routes.routes`` entry; ``""`` for the catch-all route.
+        priority: the endpoint's priority in the cluster: 0 is used first; N only while no
+            endpoint of a lower priority is healthy (a fallback).
+        listener: the port of the listener whose route it is; None when no route names the cluster.
+        service: ``namespace/name`` of a Service in the same documents that the host names
+            (``name``, ``name.namespace``, ``name.namespace.svc[.cluster.local]``); ``""`` if none.
+    """
+
+    container: str
+    address: str
+    cluster: str
+    traffic: str
+    prefix: str
+    priority: int
+    listener: int | None
+    service: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A port of the pod that a :class:`Discovery` reaches.
+
+    Attributes:
+        port: the pod port; None when the object names a port that no ``containerPort`` has.
+        port_name: the port name the object gives (``""`` when it gives a number).
+        container: the container listening on ``port``; None when no container does.
+        says: what the object says, e.g. ``80 -> 8080/TCP (http)``, ``scrape metrics /metrics``.
+    """
+
+    port: int | None
+    port_name: str
+    container: str | None
+    says: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What finds the pod from outside: a Service or a PodMonitor whose selector matches the
+    pod template's labels (a Service in the pod's namespace; a PodMonitor in it or in its
+    ``namespaceSelector``), or the pod's own ``prometheus.io/*`` annotations.
+
+    Attributes:
+        kind: ``Service``, ``PodMonitor`` or ``annotations``.
+        name: the object's name (``prometheus.io`` for the annotations).
+        namespace: the object's namespace (the pod's, for the annotations).
+        detail: more lines to show: a Service's type; a PodMonitor's own labels (what a
+            Prometheus selects it by); the annotations.
+        targets: the pod ports it reaches, in the object's order.
+    """
+
+    kind: str
+    name: str
+    namespace: str
+    detail: tuple[str, ...]
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
 class PodPicture:
-    """What one workload's pod is made of."""
+    """What one workload's pod is made of, and what around it routes to it or from it."""
 
     kind: str
     name: str
@@ -191,6 +309,8 @@ class PodPicture:
     volumes: tuple[Volume, ...]
     mounts: tuple[Mount, ...]
     connections: tuple[Connection, ...]
+    upstreams: tuple[Upstream, ...] = ()
+    discovered_by: tuple[Discovery, ...] = ()
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -476,11 +596,12 @@ def _port(value: Any) -> int | None:
 
 
 class _Budget:
-    """What is left of :data:`MAX_ELEMENTS` for the picture."""
+    """What is left of :data:`MAX_ELEMENTS` for the picture, and of :data:`MAX_MATCH_WORK`."""
 
     def __init__(self, source: str) -> None:
         self.source = source
         self.left = MAX_ELEMENTS
+        self.work = MAX_MATCH_WORK
 
     def spend(self, n: int) -> None:
         self.left -= n
@@ -493,6 +614,68 @@ class _Budget:
                 "describe the manifest of one chart or one workload at a time",
             )
 
+    def match(self, n: int) -> None:
+        """``n`` label comparisons of a Service's or PodMonitor's selector against a pod."""
+        self.work -= n
+        if self.work < 0:
+            raise PropsError(
+                self.source,
+                "docs",
+                f"more than {MAX_MATCH_WORK} label comparisons",
+                "matching the Services' and PodMonitors' selectors against the pods is over the budget",
+                "describe the manifest of one chart or one workload at a time",
+            )
+
+
+@dataclass(frozen=True)
+class _Selector:
+    """A Service's or PodMonitor's pod selector: ``labels`` all equal, every expression holds.
+
+    ``expressions``: (key, operator, values) of ``matchExpressions``."""
+
+    labels: frozenset[tuple[str, str]]
+    expressions: tuple[tuple[str, str, frozenset[str]], ...] = ()
+
+    def size(self) -> int:
+        return len(self.labels) + len(self.expressions) + 1
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if not all(labels.get(k) == v for k, v in self.labels):
+            return False
+        for key, op, values in self.expressions:
+            ok = {
+                "In": key in labels and labels[key] in values,
+                "NotIn": key not in labels or labels[key] not in values,
+                "Exists": key in labels,
+                "DoesNotExist": key not in labels,
+            }.get(op, False)
+            if not ok:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Finder:
+    """A Service or PodMonitor, read once: what it selects, and where."""
+
+    kind: str
+    name: str
+    namespace: str
+    #: The namespaces whose pods it selects (None: every namespace).
+    namespaces: frozenset[str] | None
+    selector: _Selector
+    doc: Mapping[Any, Any]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every pod's picture reads from the other documents."""
+
+    facts: _ConfigFacts
+    #: Services and PodMonitors by the namespace whose pods they select (None: any namespace).
+    finders: Mapping[str | None, Sequence[_Finder]]
+    services: frozenset[tuple[str, str]]
+
 
 def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") -> PodPictures:
     """The pictures of the pods in ``docs`` (parsed Kubernetes documents, e.g. ``yaml.safe_load_all``).
@@ -503,8 +686,9 @@ def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") 
 
     Raises:
         PropsError: a document is not an object; the documents nest or expand past the budgets
-            (module docstring); the picture would be over :data:`MAX_ELEMENTS`; no document is a
-            workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod).
+            (module docstring); the picture would be over :data:`MAX_ELEMENTS`, or matching the
+            selectors over :data:`MAX_MATCH_WORK`; no document is a workload (Deployment,
+            StatefulSet, DaemonSet, Job, CronJob, Pod).
     """
     all_docs = _documents(docs, source)
     _check_size(all_docs, source)
@@ -514,8 +698,21 @@ def describe(docs: Iterable[Mapping[str, Any] | None], *, source: str = "docs") 
         for d in all_docs
         if d.get("kind") == "ConfigMap"
     }
-    facts = _ConfigFacts(config_maps)
-    pods = tuple(_picture(d, facts, budget) for d in all_docs if d.get("kind") in WORKLOAD_KINDS)
+    finders: dict[str | None, list[_Finder]] = {}
+    for finder in (_finder(d) for d in all_docs if d.get("kind") in ("Service", "PodMonitor")):
+        if finder is not None:
+            for namespace in sorted(finder.namespaces) if finder.namespaces is not None else [None]:
+                finders.setdefault(namespace, []).append(finder)
+    context = _Context(
+        _ConfigFacts(config_maps),
+        finders,
+        frozenset(
+            (_namespace(d), _text(_map(d.get("metadata")).get("name")))
+            for d in all_docs
+            if d.get("kind") == "Service"
+        ),
+    )
+    pods = tuple(_picture(d, context, budget) for d in all_docs if d.get("kind") in WORKLOAD_KINDS)
     if not pods:
         kinds = sorted({_clip(_text(d.get("kind"), "null"), 64) for d in all_docs})
         if len(kinds) > 10:
@@ -573,8 +770,62 @@ def _pod_template(doc: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return node
 
 
-def _picture(doc: Mapping[Any, Any], facts: _ConfigFacts, budget: _Budget) -> PodPicture:
-    spec = _map(_pod_template(doc).get("spec"))
+def _text_map(value: Any) -> dict[str, str]:
+    """An object of labels (or annotations), keys and values as text."""
+    return {_text(k): _text(v) for k, v in _map(value).items()}
+
+
+def _finder(doc: Mapping[Any, Any]) -> _Finder | None:
+    """A Service (selects pods of its namespace by ``spec.selector``; none or empty: no pod)
+    or a PodMonitor (``spec.selector``, a label selector: empty selects every pod; in its
+    namespace, or those of ``namespaceSelector``: ``any: true`` or ``matchNames``)."""
+    spec = _map(doc.get("spec"))
+    namespace = _namespace(doc)
+    name = _text(_map(doc.get("metadata")).get("name"), _NO_NAME)
+    if doc["kind"] == "Service":
+        labels = frozenset(_text_map(spec.get("selector")).items())
+        if not labels:
+            return None
+        return _Finder("Service", name, namespace, frozenset([namespace]), _Selector(labels), doc)
+    selector = spec.get("selector")
+    if not isinstance(selector, Mapping):
+        return None
+    expressions = tuple(
+        (
+            _text(e.get("key")),
+            _text(e.get("operator")),
+            frozenset(_text(v) for v in _list(e.get("values"))),
+        )
+        for e in _objects(selector.get("matchExpressions"))
+    )
+    ns_selector = _map(spec.get("namespaceSelector"))
+    namespaces: frozenset[str] | None = frozenset([namespace])
+    if ns_selector.get("any") is True:
+        namespaces = None
+    elif "matchNames" in ns_selector:
+        namespaces = frozenset(_text(n) for n in _list(ns_selector.get("matchNames")))
+    match_labels = frozenset(_text_map(selector.get("matchLabels")).items())
+    return _Finder("PodMonitor", name, namespace, namespaces, _Selector(match_labels, expressions), doc)
+
+
+@dataclass
+class _Port:
+    """What a container's sources say about one port it listens on."""
+
+    evidence: set[str] = field(default_factory=set)
+    protocols: set[str] = field(default_factory=set)
+    binds: set[str] = field(default_factory=set)
+    declared: bool = False
+
+    def exposure(self) -> Exposure:
+        if "loopback" in self.binds and "wide" not in self.binds:
+            return "loopback"
+        return "exposed" if self.declared else "undeclared"
+
+
+def _picture(doc: Mapping[Any, Any], context: _Context, budget: _Budget) -> PodPicture:
+    template = _pod_template(doc)
+    spec = _map(template.get("spec"))
     raw_volumes, volumes = _pod_volumes(doc, spec, budget)
     inits = _objects(spec.get("initContainers"))
     raw: list[tuple[Mapping[Any, Any], Role, int]] = [
@@ -585,23 +836,46 @@ def _picture(doc: Mapping[Any, Any], facts: _ConfigFacts, budget: _Budget) -> Po
     budget.spend(3 + len(raw) + len(inits))  # the pod and its groups, containers, "then" edges
 
     namespace = _namespace(doc)
-    listens: dict[str, dict[int, set[str]]] = {}
+    listens: dict[str, dict[int, _Port]] = {}
     dials: list[tuple[str, int, str]] = []
     mounts: list[Mount] = []
-    for c, _, _ in raw:
+    routes: set[Upstream] = set()
+    named: dict[str, list[tuple[str, int]]] = {}  # declared port name: (container, port)
+    for c, role, _ in raw:
         name = _text(c.get("name"), _NO_NAME)
         own = listens.setdefault(name, {})
         container_mounts = _objects(c.get("volumeMounts"))
         budget.spend(len(container_mounts))
         configs = [
-            facts.of(namespace, _text(_map(volume.get("configMap")).get("name")))
+            context.facts.of(namespace, _text(_map(volume.get("configMap")).get("name")))
             for volume in (raw_volumes.get(_text(m.get("name"), _NO_NAME), _EMPTY) for m in container_mounts)
             if "configMap" in volume
         ]
-        for port, evidence in _listeners(c, configs):
-            own.setdefault(port, set()).add(evidence)
+        for listen in _listeners(c, configs):
+            port = own.setdefault(listen.port, _Port())
+            port.evidence.add(listen.evidence)
+            port.protocols.add(listen.protocol)
+            if listen.bind:
+                port.binds.add(listen.bind)
+            port.declared = port.declared or listen.declared
+            if listen.declared and listen.name and role != "init":
+                named.setdefault(listen.name, []).append((name, listen.port))
         dials += [(name, port, evidence) for port, evidence in _dials(c, configs)]
         mounts += _mounts(name, container_mounts, raw_volumes, volumes, budget)
+        routes.update(
+            Upstream(
+                name,
+                _address(r.host, r.port),
+                r.cluster,
+                r.traffic,
+                r.prefix,
+                r.priority,
+                r.listener,
+                _service_of(r.host, namespace, context.services),
+            )
+            for facts in configs
+            for r in facts.routes
+        )
 
     containers = tuple(
         Container(
@@ -610,12 +884,28 @@ def _picture(doc: Mapping[Any, Any], facts: _ConfigFacts, budget: _Budget) -> Po
             role,
             order,
             tuple(
-                Listener(p, tuple(sorted(ev)))
-                for p, ev in sorted(listens[_text(c.get("name"), _NO_NAME)].items())
+                Listener(p, tuple(sorted(info.evidence)), tuple(sorted(info.protocols)), info.exposure())
+                for p, info in sorted(listens[_text(c.get("name"), _NO_NAME)].items())
             ),
         )
         for c, role, order in raw
     )
+    upstreams = tuple(
+        sorted(
+            routes,
+            key=lambda u: (
+                u.container,
+                u.address,
+                u.priority,
+                u.cluster,
+                u.traffic,
+                u.prefix,
+                u.listener or 0,
+            ),
+        )
+    )
+    budget.spend(len({u.address for u in upstreams}) + len({(u.container, u.address) for u in upstreams}))
+    meta = _map(template.get("metadata"))
     return PodPicture(
         kind=str(doc["kind"]),
         name=_text(_map(doc.get("metadata")).get("name"), _NO_NAME),
@@ -624,7 +914,112 @@ def _picture(doc: Mapping[Any, Any], facts: _ConfigFacts, budget: _Budget) -> Po
         volumes=tuple(sorted(volumes.values(), key=lambda v: v.name)),
         mounts=tuple(sorted(mounts, key=lambda m: (m.volume, m.container, m.path))),
         connections=_resolve(dials, listens, budget),
+        upstreams=upstreams,
+        discovered_by=_discoveries(namespace, meta, containers, named, context, budget),
     )
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def _service_of(host: str, namespace: str, services: frozenset[tuple[str, str]]) -> str:
+    """``namespace/name`` of the Service ``host`` names (``name``, ``name.namespace``,
+    ``name.namespace.svc``, ``name.namespace.svc.<cluster domain>``), if it is in the documents."""
+    parts = host.split(".")
+    if len(parts) > 2 and parts[2] != "svc":
+        return ""
+    key = (parts[1] if len(parts) > 1 else namespace, parts[0])
+    return f"{key[0]}/{key[1]}" if key in services else ""
+
+
+def _discoveries(
+    namespace: str,
+    meta: Mapping[Any, Any],
+    containers: Sequence[Container],
+    named: Mapping[str, Sequence[tuple[str, int]]],
+    context: _Context,
+    budget: _Budget,
+) -> tuple[Discovery, ...]:
+    """The Services and PodMonitors that select the pod, then its ``prometheus.io/*`` annotations."""
+    labels = _text_map(meta.get("labels"))
+    servers: dict[int, list[Container]] = {}
+    for c in containers:
+        for listener in c.listens:
+            servers.setdefault(listener.port, []).append(c)
+
+    def reach(value: Any, says: str) -> list[Target]:
+        """The pod ports a port value (a number, or the name of a declared ``containerPort``) reaches."""
+        port = _port(value) if not isinstance(value, str) or _PORT_TEXT.fullmatch(value) else None
+        if port is None:
+            if not isinstance(value, str) or not value:
+                return []
+            found = named.get(value, [])
+            if not found:
+                return [Target(None, value, None, says)]
+            return [Target(p, value, c, says + _loopback_note(c, p, servers)) for c, p in found]
+        listening = servers.get(port, [])
+        if not listening:
+            return [Target(port, "", None, says)]
+        return [Target(port, "", c.name, says + _loopback_note(c.name, port, servers)) for c in listening]
+
+    found: list[Discovery] = []
+    candidates = [*context.finders.get(namespace, ()), *context.finders.get(None, ())]
+    for finder in candidates:
+        budget.match(finder.selector.size())
+        if not finder.selector.matches(labels):
+            continue
+        spec = _map(finder.doc.get("spec"))
+        targets: list[Target] = []
+        if finder.kind == "Service":
+            kind_text = (
+                "headless" if spec.get("clusterIP") == "None" else _text(spec.get("type")) or "ClusterIP"
+            )
+            detail: tuple[str, ...] = (kind_text,)
+            for p in _objects(spec.get("ports")):
+                target = p.get("targetPort", p.get("port"))
+                proto = _text(p.get("protocol")) or "TCP"
+                port_name = _text(p.get("name"))
+                says = f"port {_text(p.get('port'))} to {_text(target)}/{proto}"
+                says += f" ({port_name})" if port_name else ""
+                targets += reach(target, says)
+        else:
+            own = _text_map(_map(finder.doc.get("metadata")).get("labels"))
+            shown = _join((f"{k}={v}" for k, v in sorted(own.items())), ", ") if own else "none"
+            detail = (f"labels {shown}",)
+            for ep in _objects(spec.get("podMetricsEndpoints")):
+                value = next((ep[k] for k in ("port", "portNumber", "targetPort") if k in ep), None)
+                path = _text(ep.get("path")) or "/metrics"
+                targets += reach(value, f"scrape {_text(value)} {path}")
+        budget.spend(1 + len(targets) + sum(t.container is None for t in targets))
+        found.append(Discovery(finder.kind, finder.name, finder.namespace, detail, tuple(targets)))
+    found.sort(key=lambda x: (x.kind != "Service", x.namespace, x.name))
+    annotations = {
+        k: v for k, v in sorted(_text_map(meta.get("annotations")).items()) if k.startswith("prometheus.io/")
+    }
+    if annotations:
+        lines = [f"{k}={v}" for k, v in annotations.items()]
+        if len(lines) > _MAX_DETAIL:
+            lines = [*lines[: _MAX_DETAIL - 1], f"... {len(lines) - _MAX_DETAIL + 1} more"]
+        targets = []
+        if "prometheus.io/port" in annotations:
+            port = annotations["prometheus.io/port"]
+            targets = reach(
+                port if _PORT_TEXT.fullmatch(port) else None,
+                f"scrape :{port}{annotations.get('prometheus.io/path', '')}",
+            )
+        budget.spend(1 + len(targets) + sum(t.container is None for t in targets))
+        found.append(Discovery("annotations", "prometheus.io", namespace, tuple(lines), tuple(targets)))
+    return tuple(found)
+
+
+def _loopback_note(container: str, port: int, servers: Mapping[int, Sequence[Container]]) -> str:
+    """`` (loopback only)`` when ``container`` binds ``port`` to loopback: nothing outside the
+    pod reaches it there."""
+    for c in servers.get(port, ()):
+        if c.name == container and any(x.port == port and x.exposure == "loopback" for x in c.listens):
+            return " (loopback only)"
+    return ""
 
 
 def _pod_volumes(
@@ -699,12 +1094,40 @@ def _tokens(container: Mapping[Any, Any]) -> Iterator[tuple[str, str, bool]]:
         i += 1
 
 
+class _Listen(NamedTuple):
+    """One source's word on a port a container listens on."""
+
+    port: int
+    evidence: str
+    protocol: str
+    #: ``loopback`` (127.0.0.1, localhost, ::1), ``wide`` (a wildcard or another address), or
+    #: ``""`` (the source does not say).
+    bind: str = ""
+    #: A ``containerPort``; ``name`` is its name.
+    declared: bool = False
+    name: str = ""
+
+
+class _Route(NamedTuple):
+    """An Envoy cluster endpoint off loopback, and which listener's route sends what there."""
+
+    host: str
+    port: int
+    cluster: str
+    traffic: str
+    prefix: str
+    priority: int
+    listener: int | None
+
+
 @dataclass(frozen=True)
 class _Facts:
-    """What the files of one ConfigMap say: (port, evidence) listened on and dialed."""
+    """What the files of one ConfigMap say: ports listened on, (port, evidence) dialed on
+    loopback, and the endpoints routed to off loopback."""
 
-    listens: tuple[tuple[int, str], ...]
+    listens: tuple[_Listen, ...]
     dials: tuple[tuple[int, str], ...]
+    routes: tuple[_Route, ...] = ()
 
 
 class _ConfigFacts:
@@ -725,7 +1148,9 @@ class _ConfigFacts:
                 if isinstance(t, str)
             ]
             self._by_map[key] = _Facts(
-                tuple(x for f in files for x in f.listens), tuple(x for f in files for x in f.dials)
+                tuple(x for f in files for x in f.listens),
+                tuple(x for f in files for x in f.dials),
+                tuple(x for f in files for x in f.routes),
             )
         return self._by_map[key]
 
@@ -735,9 +1160,14 @@ class _ConfigFacts:
         return self._by_text[text]
 
 
+def _bind(host: str) -> str:
+    """``loopback`` for 127.0.0.1, localhost, ::1; ``wide`` for any other address or a wildcard."""
+    return "loopback" if host in _LOOPBACK else "wide"
+
+
 def _file_facts(text: str) -> _Facts:
-    """An Envoy bootstrap's listeners, admin address and loopback cluster endpoints; anything
-    else is read as nginx configuration (``listen`` directives)."""
+    """An Envoy bootstrap's listeners, admin address, cluster endpoints and the routes to them;
+    anything else is read as nginx configuration (``listen`` directives)."""
     parsed: Any = None
     if "static_resources" in text or "admin" in text:
         try:
@@ -747,43 +1177,121 @@ def _file_facts(text: str) -> _Facts:
         parsed = docs[0] if len(docs) == 1 else None
     config = _map(parsed)
     if not ("static_resources" in config or "admin" in config):
-        listens = [(p, "nginx listen") for p in map(_port, _NGINX_LISTEN.findall(text)) if p]
+        listens = []
+        for host, port_text, params in _NGINX_LISTEN.findall(text):
+            port = _port(port_text)
+            if port:
+                protocol = "UDP" if "udp" in params.split() else "TCP"
+                listens.append(
+                    _Listen(port, "nginx listen", protocol, _bind(host) if host != "*" else "wide")
+                )
         return _Facts(tuple(listens), ())
-    listens, dials = [], []
+    listens, dials, routes = [], [], []
     admin = _socket_address(_map(config.get("admin")).get("address"))
     if admin:
-        listens.append((admin[1], "envoy admin"))
+        listens.append(_Listen(admin[1], "envoy admin", "TCP", _bind(admin[0])))
     resources = _map(config.get("static_resources"))
+    routed: list[tuple[int | None, str, str, str]] = []  # listener port, cluster, traffic, key prefix
     for listener in _objects(resources.get("listeners")):
         address = _socket_address(listener.get("address"))
         if address:
-            listens.append((address[1], f"envoy listener {_text(listener.get('name'))}".strip()))
-    for cluster in _objects(resources.get("clusters")):
-        for group in _objects(_map(cluster.get("load_assignment")).get("endpoints")):
+            protocol = (
+                _text(_map(_map(listener.get("address")).get("socket_address")).get("protocol")) or "TCP"
+            )
+            evidence = f"envoy listener {_text(listener.get('name'))}".strip()
+            listens.append(_Listen(address[1], evidence, protocol, _bind(address[0])))
+        for chain in _objects(listener.get("filter_chains")):
+            for f in _objects(chain.get("filters")):
+                for cluster, traffic, prefix in _filter_routes(_map(f.get("typed_config"))):
+                    routed.append((address[1] if address else None, cluster, traffic, prefix))
+    endpoints: dict[str, list[tuple[str, int, int]]] = {}  # cluster: (host, port, priority)
+    for cluster_doc in _objects(resources.get("clusters")):
+        found = endpoints.setdefault(_text(cluster_doc.get("name")), [])
+        for group in _objects(_map(cluster_doc.get("load_assignment")).get("endpoints")):
+            priority = group.get("priority")
+            level = (
+                priority
+                if isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority < 2**32
+                else 0
+            )
             for lb in _objects(group.get("lb_endpoints")):
                 address = _socket_address(_map(lb.get("endpoint")).get("address"))
-                if address and address[0] in _LOOPBACK:
-                    dials.append((address[1], f"envoy cluster {_text(cluster.get('name'))}".strip()))
-    return _Facts(tuple(listens), tuple(dials))
+                if address:
+                    found.append((address[0], address[1], level))
+    named = {cluster for _, cluster, _, _ in routed}
+    unrouted = [(None, name, "", "") for name in endpoints if name not in named]
+    for listener_port, cluster, traffic, prefix in routed + unrouted:
+        for host, port, priority in endpoints.get(cluster, ()):
+            if host in _LOOPBACK:
+                words = _route_words(traffic, prefix, priority)
+                dials.append((port, f"envoy cluster {cluster}".strip() + (f" for {words}" if words else "")))
+            else:
+                routes.append(_Route(host, port, cluster, traffic, prefix, priority, listener_port))
+    return _Facts(tuple(listens), tuple(dials), tuple(routes))
 
 
-def _listeners(container: Mapping[Any, Any], configs: Sequence[_Facts]) -> Iterator[tuple[int, str]]:
+def _filter_routes(config: Mapping[Any, Any]) -> Iterator[tuple[str, str, str]]:
+    """(cluster, traffic, key prefix) of each route of an Envoy network filter's ``typed_config``:
+    ``redis_proxy`` (``prefix_routes``: the catch-all route and the key-prefix ``routes``; a
+    route's ``cluster`` takes the writes when it has a ``read_command_policy``, whose cluster
+    takes the reads, else every command) or ``tcp_proxy`` (``cluster``)."""
+    prefix_routes = config.get("prefix_routes")
+    if isinstance(prefix_routes, Mapping):
+        entries = [("", _map(prefix_routes.get("catch_all_route")))]
+        entries += [(_text(r.get("prefix")), r) for r in _objects(prefix_routes.get("routes"))]
+        for prefix, route in entries:
+            if route.get("cluster") is not None:
+                read = _map(route.get("read_command_policy")).get("cluster")
+                if read is not None:
+                    yield _text(route["cluster"]), "writes", prefix
+                    yield _text(read), "reads", prefix
+                else:
+                    yield _text(route["cluster"]), "all commands", prefix
+            for mirror in _objects(route.get("request_mirror_policy")):
+                if mirror.get("cluster") is not None:
+                    yield _text(mirror["cluster"]), "mirrored", prefix
+    elif config.get("cluster") is not None:
+        yield _text(config["cluster"]), "all traffic", ""
+
+
+def _route_words(traffic: str, prefix: str, priority: int) -> str:
+    """``writes``, ``reads of keys user:*``, ``reads as fallback``... (``""``: no route)."""
+    words = traffic
+    if traffic and prefix:
+        words += f" of keys {prefix}*"
+    if traffic and priority:
+        words += " as fallback"
+    return words
+
+
+def _listeners(container: Mapping[Any, Any], configs: Sequence[_Facts]) -> Iterator[_Listen]:
     ports = _objects(container.get("ports"))
     named = {p["name"]: p.get("containerPort") for p in ports if isinstance(p.get("name"), str) and p["name"]}
     for p in ports:
         port = _port(p.get("containerPort"))
         if port:
-            yield port, f"containerPort {_text(p['name'])}" if p.get("name") else "containerPort"
+            name = _text(p.get("name"))
+            evidence = f"containerPort {name}" if p.get("name") else "containerPort"
+            yield _Listen(port, evidence, _text(p.get("protocol")) or "TCP", "", True, name)
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         for action in ("httpGet", "tcpSocket", "grpc"):
             value = _map(_map(container.get(probe)).get(action)).get("port")
             port = _port(named.get(value, value) if isinstance(value, str) else value)
             if port:
-                yield port, probe
-    for flag, value, listen in _tokens(container):
+                yield _Listen(port, probe, "TCP")
+    tokens = list(_tokens(container))
+    # `--bind 127.0.0.1 --port 16379` (redis-server), `--host 127.0.0.1 --port 8000`
+    hosts = [
+        value for flag, value, listen in tokens if not listen and flag.lstrip("-").lower() in ("bind", "host")
+    ]
+    for flag, value, listen in tokens:
         port = _port(value.rsplit(":", 1)[-1]) if listen else None
         if port:
-            yield port, flag
+            name = flag.lstrip("-").lower()
+            protocol = "UDP" if "udp" in name else "TCP"
+            host = value.rsplit(":", 1)[0] if ":" in value else hosts[-1] if hosts else None
+            bind = _bind(host) if host is not None else ""
+            yield _Listen(port, flag, protocol, bind)
     for facts in configs:
         yield from facts.listens
 
@@ -813,7 +1321,7 @@ def _socket_address(address: Any) -> tuple[str, int] | None:
 
 
 def _resolve(
-    dials: Sequence[tuple[str, int, str]], listens: Mapping[str, Mapping[int, set[str]]], budget: _Budget
+    dials: Sequence[tuple[str, int, str]], listens: Mapping[str, Mapping[int, object]], budget: _Budget
 ) -> tuple[Connection, ...]:
     servers_of: dict[int, list[str]] = {}
     for name, ports in sorted(listens.items()):
@@ -978,13 +1486,94 @@ def _id(prefix: str, kind: str, name: Any) -> str:
     return f"{prefix}_{kind}_{hint}_X{digest}"
 
 
+#: How a container's box names the exposure of its listeners (see :class:`Listener`).
+_EXPOSURE_TITLE = {"exposed": "exposed", "loopback": "loopback only", "undeclared": "not declared"}
+
+
 def _container_lines(c: Container) -> list[str]:
+    """Name (with start order), image, then a line per exposure: ``exposed :9902/TCP``,
+    ``loopback only :6379/TCP, :9125/TCP+UDP``, ``not declared :7000/TCP``."""
     name = display(c.name)
     title = name if c.role == "container" else f"{display(c.order)}. {name}"
     lines = [title + (" (native sidecar)" if c.role == "native-sidecar" else ""), display(c.image)]
-    if c.listens:
-        lines.append("listens " + _join((f":{display(x.port)}" for x in c.listens), ", ", MAX_LINE - 8))
+    for exposure, words in _EXPOSURE_TITLE.items():
+        ports = [
+            f":{display(x.port)}"
+            + ("/" + "+".join(display(p, 16) for p in x.protocols) if x.protocols else "")
+            for x in c.listens
+            if x.exposure == exposure
+        ]
+        if ports:
+            lines.append(f"{words} " + _join(ports, ", ", MAX_LINE - len(words) - 1))
     return lines
+
+
+def _discovery_lines(d: Discovery) -> list[str]:
+    """``Service shop/redis-primary`` and its type; ``PodMonitor web/x`` and its labels; ``pod
+    annotations`` and each ``prometheus.io/*`` one."""
+    if d.kind == "annotations":
+        title = "pod annotations"
+    else:
+        title = f"{display(d.kind)} {display(d.namespace)}/{display(d.name)}"
+    lines = [title, *(display(x, MAX_LINE) for x in d.detail[:_MAX_DETAIL])]
+    if len(d.detail) > _MAX_DETAIL:
+        lines.append(f"... {len(d.detail) - _MAX_DETAIL} more")
+    return lines
+
+
+def _upstream_lines(address: str, service: str) -> list[str]:
+    return [display(address), f"Service {display(service)}" if service else "outside the pod"]
+
+
+def _discovery_ids(pod: PodPicture, prefix: str) -> list[str]:
+    """The node id of each of ``pod.discovered_by``: ``p1_s_<name>`` (Service), ``p1_m_<name>``
+    (PodMonitor), ``p1_a_<name>`` (annotations); ``namespace/name`` outside the pod's
+    namespace; a second use of an id gets ``_D2``... as containers do."""
+    ids: list[str] = []
+    seen: Counter[str] = Counter()
+    for d in pod.discovered_by:
+        if d.kind == "annotations":
+            name: Any = "annotations"
+        else:
+            name = d.name if d.namespace == pod.namespace else f"{_text(d.namespace)}/{_text(d.name)}"
+        base = _id(prefix, {"Service": "s", "PodMonitor": "m"}.get(d.kind, "a"), name)
+        seen[base] += 1
+        ids.append(base if seen[base] == 1 else f"{base}_D{seen[base]}")
+    return ids
+
+
+def _upstream_ids(pod: PodPicture, prefix: str) -> dict[str, str]:
+    """One node per upstream address, ``p1_u1``, ``p1_u2``... in address order."""
+    addresses = sorted({_text(u.address) for u in pod.upstreams})
+    return {a: f"{prefix}_u{i}" for i, a in enumerate(addresses, start=1)}
+
+
+def _outside_nodes(pod: PodPicture, prefix: str) -> list[tuple[str, str, list[str]]]:
+    """(id, style, label lines) of the nodes outside the pod: what finds it, then its upstreams."""
+    nodes = [
+        (node, "discovery", _discovery_lines(d))
+        for d, node in zip(pod.discovered_by, _discovery_ids(pod, prefix), strict=True)
+    ]
+    services: dict[str, str] = {}
+    for u in pod.upstreams:
+        services.setdefault(_text(u.address), _text(u.service))
+    nodes += [
+        (node, "upstream", _upstream_lines(a, services[a])) for a, node in _upstream_ids(pod, prefix).items()
+    ]
+    return nodes
+
+
+def _missing_nodes(pod: PodPicture, prefix: str) -> list[tuple[str, list[str]]]:
+    """(id, label lines) of the red nodes inside the pod: a port something dials or targets that
+    no container listens on; a port name a Service or PodMonitor gives that no container declares."""
+    ports = {conn.port for conn in pod.connections if conn.server is None}
+    ports |= {
+        t.port for d in pod.discovered_by for t in d.targets if t.container is None and t.port is not None
+    }
+    names = {_text(t.port_name) for d in pod.discovered_by for t in d.targets if t.port is None}
+    nodes = [(_id(prefix, "x", port), [f"nothing listens on :{display(port)}"]) for port in sorted(ports)]
+    nodes += [(_id(prefix, "n", name), [f"no containerPort named {display(name)}"]) for name in sorted(names)]
+    return nodes
 
 
 def _container_ids(pod: PodPicture, prefix: str) -> tuple[list[str], dict[str, str]]:
@@ -1015,7 +1604,9 @@ def _edges(pod: PodPicture, prefix: str) -> list[tuple[str, str, str, str]]:
     """(from id, to id, kind, label) of every edge, in drawing order, for both renderers.
 
     A write goes container -> volume and a read volume -> container, so data flows along the
-    arrows; ``dial`` is a loopback connection; ``then`` is the start order: each init container
+    arrows; ``dial`` is a loopback connection; ``route`` is what a proxy sends to an upstream
+    (one edge per container and address); ``find`` goes from a Service, PodMonitor or the
+    annotations to the container they reach; ``then`` is the start order: each init container
     to the next, the last one to the containers' group.
     """
     ids, by_name = _container_ids(pod, prefix)
@@ -1037,6 +1628,24 @@ def _edges(pod: PodPicture, prefix: str) -> list[tuple[str, str, str, str]]:
         server = container(conn.server) if conn.server is not None else _id(prefix, "x", conn.port)
         label = _join((display(e) for e in conn.evidence), ", ", MAX_LINE - 8)
         edges.append((container(conn.client), server, "dial", f":{display(conn.port)} {label}"))
+    upstream_ids = _upstream_ids(pod, prefix)
+    routes: dict[tuple[str, str], dict[str, None]] = {}
+    for u in pod.upstreams:
+        priority = u.priority if isinstance(u.priority, int) else 0
+        words = _route_words(_text(u.traffic), _text(u.prefix), priority)
+        cluster = display(u.cluster) + (f" priority {display(priority)}" if priority else "")
+        part = f"{display(words)} ({cluster})" if words else f"cluster {cluster}"
+        routes.setdefault((container(u.container), upstream_ids[_text(u.address)]), {})[part] = None
+    edges += [(a, b, "route", _join(parts, ", ")) for (a, b), parts in routes.items()]
+    for d, node in zip(pod.discovered_by, _discovery_ids(pod, prefix), strict=True):
+        for t in d.targets:
+            if t.container is not None:
+                end = container(t.container)
+            elif t.port is not None:
+                end = _id(prefix, "x", t.port)
+            else:
+                end = _id(prefix, "n", _text(t.port_name))
+            edges.append((node, end, "find", display(t.says, MAX_LINE)))
     inits = [i for c, i in zip(pod.containers, ids, strict=True) if c.role != "container"]
     nexts = inits[1:] + ([_id(prefix, "g", "container")] if len(inits) < len(pod.containers) else [])
     edges += [(a, b, "then", "then") for a, b in zip(inits, nexts, strict=False)]
@@ -1049,6 +1658,8 @@ _MERMAID_CLASSES = {
     "main": "fill:#ebf4ff,stroke:#3c366b",
     "volume": "fill:#f7fafc,stroke:#718096",
     "missing": "fill:#fff5f5,stroke:#c53030,stroke-dasharray:4",
+    "discovery": "fill:#faf5ff,stroke:#6b46c1",
+    "upstream": "fill:#fffaf0,stroke:#c05621",
 }
 _CLASS_OF_ROLE = {"init": "init", "native-sidecar": "sidecar", "container": "main"}
 #: Characters a Mermaid label shows as they are; every other one is an entity code.
@@ -1081,11 +1692,12 @@ def _mermaid_pod(pod: PodPicture, prefix: str) -> list[str]:
         f"    {_id(prefix, 'v', v.name)}[({_mermaid_text([display(v.name), display(v.source)])})]:::volume"
         for v in pod.volumes
     ]
-    for port in sorted({conn.port for conn in pod.connections if conn.server is None}):
-        label = _mermaid_text([f"nothing listens on :{display(port)}"])
-        out.append(f"    {_id(prefix, 'x', port)}[{label}]:::missing")
+    out += [f"    {node}[{_mermaid_text(lines)}]:::missing" for node, lines in _missing_nodes(pod, prefix)]
     out.append("  end")
-    arrows = {"mount": "-->", "dial": "==>", "then": "-.->"}
+    for node, style, lines in _outside_nodes(pod, prefix):
+        opening, closing = ("[[", "]]") if style == "upstream" else ("[", "]")
+        out.append(f"  {node}{opening}{_mermaid_text(lines)}{closing}:::{style}")
+    arrows = {"mount": "-->", "dial": "==>", "route": "==>", "find": "-.->", "then": "-.->"}
     out += [
         f"  {a} {arrows[kind]}|{_mermaid_text([label])}| {b}" for a, b, kind, label in _edges(pod, prefix)
     ]
@@ -1098,6 +1710,8 @@ _DOT_STYLE = {
     "container": 'shape=box, style="rounded,filled", fillcolor="#ebf4ff", color="#3c366b"',
     "volume": 'shape=cylinder, style=filled, fillcolor="#f7fafc", color="#718096"',
     "missing": 'shape=box, style="dashed,filled", fillcolor="#fff5f5", color="#c53030"',
+    "discovery": 'shape=box, style=filled, fillcolor="#faf5ff", color="#6b46c1"',
+    "upstream": 'shape=box3d, style=filled, fillcolor="#fffaf0", color="#c05621"',
 }
 
 
@@ -1129,11 +1743,22 @@ def _dot_pod(pod: PodPicture, prefix: str) -> list[str]:
         f"{_DOT_STYLE['volume']}];"
         for v in pod.volumes
     ]
-    for port in sorted({conn.port for conn in pod.connections if conn.server is None}):
-        label = _dot_text([f"nothing listens on :{display(port)}"])
-        out.append(f"    {_id(prefix, 'x', port)} [label={label}, {_DOT_STYLE['missing']}];")
+    out += [
+        f"    {node} [label={_dot_text(lines)}, {_DOT_STYLE['missing']}];"
+        for node, lines in _missing_nodes(pod, prefix)
+    ]
     out.append("  }")
-    styles = {"mount": "", "dial": ', penwidth=2, color="#2b6cb0"', "then": ", style=dashed"}
+    out += [
+        f"  {node} [label={_dot_text(lines)}, {_DOT_STYLE[style]}];"
+        for node, style, lines in _outside_nodes(pod, prefix)
+    ]
+    styles = {
+        "mount": "",
+        "dial": ', penwidth=2, color="#2b6cb0"',
+        "route": ', penwidth=2, color="#c05621"',
+        "find": ', style=dashed, color="#6b46c1"',
+        "then": ", style=dashed",
+    }
     for a, b, kind, label in _edges(pod, prefix):
         # an edge to a group ends at the group's box (compound=true), drawn to its first node
         head = f", lhead=cluster_{b}" if b in first else ""

@@ -40,10 +40,13 @@ except ImportError as missing:  # pragma: no cover - depends on how the library 
         " (pulumi 3 and pulumi-kubernetes 4)"
     ) from missing
 
+from . import _load_cdk8s_names
 from ._errors import CollisionError, PropsError
 from ._git_sync import SidecarGitSync
 from ._metrics_adapter import MetricsAdapter
 from ._redis_ambassador import RedisAmbassador
+
+_load_cdk8s_names()  # synth errors surface as the library's, as after the first use of a public name
 
 __all__ = [
     "COMPONENT_TYPE",

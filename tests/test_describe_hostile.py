@@ -294,6 +294,19 @@ def test_budgets(tmp_path: Path) -> None:
         PropsError, match=r"^docs: docs='more than 2000 nodes and edges': the picture would be"
     ):
         describe([pod(*many)])
+    # many selectors times many pods: refused, quickly, before the matching takes long
+    pods = [
+        {"kind": "Pod", "metadata": {"name": f"p{i}", "labels": {"app": "x"}}, "spec": {"containers": [{}]}}
+        for i in range(300)
+    ]
+    services = [
+        {"kind": "Service", "metadata": {"name": f"s{i}"}, "spec": {"selector": {"app": "x", "b": "y"}}}
+        for i in range(2000)
+    ]
+    start = time.monotonic()
+    with pytest.raises(PropsError, match=r"^docs: docs='more than 1000000 label comparisons'"):
+        describe(pods + services)
+    assert time.monotonic() - start < 2.0
     deep: dict[str, Any] = {}
     node = deep
     for _ in range(d.MAX_DEPTH):
@@ -402,7 +415,8 @@ def expected_labels(pictures: PodPictures) -> set[str]:
         labels |= {d._ROLE_TITLE[role] for role, _ in d._groups(p, d._container_ids(p, f"p{i}")[0])}
         labels |= {"<br>".join(d._container_lines(c)) for c in p.containers}
         labels |= {f"{d.display(v.name)}<br>{d.display(v.source)}" for v in p.volumes}
-        labels |= {f"nothing listens on :{c.port}" for c in p.connections if c.server is None}
+        labels |= {"<br>".join(lines) for _, lines in d._missing_nodes(p, f"p{i}")}
+        labels |= {"<br>".join(lines) for _, _, lines in d._outside_nodes(p, f"p{i}")}
         labels |= {label for *_, label in d._edges(p, f"p{i}")}
     return {label.strip() for label in labels}
 
@@ -554,33 +568,89 @@ VOLUME = st.one_of(
 )
 POD_SPEC = obj(containers=some(CONTAINER), initContainers=some(CONTAINER, 2), volumes=some(VOLUME))
 KIND = weighted((4, st.sampled_from(d.WORKLOAD_KINDS)), (1, STRINGS))
-METADATA = obj(name=NAMES, namespace=NAMES)
+#: Labels drawn from a few common words (so that selectors match) or hostile text.
+LABEL_KEYS = st.one_of(st.sampled_from(["app", "tier"]), NAMES)
+LABEL_VALUES = st.one_of(st.sampled_from(["web", "front"]), STRINGS)
+LABELS = st.dictionaries(LABEL_KEYS, LABEL_VALUES, max_size=3)
+ANNOTATIONS = st.dictionaries(
+    st.one_of(st.sampled_from(["prometheus.io/scrape", "prometheus.io/port", "prometheus.io/path"]), STRINGS),
+    st.one_of(STRINGS, PORTS),
+    max_size=4,
+)
+METADATA = obj(name=NAMES, namespace=NAMES, labels=LABELS, annotations=ANNOTATIONS)
+SERVICE = obj(
+    selector=LABELS,
+    type=STRINGS,
+    clusterIP=st.sampled_from(["None", "10.0.0.1"]),
+    ports=some(
+        obj(
+            port=PORTS,
+            targetPort=st.one_of(PORTS, NAMES),
+            name=NAMES,
+            protocol=st.one_of(st.sampled_from(["TCP", "UDP"]), STRINGS),
+        )
+    ),
+)
+POD_MONITOR = obj(
+    selector=obj(
+        matchLabels=LABELS,
+        matchExpressions=some(
+            obj(
+                key=LABEL_KEYS,
+                operator=st.one_of(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]), STRINGS),
+                values=some(LABEL_VALUES),
+            ),
+            2,
+        ),
+    ),
+    namespaceSelector=obj(any=st.booleans(), matchNames=some(NAMES)),
+    podMetricsEndpoints=some(
+        obj(port=NAMES, portNumber=PORTS, targetPort=st.one_of(PORTS, NAMES), path=STRINGS, scheme=STRINGS)
+    ),
+)
 
 
-def _envoy(listener: str, port: Any, cluster: str) -> str:
+def _socket(host: Any, port: Any) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _envoy(listener: str, port: Any, cluster: str, host: Any = "localhost", priority: Any = 0) -> str:
+    """An Envoy bootstrap: an admin address, a redis_proxy listener whose routes (catch-all with a
+    read policy, a key prefix) name ``cluster``, and ``cluster`` with an endpoint on ``host``
+    (loopback, or another host: an upstream) at ``priority``."""
+    route = {"cluster": cluster, "read_command_policy": {"cluster": cluster}}
     return yaml.safe_dump(
         {
-            "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}},
+            "admin": {"address": _socket("127.0.0.1", port)},
             "static_resources": {
-                "listeners": [{"name": listener, "address": {"socket_address": {"port_value": port}}}],
+                "listeners": [
+                    {
+                        "name": listener,
+                        "address": {"socket_address": {"port_value": port}},
+                        "filter_chains": [
+                            {
+                                "filters": [
+                                    {
+                                        "typed_config": {
+                                            "prefix_routes": {
+                                                "catch_all_route": route,
+                                                "routes": [{"prefix": listener, **route}],
+                                            }
+                                        }
+                                    }
+                                ]
+                            }
+                        ],
+                    }
+                ],
                 "clusters": [
                     {
                         "name": cluster,
                         "load_assignment": {
                             "endpoints": [
                                 {
-                                    "lb_endpoints": [
-                                        {
-                                            "endpoint": {
-                                                "address": {
-                                                    "socket_address": {
-                                                        "address": "localhost",
-                                                        "port_value": port,
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    ]
+                                    "priority": priority,
+                                    "lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}],
                                 }
                             ]
                         },
@@ -591,9 +661,18 @@ def _envoy(listener: str, port: Any, cluster: str) -> str:
     )
 
 
+PRIORITIES = st.one_of(st.integers(0, 3), st.sampled_from([-1, True, "1", 2**40, None, 1.5, [1]]))
 CONFIG_TEXT = st.one_of(
     STRINGS,
     st.builds(_envoy, STRINGS, PORTS, STRINGS),
+    st.builds(
+        _envoy,
+        STRINGS,
+        PORTS,
+        STRINGS,
+        st.one_of(STRINGS, st.sampled_from(["redis.ns.svc", "db"])),
+        PRIORITIES,
+    ),
     st.builds(lambda s, p: f"server {{\n  listen {p};\n  # {s}\n}}\n", STRINGS, PORTS),
     st.sampled_from(
         [
@@ -616,7 +695,7 @@ def documents(draw: st.DrawFn) -> list[Any]:
         wrapped: Any = {
             "Pod": spec,
             "CronJob": {"jobTemplate": {"spec": {"template": {"spec": spec}}}},
-        }.get(kind, {"template": {"spec": spec}})
+        }.get(kind, {"template": {"metadata": draw(field(METADATA)), "spec": spec}})
         if kind == "StatefulSet":
             wrapped["volumeClaimTemplates"] = draw(some(obj(metadata=obj(name=NAMES))))
         doc: dict[str, Any] = {
@@ -631,6 +710,27 @@ def documents(draw: st.DrawFn) -> list[Any]:
                 "kind": "ConfigMap",
                 "metadata": draw(field(obj(name=NAMES))),
                 "data": draw(field(st.dictionaries(NAMES, field(CONFIG_TEXT), max_size=2))),
+            }
+        )
+    if draw(weighted((3, st.just(False)), (1, st.just(True)))):  # a proxy that mounts its Envoy config
+        envoy = draw(st.builds(_envoy, STRINGS, PORTS, STRINGS, STRINGS, PRIORITIES))
+        container = {"name": draw(NAMES), "volumeMounts": [{"name": "conf", "mountPath": "/etc/envoy"}]}
+        volume = {"name": "conf", "configMap": {"name": "envoy"}}
+        docs.append(
+            {
+                "kind": "Pod",
+                "metadata": {"name": "proxy"},
+                "spec": {"containers": [container], "volumes": [volume]},
+            }
+        )
+        docs.append({"kind": "ConfigMap", "metadata": {"name": "envoy"}, "data": {"envoy.yaml": envoy}})
+    for _ in range(draw(st.integers(0, 2))):
+        kind = draw(st.sampled_from(["Service", "PodMonitor"]))
+        docs.append(
+            {
+                "kind": kind,
+                "metadata": draw(field(METADATA)),
+                "spec": draw(field(SERVICE if kind == "Service" else POD_MONITOR)),
             }
         )
     docs = draw(st.permutations(docs))
@@ -731,6 +831,11 @@ def _check_drawn(docs: list[Any], tally: Tally, dot: str, svg: bool) -> PodPictu
         assert "\n" not in message
         return None
     tally.add("function: drawn")
+    tally.add(
+        "function: drawn with a Service, PodMonitor or annotations",
+        any(p.discovered_by for p in pictures.pods),
+    )
+    tally.add("function: drawn with an upstream", any(p.upstreams for p in pictures.pods))
     for fmt in FORMATS if svg else FORMATS[:2]:
         text = pictures.svg(dot) if fmt == "svg" else getattr(pictures, fmt)()
         _check_text(text, fmt)
@@ -834,3 +939,5 @@ def test_generated_hostile_manifests(tmp_path: Path) -> None:
     assert report["refused"] > 0
     assert counts.get("cli: exit 2", 0) > 0
     assert counts.get("cli: exit 0", 0) > EXAMPLES // 10
+    assert counts.get("function: drawn with a Service, PodMonitor or annotations", 0) > EXAMPLES // 20
+    assert counts.get("function: drawn with an upstream", 0) > 0
