@@ -9,7 +9,7 @@ process prints a boxed "Node <major> is end-of-life" banner on stderr unless the
 Importing constructs_lib before cdk8s sets that variable to the running Node's major, only when
 the user has not set it themselves. The other jsii warnings (known-broken, untested Node) stay.
 Imported by ``constructs_lib/__init__.py`` before any module that imports jsii: once cdk8s is
-imported the Node process has started and it is too late (the README says so).
+imported the Node process has started and it is too late (docs/install.md, "The Node banner").
 """
 
 from __future__ import annotations

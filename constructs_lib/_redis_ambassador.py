@@ -69,7 +69,7 @@ _TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @
 # The RESP version Envoy's redis_proxy speaks to the app (it answers HELLO 3 with NOPROTO; its
 # RESP3 mode refuses every RESP2 client, REFERENCE.md section 8). Given to the app as
 # <PREFIX>_PROTOCOL, and never in the URL. Measured per client in tests/test_client_matrix.py (its
-# table is the README's); what each client's code does:
+# table is docs/patterns/redis-ambassador.md's); what each client's code does:
 # - redis-py 4.3.4, redis/connection.py:1172-1182 (parse_url): a query parameter without a parser
 #   is copied into the Connection() kwargs, so `?protocol=2` fails every call with TypeError;
 # - redis-py 7.4.1, redis/connection.py:112: DEFAULT_RESP_VERSION = 2 (RESP2 at defaults);

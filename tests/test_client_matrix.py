@@ -1,12 +1,13 @@
 """The env the ambassador injects, read by every Redis client people run, at exact versions (old
-and new), at their defaults and with the one setting the README names, in production (Envoy in
+and new), at their defaults and with the one setting the docs name, in production (Envoy in
 front of a real primary and read-only replica, with AUTH) and in development mode (the same Envoy
 in front of the pod's scratch redis-server).
 
 Each client is installed at an exact version in a directory of its own (tests/clients/versions.py)
 and runs the app code of tests/clients/, which reads only the env the library injects
-(``REDIS_URL``, ``REDIS_PASSWORD``, ``REDIS_PROTOCOL``). The README's client table is this
-matrix: the test renders it and compares (``UPDATE_GOLDEN=1`` rewrites it).
+(``REDIS_URL``, ``REDIS_PASSWORD``, ``REDIS_PROTOCOL``). The client table of
+docs/patterns/redis-ambassador.md is this matrix: the test renders it and compares (``UPDATE_GOLDEN=1``
+rewrites it).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from .redis_servers import primary_and_replica
 pytestmark = pytest.mark.integration
 
 APPS = Path(__file__).parent / "clients"
-README = Path(__file__).resolve().parent.parent / "README.md"
-#: The one setting for the clients that need it, as the README's table names it. redis-py 4.x
+TABLE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "patterns" / "redis-ambassador.md"
+#: The one setting for the clients that need it, as the docs' table names it. redis-py 4.x
 #: has no `protocol` option (it fails on one: TypeError) and ioredis speaks RESP2 only.
 SETTING = {
     "redis-py": "`protocol=int(REDIS_PROTOCOL)`",
@@ -118,13 +119,13 @@ def test_every_client_at_every_version(tmp_path: Path) -> None:
                 assert results[(client.label, mode, "protocol")] == "ok", (client.label, mode)
             else:
                 assert at_defaults == "ok", (client.label, mode, at_defaults)
-    text = README.read_text()
+    text = TABLE_PAGE.read_text()
     block = re.search(r"<!-- client-matrix -->\n(.*?)\n<!-- /client-matrix -->", text, flags=re.S)
-    assert block, "README has no client-matrix block"
+    assert block, "the docs page has no client-matrix block"
     if os.environ.get("UPDATE_GOLDEN"):
-        README.write_text(text.replace(block[1], table))
+        TABLE_PAGE.write_text(text.replace(block[1], table))
     else:
-        assert block[1] == table, "README's client table is out of date: UPDATE_GOLDEN=1 to rewrite it"
+        assert block[1] == table, "the docs' client table is out of date: UPDATE_GOLDEN=1 to rewrite it"
 
 
 def test_select_is_refused_and_every_app_stays_on_database_0(tmp_path: Path) -> None:

@@ -375,13 +375,13 @@ def test_example_program_registers_the_all_patterns_app(capsys: pytest.CaptureFi
 
 
 def test_readme_pulumi_snippet_runs() -> None:
-    """The README's Pulumi block (fenced ``py``: it needs a Pulumi runtime) runs as written, here."""
-    readme = (ROOT / "README.md").read_text()
-    (snippet,) = re.findall(r"## Pulumi\n.*?```py\n(.*?)```", readme, flags=re.S)
+    """The Pulumi page's program (fenced ``py``: it needs a Pulumi runtime) runs as written, here."""
+    page = (ROOT / "docs" / "pulumi.md").read_text()
+    (snippet,) = re.findall(r"^```py\n(.*?)^```", page, flags=re.S | re.M)
 
     def program() -> Any:
         namespace: dict[str, Any] = {"__name__": "__main__"}
-        exec(compile(snippet, "README.md (Pulumi block)", "exec"), namespace)
+        exec(compile(snippet, "docs/pulumi.md (Pulumi block)", "exec"), namespace)
         return namespace["shop"].patterns
 
     monitor, patterns = run(program)
