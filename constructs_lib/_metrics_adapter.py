@@ -387,8 +387,9 @@ def _other_endpoints(
 ) -> list[Endpoint]:
     """(port name, path, params) of the peers; they must serve metrics in this very pod.
 
-    A peer without a metrics port right now (git-sync with metrics=False, an ambassador in
-    development mode) is left out, so switching a peer's mode needs no change here.
+    A peer without a metrics port right now (git-sync with metrics=False, or in a Job without
+    a native sidecar) is left out, so switching a peer's mode needs no change here. (An
+    ambassador in development mode keeps its Envoy stats port, and is listed.)
     """
     found: dict[str, Endpoint] = {}
     for i, other in enumerate(also_scrape):
