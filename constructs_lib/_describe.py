@@ -107,16 +107,12 @@ from typing import Any, ClassVar, Literal, NamedTuple
 import yaml
 
 from ._errors import PropsError
+from ._template_paths import DEFAULT_TEMPLATE_PATH, TEMPLATE_PATH
 
 #: The kinds whose documents hold a pod template.
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod")
-#: Where each kind's document holds the pod template. The same table as
-#: ``_workload_kinds._TEMPLATE_PATH`` (tests/test_describe.py compares them), not imported from
-#: there: that module imports cdk8s, which starts Node, and describe only reads YAML.
-_TEMPLATE_PATH: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"Pod": (), "CronJob": ("spec", "jobTemplate", "spec", "template")}
-)
-_DEFAULT_TEMPLATE_PATH = ("spec", "template")
+#: Where each kind's document holds the pod template (the seam's table, from a module without cdk8s).
+_TEMPLATE_PATH, _DEFAULT_TEMPLATE_PATH = TEMPLATE_PATH, DEFAULT_TEMPLATE_PATH
 
 #: The largest file :func:`read_manifest` reads (a chart's synthesized manifest is far smaller).
 MAX_FILE_BYTES = 8 * 2**20

@@ -426,7 +426,7 @@ def test_selector_matching_has_a_budget(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_the_template_paths_are_the_librarys() -> None:
-    """describe keeps its own copy of the table (importing _workload_kinds would import cdk8s)."""
+    """describe and the seam read one table (_template_paths: no cdk8s, so describe starts no Node)."""
     from constructs_lib import _describe, _workload_kinds
 
     assert dict(_describe._TEMPLATE_PATH) == _workload_kinds._TEMPLATE_PATH
