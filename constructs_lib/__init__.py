@@ -16,8 +16,8 @@ Node. ``__all__`` lists every public name either way.
 """
 
 # Before anything imports jsii: its Node process starts at the first `import cdk8s` and reads
-# the environment once (see _node.py). Cheap (`node --version`, ~5 ms, and only when the user
-# has not set the variable), and it must run here, at package import, so that a user's own
+# the environment once (see _node.py). Cheap (one os.environ.setdefault, no subprocess), and it
+# must run here, at package import, so that a user's own
 # `import cdk8s` after `import constructs_lib` finds the variable set too.
 from . import _node  # noqa: F401  # isort: skip
 
@@ -154,7 +154,9 @@ if TYPE_CHECKING:
         DEFAULT_REDIS_IMAGE,
         Endpoint,
         RedisAmbassador,
+        RedisClusterTopology,
         RedisRoute,
+        RedisShard,
     )
     from ._statsd_rules import StatsdMapping, StatsdMatchType, StatsdMetricType, StatsdObserver
     from ._volume_claims import VolumeClaimTemplate, volume_claim_template
@@ -193,7 +195,9 @@ __all__ = [
     "PodSecurityError",
     "PropsError",
     "RedisAmbassador",
+    "RedisClusterTopology",
     "RedisRoute",
+    "RedisShard",
     "SidecarGitSync",
     "StatsdMapping",
     "StatsdMatchType",

@@ -4,40 +4,25 @@ cdk8s runs in a Node process that jsii starts at the first ``import cdk8s``, pas
 of ``os.environ`` (jsii/_kernel/providers/process.py, ``ProcessProvider.start``). At start, that
 process prints a boxed "Node <major> is end-of-life" banner on stderr unless the comma-separated
 ``JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION`` lists its major version (jsii-runtime,
-``checkNode`` in @jsii/check-node). On a machine with Node 20 every ``python main.py`` prints it.
+``checkNode`` in @jsii/check-node: ``process.env[...].split(",").map(trim).includes(major)``,
+checked only for a release jsii marks unsupported; the known-broken, untested and deprecated
+warnings have variables of their own and stay). On a machine with Node 20 every
+``python main.py`` prints it.
 
-Importing constructs_lib before cdk8s sets that variable to the running Node's major, only when
-the user has not set it themselves. The other jsii warnings (known-broken, untested Node) stay.
-Imported by ``constructs_lib/__init__.py`` before any module that imports jsii: once cdk8s is
-imported the Node process has started and it is too late (docs/install.md, "The Node banner").
+Importing constructs_lib before cdk8s sets that variable, only when the user has not set it
+themselves, to every major from 0 to 99: it silences the end-of-life banner of whichever Node
+runs, as naming the running major would, without starting ``node --version`` to learn it (that
+cost ~5 ms of every import, issue 24). Imported by ``constructs_lib/__init__.py`` before any
+module that imports jsii: once cdk8s is imported the Node process has started and it is too late
+(docs/install.md, "The Node banner").
 """
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 
 SILENCE_VARIABLE = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+#: Every Node major the variable can name (Node 24 is current; 99 leaves decades of margin).
+EVERY_MAJOR = ",".join(str(major) for major in range(100))
 
-
-def node_major() -> str | None:
-    """The major version of the Node jsii will start (``$JSII_NODE``, else ``node`` on PATH)."""
-    try:
-        out = subprocess.run(
-            [os.environ.get("JSII_NODE", "node"), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None  # no Node: jsii will say so itself, in its own words
-    match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*\s*", out)
-    return match.group(1) if match else None
-
-
-if SILENCE_VARIABLE not in os.environ:
-    _major = node_major()
-    if _major is not None:
-        os.environ[SILENCE_VARIABLE] = _major
+os.environ.setdefault(SILENCE_VARIABLE, EVERY_MAJOR)
