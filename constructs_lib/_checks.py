@@ -16,6 +16,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 from jsii._reference_map import InterfaceDynamicProxy
 
+from . import _jsii_calls
 from ._errors import PropsError, credential_in
 
 # DNS-1123 label: what the API server accepts for container and volume names
@@ -137,16 +138,29 @@ def non_negative_int(where: str, prop: str, value: int) -> int:
     return int_range(where, prop, value, 0, INT32_MAX, "use 0 or a positive integer")
 
 
-#: Milliseconds of the Durations :func:`seconds` made, by object id (they are never freed).
-_KNOWN_MS: dict[int, int] = {}
+def memo(obj: Any) -> dict[str, Any]:
+    """What the library remembers about a Python object (a construct, a Duration...), kept on the
+    object itself: it lives and dies with the object, and no table keyed by ``id()`` grows with
+    every app a process builds (issue 24)."""
+    found: dict[str, Any] | None = vars(obj).get(MEMO)
+    if found is None:
+        found = {}
+        # object.__setattr__: jsii's InterfaceDynamicProxy (what Secret.from_secret_name returns)
+        # refuses attributes its delegates lack.
+        object.__setattr__(obj, MEMO, found)
+    return found
+
+
+MEMO = "_constructs_lib_memo"
 
 
 @functools.cache
 def seconds(n: int) -> cdk8s.Duration:
     """A library default Duration, created once per process: each creation and each
     ``to_milliseconds()`` is a jsii round trip to node, and these are read on every pattern."""
-    duration = cdk8s.Duration.seconds(n)
-    _KNOWN_MS[id(duration)] = n * 1000
+    with _jsii_calls.library_only():  # a new value object changes no workload
+        duration = cdk8s.Duration.seconds(n)
+    memo(duration)["ms"] = n * 1000
     return duration
 
 
@@ -163,8 +177,11 @@ def duration_at_least(
     ``maximum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
-    known = _KNOWN_MS.get(id(value))
-    raw = known if known is not None else value.to_milliseconds(integral=False)
+    known = vars(value).get(MEMO, {}).get("ms")
+    if known is None:
+        with _jsii_calls.library_only():  # a read (an invoke, for jsii)
+            known = value.to_milliseconds(integral=False)
+    raw = known
     # node's Infinity (Duration.seconds(1e308)) reaches Python as None.
     if not isinstance(raw, int | float) or not math.isfinite(raw) or raw > maximum_ms:
         raise PropsError(
@@ -460,19 +477,15 @@ def instance(where: str, prop: str, value: Any, cls: type[T], fix: str) -> T:
     return value
 
 
-#: What the library reads of a construct once: a construct's path and chart, and a chart's
-#: namespace and labels, never change (each read is a round trip or two to node). Keyed by the
-#: Python object (jsii keeps it for the app's life) and what was read.
-_READ_ONCE: dict[tuple[int, str], tuple[Any, Any]] = {}
-
-
 def _read_once(construct: Any, what: str, read: Callable[[], Any]) -> Any:
-    known = _READ_ONCE.get((id(construct), what))
-    if known is not None and known[0] is construct:
-        return known[1]
-    value = read()
-    _READ_ONCE[(id(construct), what)] = (construct, value)
-    return value
+    """What the library reads of a construct once: a construct's path and chart, and a chart's
+    namespace and labels, never change (each read is a round trip or two to node). Kept in the
+    construct's :func:`memo`."""
+    known = memo(construct)
+    if what not in known:
+        with _jsii_calls.library_only():  # reads (Chart.of is a static invoke)
+            known[what] = read()
+    return known[what]
 
 
 def chart_of(construct: Any) -> cdk8s.Chart:

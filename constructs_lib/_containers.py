@@ -17,7 +17,7 @@ from typing import Any, Literal
 import cdk8s
 import cdk8s_plus_27 as kplus
 
-from . import _checks
+from . import _checks, _jsii_calls
 from ._errors import PropsError
 
 ContainerKind = Literal["sidecar", "init", "native"]
@@ -254,35 +254,37 @@ def container_resources(
     return _container_resources(cpu_request_m, cpu_limit_m, mem_request_mi, mem_limit_mi)
 
 
-#: Containers' resources the library built, by object id: rendering them needs no round trip.
-_KNOWN_RESOURCES: dict[int, tuple[kplus.ContainerResources, dict[str, Any]]] = {}
-
-
 @functools.lru_cache(maxsize=64)
 def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int) -> kplus.ContainerResources:
     # Built once per figure set: every Cpu/Size creation is a jsii round trip.
-    resources = kplus.ContainerResources(
-        cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_req), limit=kplus.Cpu.millis(cpu_lim)),
-        memory=kplus.MemoryResources(
-            request=cdk8s.Size.mebibytes(mem_req), limit=cdk8s.Size.mebibytes(mem_lim)
-        ),
-    )
-    _KNOWN_RESOURCES[id(resources)] = (
-        resources,
-        {
-            "limits": {"cpu": f"{cpu_lim}m", "memory": f"{mem_lim}Mi"},
-            "requests": {"cpu": f"{cpu_req}m", "memory": f"{mem_req}Mi"},
-        },
-    )
+    with _jsii_calls.library_only():  # new value objects change no workload
+        resources = kplus.ContainerResources(
+            cpu=kplus.CpuResources(request=kplus.Cpu.millis(cpu_req), limit=kplus.Cpu.millis(cpu_lim)),
+            memory=kplus.MemoryResources(
+                request=cdk8s.Size.mebibytes(mem_req), limit=cdk8s.Size.mebibytes(mem_lim)
+            ),
+        )
+    # Containers' resources the library built render with no round trip (_render_resources).
+    _checks.memo(resources)["rendered"] = {
+        "limits": {"cpu": f"{cpu_lim}m", "memory": f"{mem_lim}Mi"},
+        "requests": {"cpu": f"{cpu_req}m", "memory": f"{mem_req}Mi"},
+    }
     return resources
 
 
 def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
     """``resources`` as cdk8s-plus-27 renders them (container.ts: cpu ``amount``, memory in
     ``Mi``, ephemeral storage in ``Gi``); the library's own need no round trip, a user's are read once."""
-    known = _KNOWN_RESOURCES.get(id(resources))
+    known = vars(resources).get(_checks.MEMO, {}).get("rendered")
     if known is not None:
-        return {k: dict(v) for k, v in known[1].items()}
+        return {k: dict(v) for k, v in known.items()}
+    with _jsii_calls.library_only():  # reads (to_mebibytes() is an invoke, for jsii)
+        out = _read_resources(resources)
+    _checks.memo(resources)["rendered"] = out  # a user's, read once
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _read_resources(resources: kplus.ContainerResources) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for key, value in (
         ("cpu", resources.cpu),
@@ -301,8 +303,7 @@ def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
             else:
                 text = f"{amount.to_gibibytes()}Gi"
             out.setdefault(side, {})[key] = text
-    _KNOWN_RESOURCES[id(resources)] = (resources, out)  # a user's, read once
-    return {k: dict(v) for k, v in out.items()}
+    return out
 
 
 #: Quantity suffixes cdk8s-plus-27 writes (cpu "m" or none; memory "Mi"; storage "Gi") and the rest

@@ -18,7 +18,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
 
-from . import _checks
+from . import _checks, _jsii_calls
 from ._additions import Annotation, AppEnv, ConfigFiles, LoopbackPort, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
@@ -157,15 +157,16 @@ class MetricsAdapter(constructs.Construct):
         # --- discovery ---
         self.pod_monitor: _PodMonitor | None = None
         if props.pod_monitor:
-            self.pod_monitor = _PodMonitor.attach(
-                self,
-                "pod-monitor",
-                self.workload,
-                selector,
-                pod_monitor_endpoints(props),
-                labels=props.pod_monitor_labels,
-                where=where,
-            )
+            with _jsii_calls.library_only():  # a new object: no workload's rendering changes
+                self.pod_monitor = _PodMonitor.attach(
+                    self,
+                    "pod-monitor",
+                    self.workload,
+                    selector,
+                    pod_monitor_endpoints(props),
+                    labels=props.pod_monitor_labels,
+                    where=where,
+                )
         self.service: kplus.Service | None = None
         if props.service:
             self.service = kplus.Service(
@@ -461,8 +462,8 @@ class MetricsDefaults:
     scrape_interval: str | None = None  # a Prometheus duration
 
 
-#: Defaults by scope (a chart or an app), kept with the scope so that the id cannot be reused.
-_DEFAULTS: dict[int, tuple[constructs.Construct, MetricsDefaults]] = {}
+#: Whether :func:`metrics_defaults` ran in this process (else no adapter walks its scopes).
+_DEFAULTS_SET = False
 
 
 def metrics_defaults(
@@ -495,7 +496,9 @@ def metrics_defaults(
         ms = _checks.duration_at_least(where, "scrape_interval", scrape_interval, 1000, "use at least 1s")
         interval = _checks.go_duration(ms)
     defaults = MetricsDefaults(chosen, _pod_monitor_labels(where, pod_monitor_labels), interval)
-    _DEFAULTS[id(scope)] = (scope, defaults)
+    _checks.memo(scope)["metrics_defaults"] = defaults  # kept with the scope, freed with it
+    global _DEFAULTS_SET
+    _DEFAULTS_SET = True
     return defaults
 
 
@@ -503,10 +506,10 @@ def _defaults_for(scope: constructs.Construct) -> MetricsDefaults | None:
     """The defaults of the nearest scope at or above ``scope`` that has some (no node round trip
     unless :func:`metrics_defaults` was called in this process)."""
     node: Any = scope
-    while _DEFAULTS and node is not None:
-        known = _DEFAULTS.get(id(node))
-        if known is not None and known[0] is node:
-            return known[1]
+    while _DEFAULTS_SET and node is not None:
+        known: MetricsDefaults | None = vars(node).get(_checks.MEMO, {}).get("metrics_defaults")
+        if known is not None:
+            return known
         node = node.node.scope
     return None
 

@@ -56,7 +56,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
 
-from . import _checks, _pod_security
+from . import _checks, _jsii_calls, _pod_security
 from ._additions import ConfigFiles, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
@@ -71,6 +71,8 @@ from ._errors import CollisionError, MainContainerError, PodSecurityError, Props
 from ._pod_output import PodOutput, render
 from ._pod_rules import pod_rule_errors
 from ._workload_kinds import SELECTING_KINDS, claim_template_names, pod_template
+
+_jsii_calls.install()
 
 
 @dataclass(frozen=True)
@@ -198,10 +200,6 @@ class _PodIndex:
         self.env[name] = {e["name"] for e in c.get("env", [])}
 
 
-#: One seam per workload, found without a round trip (by the workload's Python object).
-_SEAMS: dict[int, tuple[Workload, PodSeam]] = {}
-
-
 class PodSeam:
     """The one place where patterns edit a workload's pod. Get it with :meth:`of`.
 
@@ -218,23 +216,26 @@ class PodSeam:
         """The seam of ``workload``, created on first use (one per workload). With ``read``
         (for a pattern that attaches) its index is re-read from the rendered workload, so it
         sees what the user added since the last attach."""
-        known = _SEAMS.get(id(workload))
-        if known is not None and known[0] is workload:
-            seam = known[1]
+        seam: PodSeam | None = _checks.memo(workload).get("seam")  # one per workload, no round trip
+        if seam is not None:
             if read:
                 seam._index = seam._read_index(seam._output.render_original())
             return seam
-        original = cdk8s.ApiObject.of(workload)
+        with _jsii_calls.library_only():
+            original = cdk8s.ApiObject.of(workload)
+        generation, callbacks = _jsii_calls.generation(), _jsii_calls.callbacks()
         rendered = render(original) if read else {}
         seam = cls(workload, original, rendered)
         if read:
+            if rendered and _jsii_calls.callbacks() == callbacks:
+                seam._output.remember(rendered, generation)
             seam._index = seam._read_index(rendered)
         return seam
 
     def __init__(self, workload: Workload, original: cdk8s.ApiObject, rendered: Mapping[str, Any]) -> None:
         """Use :meth:`of`. ``original`` is the workload's ApiObject, ``rendered`` its rendering
         (or empty)."""
-        _SEAMS[id(workload)] = (workload, self)
+        _checks.memo(workload)["seam"] = self
         self.workload = workload
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
         self.kind = type(workload).__name__
@@ -873,8 +874,10 @@ class PodSeam:
     def _add_config(self, scope: constructs.Construct, config: ConfigFiles, where: str) -> kplus.ConfigMap:
         """The ConfigMap of ``config``, its volume, and a ``checksum/<prefix>`` pod annotation so
         that a config change rolls the pods."""
-        config_map = kplus.ConfigMap(scope, "config", data=dict(config.files))
-        self.add_volume({"configMap": {"name": config_map.name}, "name": config.volume}, where=where)
+        with _jsii_calls.library_only():  # a new ConfigMap changes no workload's rendering
+            config_map = kplus.ConfigMap(scope, "config", data=dict(config.files))
+        volume = {"configMap": {"name": _checks.name_of(config_map)}, "name": config.volume}
+        self.add_volume(volume, where=where)
         texts = (f"{k}\0{v}" for k, v in sorted(config.files.items()))
         self.annotate_config_hash(config.prefix, *texts, where=where)
         return config_map

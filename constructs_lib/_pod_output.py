@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import cdk8s
 import constructs
 
-from . import _checks
+from . import _checks, _jsii_calls
 from ._checks import Workload
 from ._workload_kinds import API_VERSIONS
 
@@ -38,12 +38,14 @@ class PodOutput(cdk8s.ApiObject):
         # cdk8s-plus's own workload classes name their ApiObject "Resource" (base.ts), the id
         # ApiObject.of finds first (constructs' defaultChild); for a subclass, which may set
         # another default child, read the id.
-        if type(workload) in API_VERSIONS and workload.node.try_remove_child("Resource"):
-            child_id = "Resource"
-        else:
-            child_id = original.node.id
-            workload.node.try_remove_child(child_id)
-        return cls(workload, child_id, original, seam, api_version=api_version, kind=kind, name=name)
+        # None of this changes how the original renders (_jsii_calls).
+        with _jsii_calls.library_only():
+            if type(workload) in API_VERSIONS and workload.node.try_remove_child("Resource"):
+                child_id = "Resource"
+            else:
+                child_id = original.node.id
+                workload.node.try_remove_child(child_id)
+            return cls(workload, child_id, original, seam, api_version=api_version, kind=kind, name=name)
 
     def __init__(
         self,
@@ -67,15 +69,43 @@ class PodOutput(cdk8s.ApiObject):
         self._initial_metadata: dict[str, Any] = {"labels": dict(_checks.chart_labels(scope))}
 
     def render_original(self) -> dict[str, Any]:
-        """The workload as cdk8s-plus renders it (one round trip to node)."""
-        return render(self.original)
+        """The workload as cdk8s-plus renders it: one round trip to node, or none when nothing
+        that could change it ran since the last rendering (``_jsii_calls``). Read-only: the
+        document may be handed out again."""
+        global _last
+        generation = _jsii_calls.generation()
+        if _last is not None and _last[0] == generation and _last[1] is self:
+            return _last[2]
+        before = _jsii_calls.callbacks()
+        doc = render(self.original)
+        # A rendering that called back into Python (a user's cdk8s.Lazy) may change with no
+        # request at all: never reused.
+        _last = (generation, self, doc) if _jsii_calls.callbacks() == before else None
+        return doc
+
+    def remember(self, doc: dict[str, Any], generation: int) -> None:
+        """``doc`` is the original's rendering as of ``generation`` (rendered before this
+        stand-in existed, with no callback into Python)."""
+        global _last
+        _last = (generation, self, doc)
+
+    def _original_json(self) -> Any:
+        """The original's document for synth, to edit: the last rendering when it is still the
+        workload's (handed over once), else a new one."""
+        global _last
+        if _last is not None and _last[0] == _jsii_calls.generation() and _last[1] is self:
+            doc, _last = _last[2], None
+            return doc
+        return self.original.to_json()
 
     def to_json(self) -> Any:
-        doc = self.original.to_json()
+        doc = self._original_json()
         # Labels and annotations added through cdk8s.ApiObject.of(deployment).metadata land
         # on this stand-in; carry them over. The stand-in has nothing but its metadata (its
         # patches go to the original), so rendering it is one round trip (metadata, then its
-        # toJson, would be two).
+        # toJson, would be two), and none when no one ever read its metadata from Python.
+        if not _jsii_calls.metadata_read(self):
+            return self._seam.apply_edits(doc)
         own = super().to_json().get("metadata", {})
         for key in ("labels", "annotations"):
             before = self._initial_metadata.get(key, {})
@@ -90,6 +120,11 @@ class PodOutput(cdk8s.ApiObject):
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.
         self.original.add_json_patch(*ops)
+
+
+#: The last rendering of a workload: (generation, stand-in, document); one slot, so at most one
+#: document is kept (issue 24, memory).
+_last: tuple[int, PodOutput, dict[str, Any]] | None = None
 
 
 def render(api_object: cdk8s.ApiObject) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""The seam renders a workload only when something could have changed it (issue 24).
+
+Rendering a workload is one round trip carrying the whole document. The seam reuses its last
+rendering while no request that may change anything reached node (``_jsii_calls``); these tests
+count the renderings and, above all, show that every kind of edit in between is still seen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+import jsii
+import pytest
+from jsii._runtime import kernel
+
+from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, _jsii_calls
+
+from .helpers import chart, containers, pod, synth, web
+
+
+@pytest.fixture(name="renders")
+def _renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The objects whose toJson() Python asked node for, in order (class name only)."""
+    seen: list[str] = []
+    invoke = kernel.provider.invoke
+
+    def counting(request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "toJson":
+            seen.append(request.objref.ref.split("@")[0].rsplit(".", 1)[-1])
+        return invoke(request, *args, **kwargs)
+
+    monkeypatch.setattr(kernel.provider, "invoke", counting)
+    return seen
+
+
+def three_patterns(c: cdk8s.Chart, app: kplus.Deployment) -> None:
+    site = SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+    cache = RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
+    MetricsAdapter(
+        c, "metrics", workload=app, source=MetricsSource.nginx(), pod_monitor=True, also_scrape=[site, cache]
+    )
+
+
+def test_back_to_back_patterns_render_the_workload_once(renders: list[str]) -> None:
+    c = chart()
+    three_patterns(c, web(c, "app"))
+    assert renders == ["KubeDeployment"]
+    docs = synth(c)
+    assert renders == ["KubeDeployment"], "nothing ran between the last attach and synth"
+    assert list(containers(docs)) == ["app", "git-sync", "redis-ambassador", "metrics-adapter"]
+
+
+def test_a_user_edit_between_attaches_is_seen(renders: list[str]) -> None:
+    c = chart()
+    app = web(c, "app")
+    SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+    app.containers[0].env.add_variable("MODE", kplus.EnvValue.from_value("prod"))
+    RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
+    assert renders == ["KubeDeployment", "KubeDeployment"]
+    env = [e["name"] for e in containers(synth(c))["app"]["env"]]
+    assert env == ["MODE", "REDIS_HOST", "REDIS_PORT", "REDIS_URL", "REDIS_PROTOCOL"]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda app: app.add_container(name="late", image="example/late:1"), id="add_container"),
+        pytest.param(
+            lambda app: cdk8s.ApiObject.of(app).add_json_patch(
+                cdk8s.JsonPatch.add("/spec/template/spec/hostname", "late")
+            ),
+            id="json_patch",
+        ),
+        pytest.param(
+            lambda app: app.containers[0].mount("/late", kplus.Volume.from_empty_dir(app, "late", "late")),
+            id="mount",
+        ),
+        pytest.param(lambda app: app.pod_metadata.add_annotation("late", "yes"), id="pod_metadata"),
+        pytest.param(lambda app: app.scheduling.attract(kplus.Node.labeled()), id="scheduling"),
+    ],
+)
+def test_every_edit_after_the_last_attach_reaches_the_manifest(edit: Any, renders: list[str]) -> None:
+    c = chart()
+    app = web(c, "app")
+    three_patterns(c, app)
+    expected = synth(c)[0]
+    edit(app)
+    assert synth(c)[0] != expected  # rendered again: the edit is there
+    # once at the first attach (reused by the other two and the first synth), once after the edit
+    assert renders.count("KubeDeployment") == 2
+
+
+def test_a_rendering_that_calls_python_is_never_reused(renders: list[str]) -> None:
+    """An app's resolvers (cdk8s.IResolver) run Python during the rendering: their answer can
+    change with no request at all, so such a rendering is not kept."""
+
+    @jsii.implements(cdk8s.IResolver)
+    class Image:
+        tag = "1.0"
+
+        def resolve(self, context: cdk8s.ResolutionContext) -> None:
+            if context.value == "example/app:TAG":
+                context.replace_value(f"example/app:{self.tag}")
+
+    resolver = Image()
+    c = cdk8s.Chart(cdk8s.App(resolvers=[resolver]), "test")
+    app = kplus.Deployment(c, "web")
+    app.add_container(name="app", image="example/app:TAG", ports=[kplus.ContainerPort(number=8080)])
+    three_patterns(c, app)
+    resolver.tag = "2.0"
+    assert containers(synth(c))["app"]["image"] == "example/app:2.0"
+    assert renders.count("KubeDeployment") == 4
+
+
+def test_the_stand_ins_metadata_is_read_only_when_someone_fetched_it(renders: list[str]) -> None:
+    c = chart()
+    app = web(c, "app")
+    three_patterns(c, app)
+    synth(c)
+    assert "ApiObject" not in renders
+    cdk8s.ApiObject.of(app).metadata.add_label("team", "web")
+    docs = synth(c)
+    assert docs[0]["metadata"]["labels"] == {"team": "web"}
+    assert "ApiObject" in renders
+
+
+def test_a_jsii_it_does_not_know_means_rendering_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_jsii_calls, "_installed", False)
+    assert _jsii_calls.generation() != _jsii_calls.generation()
+    assert _jsii_calls.callbacks() != _jsii_calls.callbacks()
+    assert _jsii_calls.metadata_read(object())
+
+
+def test_the_pod_is_the_same_whichever_way_it_was_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    def build() -> list[dict[str, Any]]:
+        c = chart()
+        app = web(c, "app")
+        three_patterns(c, app)
+        return synth(c)
+
+    reused = build()
+    monkeypatch.setattr(_jsii_calls, "_installed", False)
+    assert build() == reused
+    assert pod(reused)["containers"][0]["name"] == "app"
