@@ -523,9 +523,12 @@ def child_path(scope: Any, id: str) -> str:
     return f"{parent}/{own}" if parent else own
 
 
-def same_namespace(where: str, scope: Any, target: Workload) -> None:
-    """The pattern's own objects (ConfigMaps, PodMonitor) must live where the pods are."""
-    mine, theirs = namespace_of(scope), namespace_of(target)
+def same_namespace(where: str, scope: Any, target: Workload, theirs: str | bool | None = False) -> None:
+    """The pattern's own objects (ConfigMaps, PodMonitor) must live where the pods are:
+    ``theirs`` is the workload's namespace when known (its rendering's), else its chart's."""
+    mine = namespace_of(scope)
+    if theirs is False:
+        theirs = namespace_of(target)
     kind = type(target).__name__
     if mine != theirs:
         raise PropsError(

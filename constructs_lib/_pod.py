@@ -116,8 +116,11 @@ def pattern_seam(
     the older name of ``workload``) in the scope's namespace, and the workload's seam."""
     where = _checks.child_path(scope, id)  # the pattern's node.path, without two round trips
     target = _checks.pattern_workload(where, workload, deployment)
-    _checks.same_namespace(where, scope, target)
-    return where, target, PodSeam.of(target)
+    seam = PodSeam.of(target)
+    # The workload's namespace as rendered (no Chart.of round trip; a namespace set on the
+    # workload itself counts), else its chart's.
+    _checks.same_namespace(where, scope, target, seam.namespace)
+    return where, target, seam
 
 
 def _merge_in(user: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
@@ -159,6 +162,8 @@ class _PodIndex:
     #: The labels that select the workload's pods: a Deployment's, StatefulSet's or
     #: DaemonSet's ``matchLabels``, else the pod template's labels (Jobs, CronJobs, Pods).
     selector: dict[str, str] = field(default_factory=dict)
+    #: The workload's ``metadata.namespace`` as rendered; False when it could not be rendered.
+    namespace: str | bool | None = False
 
     @classmethod
     def read(cls, doc: Mapping[str, Any]) -> _PodIndex:
@@ -172,6 +177,7 @@ class _PodIndex:
         else:
             selector = template.get("metadata", {}).get("labels", {})
         index = cls(
+            namespace=doc.get("metadata", {}).get("namespace"),
             selector=dict(selector),
             volumes={v["name"] for v in pod.get("volumes", [])} | set(claim_template_names(doc)),
             annotations=set(template.get("metadata", {}).get("annotations", {})),
@@ -299,6 +305,11 @@ class PodSeam:
                     f"give container {taken_by!r} another port",
                 )
         return index
+
+    @property
+    def namespace(self) -> str | bool | None:
+        """The workload's namespace as rendered when the pattern attached (False: not rendered)."""
+        return self._index.namespace
 
     @property
     def selector(self) -> dict[str, str]:

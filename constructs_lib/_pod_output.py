@@ -65,8 +65,9 @@ class PodOutput(cdk8s.ApiObject):
         self._seam = seam
         # What this stand-in's metadata holds now: the name, the chart's namespace and labels
         # (api-object.ts); only later additions through cdk8s.ApiObject.of(deployment).metadata
-        # are carried over to the output.
-        self._initial_metadata: dict[str, Any] = {"labels": dict(_checks.chart_labels(scope))}
+        # are carried over to the output. The chart's labels are read when that matters
+        # (to_json, once someone fetched the metadata): two round trips saved per workload.
+        self._scope = scope
 
     def render_original(self) -> dict[str, Any]:
         """The workload as cdk8s-plus renders it: one round trip to node, or none when nothing
@@ -107,13 +108,14 @@ class PodOutput(cdk8s.ApiObject):
         if not _jsii_calls.metadata_read(self):
             return self._seam.apply_edits(doc)
         own = super().to_json().get("metadata", {})
+        initial: dict[str, Any] = {"labels": dict(_checks.chart_labels(self._scope))}
         for key in ("labels", "annotations"):
-            before = self._initial_metadata.get(key, {})
+            before = initial.get(key, {})
             added = {k: v for k, v in own.get(key, {}).items() if before.get(k) != v}
             if added:
                 doc["metadata"][key] = dict(sorted({**doc["metadata"].get(key, {}), **added}.items()))
         for key in ("finalizers", "ownerReferences"):
-            if own.get(key) and own.get(key) != self._initial_metadata.get(key):
+            if own.get(key) and own.get(key) != initial.get(key):
                 doc["metadata"][key] = own[key]
         return self._seam.apply_edits(doc)
 

@@ -15,7 +15,14 @@ import jsii
 import pytest
 from jsii._runtime import kernel
 
-from constructs_lib import MetricsAdapter, MetricsSource, RedisAmbassador, SidecarGitSync, _jsii_calls
+from constructs_lib import (
+    MetricsAdapter,
+    MetricsSource,
+    PropsError,
+    RedisAmbassador,
+    SidecarGitSync,
+    _jsii_calls,
+)
 
 from .helpers import chart, containers, pod, synth, web
 
@@ -144,3 +151,18 @@ def test_the_pod_is_the_same_whichever_way_it_was_rendered(monkeypatch: pytest.M
     monkeypatch.setattr(_jsii_calls, "_installed", False)
     assert build() == reused
     assert pod(reused)["containers"][0]["name"] == "app"
+
+
+def test_the_namespace_compared_is_the_workloads_own(renders: list[str]) -> None:
+    """The pattern's ConfigMap goes to its chart's namespace, so the pods must be there too:
+    the seam reads the workload's namespace from its rendering (no Chart.of round trip), which
+    also catches a namespace set on the workload itself (before, only the charts were compared)."""
+    c = cdk8s.Chart(cdk8s.App(), "test", namespace="web")
+    app = kplus.Deployment(c, "web", metadata=cdk8s.ApiObjectMetadata(namespace="other"))
+    app.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+    with pytest.raises(PropsError, match="scope='web': the Deployment is in namespace 'other'"):
+        RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
+    ok = kplus.Deployment(c, "ok")
+    ok.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+    RedisAmbassador(c, "cache2", workload=ok, primary="redis:6379")
+    assert [d["metadata"]["namespace"] for d in synth(c) if d["kind"] == "ConfigMap"] == ["web"]
