@@ -67,7 +67,7 @@ from ._containers import (
     Mount,
     Port,
 )
-from ._errors import CollisionError, MainContainerError, PodSecurityError, PropsError
+from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
 from ._pod_output import PodOutput, render
 from ._pod_rules import pod_rule_errors
 from ._workload_kinds import SELECTING_KINDS, claim_template_names, pod_template
@@ -224,6 +224,7 @@ class PodSeam:
         sees what the user added since the last attach."""
         seam: PodSeam | None = _checks.memo(workload).get("seam")  # one per workload, no round trip
         if seam is not None:
+            seam.check_not_released()
             if read:
                 seam._index = seam._read_index(seam._output.render_original())
             return seam
@@ -246,6 +247,7 @@ class PodSeam:
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
         self.kind = type(workload).__name__
         self._restricted = False
+        self._released = False
         #: The seam's additions, each with the count of user items it goes after (_merge_in).
         self._added: dict[str, list[tuple[int, AddedContainer]]] = {"initContainers": [], "containers": []}
         self._user_edits: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
@@ -274,6 +276,26 @@ class PodSeam:
     @_index.setter
     def _index(self, index: _PodIndex) -> None:
         self._attaching = index
+
+    def release(self) -> None:
+        """``App.synth()`` wrote the workload (``_synth.py``): drop what the patterns added, so a
+        process that builds app after app does not keep every app's additions (jsii keeps every
+        object created from Python, and with it this seam, for the process's life)."""
+        self._released = True
+        self._added = {"initContainers": [], "containers": []}
+        self._user_edits, self._volumes, self._pod_edits, self._annotations = {}, {}, {}, {}
+        self._claims, self._loopback_ports, self._owners = {}, {}, {}
+        self._shared_volumes, self._claim_templates, self._attaching = set(), [], None
+
+    def check_not_released(self) -> None:
+        """Refuse to edit or render a workload whose app ``App.synth()`` already wrote."""
+        if self._released:
+            raise ConstructsLibError(
+                f"{self.workload.node.path}: App.synth() already wrote this {self.kind}, and constructs_lib "
+                "let go of what its patterns added (so that a process building many apps stays flat). "
+                "Fix: attach every pattern before App.synth(), and synthesize an App once; to synthesize "
+                "again, build a new App (app.synth_yaml() and Chart.to_json() release nothing)"
+            )
 
     def done(self) -> None:
         """The pattern has attached: drop the index (the next :meth:`of` reads the pod again),

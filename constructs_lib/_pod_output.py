@@ -8,7 +8,8 @@ from the typed 1.27 model *after* applying patches, which silently drops an init
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import cdk8s
@@ -100,6 +101,9 @@ class PodOutput(cdk8s.ApiObject):
         return self.original.to_json()
 
     def to_json(self) -> Any:
+        self._seam.check_not_released()
+        if _synthesized is not None:
+            _synthesized.append(self)
         doc = self._original_json()
         # Labels and annotations added through cdk8s.ApiObject.of(deployment).metadata land
         # on this stand-in; carry them over. The stand-in has nothing but its metadata (its
@@ -119,9 +123,31 @@ class PodOutput(cdk8s.ApiObject):
                 doc["metadata"][key] = own[key]
         return self._seam.apply_edits(doc)
 
+    def release(self) -> None:
+        """``App.synth()`` wrote this workload: let go of what the seam holds (``collecting``)."""
+        global _last
+        if _last is not None and _last[1] is self:
+            _last = None
+        self._seam.release()
+
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.
         self.original.add_json_patch(*ops)
+
+
+#: The stand-ins rendered by the ``App.synth()`` running now (``collecting``), else None.
+_synthesized: list[PodOutput] | None = None
+
+
+@contextmanager
+def collecting() -> Iterator[list[PodOutput]]:
+    """The stand-ins rendered inside this block: the workloads of the app being synthesized."""
+    global _synthesized
+    outer, _synthesized = _synthesized, []
+    try:
+        yield _synthesized
+    finally:
+        _synthesized = outer
 
 
 #: The last rendering of a workload: (generation, stand-in, document); one slot, so at most one

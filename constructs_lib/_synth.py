@@ -54,6 +54,23 @@ def _surfacing(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``App.synth()`` writes the app's files: the app is done, and the seams of the workloads it
+    wrote let go of what the patterns added (``PodSeam.release``; issue 24, memory)."""
+
+    @functools.wraps(fn)
+    def synth(*args: Any, **kwargs: Any) -> Any:
+        from ._pod_output import collecting
+
+        with collecting() as written:
+            result = fn(*args, **kwargs)
+        for output in written:
+            output.release()
+        return result
+
+    return synth
+
+
 def install() -> None:
     """Wrap cdk8s's synth entry points (idempotent)."""
     for cls, name in (
@@ -68,5 +85,7 @@ def install() -> None:
         if isinstance(original, staticmethod | classmethod):
             wrapped = type(original)(_surfacing(original.__func__))
             setattr(cls, name, wrapped)
+        elif cls is cdk8s.App and name == "synth":
+            setattr(cls, name, _surfacing(_releasing(original)))
         else:
             setattr(cls, name, _surfacing(original))

@@ -16,6 +16,7 @@ import pytest
 from jsii._runtime import kernel
 
 from constructs_lib import (
+    ConstructsLibError,
     MetricsAdapter,
     MetricsSource,
     PropsError,
@@ -166,3 +167,31 @@ def test_the_namespace_compared_is_the_workloads_own(renders: list[str]) -> None
     ok.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
     RedisAmbassador(c, "cache2", workload=ok, primary="redis:6379")
     assert [d["metadata"]["namespace"] for d in synth(c) if d["kind"] == "ConfigMap"] == ["web"]
+
+
+def test_app_synth_lets_go_of_what_the_patterns_added(tmp_path: Any) -> None:
+    """``App.synth()`` is the end of an app: the seams of the workloads it wrote drop what the
+    patterns added (jsii keeps every object created from Python for the process's life, and
+    with it each seam), and a second ``App.synth()`` or a late pattern is refused, not wrong."""
+    app = cdk8s.App(outdir=str(tmp_path))
+    c = cdk8s.Chart(app, "test")
+    dep = web(c, "app")
+    three_patterns(c, dep)
+    app.synth()
+    written = (tmp_path / "test.k8s.yaml").read_text()
+    assert "redis-ambassador" in written
+    seam = vars(dep)["_constructs_lib_memo"]["seam"]
+    assert seam._added == {"initContainers": [], "containers": []}
+    assert (seam._volumes, seam._user_edits, seam._owners) == ({}, {}, {})
+    with pytest.raises(ConstructsLibError, match=r"test/web: App.synth\(\) already wrote this Deployment"):
+        app.synth()
+    with pytest.raises(ConstructsLibError, match=r"Fix: attach every pattern before App.synth\(\)"):
+        SidecarGitSync(c, "late", workload=dep, repo="https://example.com/late.git")
+
+
+def test_synth_yaml_and_to_json_release_nothing() -> None:
+    c = chart()
+    three_patterns(c, web(c, "app"))
+    first = c.to_json()
+    assert cdk8s.Testing.synth(c) == first
+    assert c.node.root.synth_yaml() == c.node.root.synth_yaml()
