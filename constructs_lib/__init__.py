@@ -57,7 +57,9 @@ _CDK8S_NAMES: dict[str, tuple[str, str]] = {
     "DEFAULT_REDIS_IMAGE": ("_redis_ambassador", "DEFAULT_REDIS_IMAGE"),
     "Endpoint": ("_redis_ambassador", "Endpoint"),
     "RedisAmbassador": ("_redis_ambassador", "RedisAmbassador"),
+    "RedisClusterTopology": ("_redis_ambassador", "RedisClusterTopology"),
     "RedisRoute": ("_redis_ambassador", "RedisRoute"),
+    "RedisShard": ("_redis_ambassador", "RedisShard"),
     "StatsdMapping": ("_statsd_rules", "StatsdMapping"),
     "StatsdMatchType": ("_statsd_rules", "StatsdMatchType"),
     "StatsdMetricType": ("_statsd_rules", "StatsdMetricType"),
@@ -65,6 +67,9 @@ _CDK8S_NAMES: dict[str, tuple[str, str]] = {
     "VolumeClaimTemplate": ("_volume_claims", "VolumeClaimTemplate"),
     "volume_claim_template": ("_volume_claims", "volume_claim_template"),
     "nginx_server_config": ("_web", "nginx_server_config"),
+    "apache_httpd_config": ("_web_apache", "apache_httpd_config"),
+    "tomcat_context_config": ("_web_tomcat", "tomcat_context_config"),
+    "python_server_command": ("_web_python", "python_server_command"),
 }
 #: The pod pictures: PyYAML and the drawing code (~35 ms), no cdk8s.
 _DESCRIBE_NAMES = ("describe", "PodPicture", "PodPictures", "read_manifest")
@@ -161,6 +166,9 @@ if TYPE_CHECKING:
     from ._statsd_rules import StatsdMapping, StatsdMatchType, StatsdMetricType, StatsdObserver
     from ._volume_claims import VolumeClaimTemplate, volume_claim_template
     from ._web import nginx_server_config
+    from ._web_apache import apache_httpd_config
+    from ._web_python import python_server_command
+    from ._web_tomcat import tomcat_context_config
 
 
 __all__ = [
@@ -204,11 +212,14 @@ __all__ = [
     "StatsdMetricType",
     "StatsdObserver",
     "VolumeClaimTemplate",
+    "apache_httpd_config",
     "container_resources",
     "describe",
     "metrics_defaults",
     "nginx_server_config",
+    "python_server_command",
     "read_manifest",
     "restricted_pod_security",
+    "tomcat_context_config",
     "volume_claim_template",
 ]

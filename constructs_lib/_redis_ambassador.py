@@ -5,6 +5,13 @@ that is not a read) go to the ``catch_all_route`` cluster, the single primary; r
 commands go to its ``read_command_policy`` cluster, the replicas (Envoy >= 1.28). The
 config is rendered from Python data into a ConfigMap; a pod annotation carries its hash.
 
+Topologies (one per ambassador; the upstream the catch-all route reaches):
+- replicated: one ``primary`` and its ``replicas`` (above);
+- sharded: ``shards``, N primaries in one Envoy cluster whose consistent-hash load balancer
+  (Maglev or ring hash) picks a shard per key; every command of a key goes to its shard's primary;
+- Redis Cluster: ``cluster``, Envoy's ``envoy.clusters.redis`` cluster type (slot map from
+  ``CLUSTER SLOTS``; ``MOVED``/``ASK`` followed by the proxy; reads per ``read_policy``).
+
 Envoy API: envoy.extensions.filters.network.redis_proxy.v3 (RedisProxy,
 RedisProtocolOptions), envoy.config.bootstrap.v3.Bootstrap.
 """
@@ -128,9 +135,84 @@ class RedisRoute:
 
 
 @dataclass(frozen=True)
+class RedisShard:
+    """One shard of a sharded Redis: a primary that holds the keys hashed to it.
+
+    Every command of a key, reads included, goes to its shard's primary: Envoy hashes a read
+    through a second cluster (``read_command_policy``) whose ring cannot be kept equal to the
+    primaries' (docs/patterns/redis-ambassador.md, "Sharded primaries"). For sharding with
+    reads from replicas, use Redis Cluster (:class:`RedisClusterTopology`).
+
+    Attributes:
+        primary: ``host:port`` or Service of the shard's primary. It must resolve to one
+            address (a ClusterIP Service, a pod's DNS name or an IP): each address is a
+            host on the hash ring.
+        name: the shard's place on the hash ring (Envoy's ``envoy.lb`` ``hash_key``). Default
+            the primary's ``host:port`` as written. Keys stay on a shard as long as its name
+            does, whatever its address resolves to and whatever the order of ``shards``.
+    """
+
+    primary: Endpoint
+    name: str | None = None
+
+
+#: Envoy's ``ConnPoolSettings.ReadPolicy`` (redis_proxy.proto), lower case.
+ReadPolicy = Literal["master", "prefer_master", "replica", "prefer_replica", "any"]
+_READ_POLICIES = ("master", "prefer_master", "replica", "prefer_replica", "any")
+ShardHashing = Literal["maglev", "ring_hash"]
+
+
+@dataclass(frozen=True)
+class RedisClusterTopology:
+    """A Redis Cluster (cluster mode enabled) behind the ambassador: Envoy's
+    ``envoy.clusters.redis`` cluster type learns the slot map with ``CLUSTER SLOTS`` from the
+    seeds, sends each key to its slot's node and follows ``MOVED``/``ASK`` itself, so the app
+    uses a plain (non-cluster) client.
+
+    Attributes:
+        seeds: ``host:port`` or Services of one or more cluster nodes, asked for the slot map
+            (a Service over every node is enough).
+        read_policy: where read commands go, Envoy's ``ConnPoolSettings.read_policy``:
+            ``"master"`` (the slot's primary), ``"prefer_master"``, ``"replica"`` (a replica of
+            the slot's shard; a shard without one fails its reads), ``"prefer_replica"`` (a
+            replica, else the primary) or ``"any"`` (primary or replica, at random). Default
+            ``"master"``, as cluster clients do (redis-py's ``read_from_replicas=False``):
+            every read sees the last write, also while slots move. Measured with Envoy 1.40
+            (tests/test_integration_redis_topologies.py): ``"replica"`` and ``"prefer_replica"``
+            served every read from replicas, ``"any"`` about half (on a cluster created moments
+            before Envoy started, ``"prefer_replica"`` read from the primaries until the next
+            slot-map refresh, 5 s; cause not established); during a resharding,
+            reads from replicas returned nil for keys being moved (a replica answers for its
+            primary's data and knows nothing of the migration), reads from primaries never.
+        refresh_rate: how often Envoy asks for the slot map again. Default 5s (Envoy's).
+    """
+
+    seeds: Sequence[Endpoint]
+    read_policy: ReadPolicy = "master"
+    refresh_rate: cdk8s.Duration | None = None
+
+
+@dataclass(frozen=True)
 class _Upstream:
     host: str
     port: int
+
+
+@dataclass(frozen=True)
+class _Shard:
+    hash_key: str
+    upstream: _Upstream
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    seeds: tuple[_Upstream, ...]
+    read_policy: str
+    refresh_rate_ms: int
+
+
+#: The upstream shapes; the name of each is a constructor prop (or, for "replicated", primary).
+Topology = Literal["replicated", "sharded", "cluster"]
 
 
 class RedisAmbassador(constructs.Construct):
@@ -161,6 +243,15 @@ class RedisAmbassador(constructs.Construct):
             ``development``; ignored in development mode).
         replicas: read replicas (``host:port`` or Services). Default none: reads go to the primary.
         routes: extra key-prefix routes to other Redis deployments. Default none.
+        shards: instead of ``primary``/``replicas``: N primaries, each key on one of them by
+            consistent hashing (``{...}`` hash tags respected). Default none. See
+            :class:`RedisShard`.
+        shard_hashing: how keys map to ``shards``: ``"maglev"`` (Envoy's Maglev table of 65537
+            entries: an even spread, O(1) lookup) or ``"ring_hash"`` (a ring of 65536 points).
+            Both depend only on the shard names, so every pod and every restart maps a key to
+            the same shard; adding an Nth shard moves about 1/N of the keys. Default ``"maglev"``.
+        cluster: instead of ``primary``/``replicas``/``shards``: a Redis Cluster. Default none.
+            See :class:`RedisClusterTopology`.
         port: localhost port the app connects to. Default 6379, or the next port above it
             that no container of the pod uses (so does each port left out below).
         password: Secret key with the upstream Redis password (Envoy AUTHs to the servers).
@@ -169,9 +260,12 @@ class RedisAmbassador(constructs.Construct):
         op_timeout: per-command timeout. Default 5s.
         connect_timeout: upstream connect timeout. Default 1s.
         read_fallback: while no replica passes Envoy's health check, send reads to the
-            primary (Envoy priority failover) instead of failing them. Default True.
+            primary (Envoy priority failover) instead of failing them. Default True. Replicated
+            topology only (Redis Cluster: ``RedisClusterTopology.read_policy``).
         health_check_interval: how often Envoy checks each upstream (a Redis PING); a failed
-            check or connection takes a server out of the rotation. Default 1s.
+            check or connection takes a server out of the rotation. Default 1s. Redis Cluster:
+            the nodes Envoy lists, and a failed check refreshes the slot map. Shards are not
+            checked (a shard taken off the hash table would move its keys to the others).
         development: the proxy fronts a real ``redis-server`` in the pod instead of the
             remote servers. Default False.
         development_port: loopback port of that ``redis-server``. Default ``port + 10000``.
@@ -218,7 +312,11 @@ class RedisAmbassador(constructs.Construct):
         port: the localhost port the app connects to.
         stats_port: the pod-reachable ``/ready`` and ``/metrics`` port.
         env_names: the env names set in the main container, by prop (None = left out).
-        primary, replicas: the upstreams Envoy routes to (host, port).
+        primary, replicas: the upstreams Envoy routes to (host, port); ``primary`` is None for
+            the sharded and Redis Cluster topologies.
+        shards: the sharded topology's (name, upstream) pairs; ``cluster_seeds``: Redis
+            Cluster's seeds. Empty otherwise.
+        topology: ``"replicated"``, ``"sharded"`` or ``"cluster"``.
         envoy_config: the rendered Envoy bootstrap, as data.
         config_map: the ConfigMap holding ``envoy.yaml``.
         container: the Envoy container; ``redis_container``: development mode's redis-server.
@@ -239,6 +337,9 @@ class RedisAmbassador(constructs.Construct):
         primary: Endpoint | None = None,
         replicas: Sequence[Endpoint] = (),
         routes: Sequence[RedisRoute] = (),
+        shards: Sequence[RedisShard] = (),
+        shard_hashing: ShardHashing = "maglev",
+        cluster: RedisClusterTopology | None = None,
         port: int | None = None,
         password: kplus.SecretValue | None = None,
         client_password: kplus.SecretValue | None = None,
@@ -278,6 +379,9 @@ class RedisAmbassador(constructs.Construct):
         self.env_names = dict(props.env_names)
         # Copies: the public attributes stay the user's to change; envoy_config reads props.
         self.primary, self.replicas = props.primary, list(props.replicas)
+        self.topology: Topology = props.topology
+        self.shards = [(s.hash_key, s.upstream) for s in props.shards]
+        self.cluster_seeds = list(props.cluster.seeds) if props.cluster else []
         self.config_map = attached.config_map
         self.container = attached.containers[-1]
         self.redis_container = attached.containers[0] if props.development else None
@@ -315,6 +419,9 @@ class RedisAmbassadorProps:
     primary: Endpoint | None = None
     replicas: Sequence[Endpoint] = ()
     routes: Sequence[RedisRoute] = ()
+    shards: Sequence[RedisShard] = ()
+    shard_hashing: ShardHashing = "maglev"
+    cluster: RedisClusterTopology | None = None
     port: int | None = None
     password: kplus.SecretValue | None = None
     client_password: kplus.SecretValue | None = None
@@ -361,7 +468,7 @@ class CheckedRedisAmbassador:
     stats_port_name: str
     development: bool
     development_port: int
-    primary: _Upstream
+    primary: _Upstream | None  # the replicated topology's (and development's, but sharded)
     replicas: tuple[_Upstream, ...]
     routes: tuple[Route, ...]
     upstream_password: kplus.SecretValue | None
@@ -378,6 +485,10 @@ class CheckedRedisAmbassador:
     redis_image: str
     resources: kplus.ContainerResources | None
     host: str = "127.0.0.1"
+    topology: Topology = "replicated"
+    shards: tuple[_Shard, ...] = ()  # sharded: the shards (development: the pod's redis-server)
+    shard_hashing: ShardHashing = "maglev"
+    cluster: _Cluster | None = None  # Redis Cluster (None in development mode)
 
     @property
     def url(self) -> str:
@@ -458,26 +569,134 @@ def _check_upstreams(
     """The servers Envoy routes to, and their passwords; development: the in-pod redis-server."""
     upstream_pw = _checks.secret_value(where, "password", props.password)
     client_pw = _checks.secret_value(where, "client_password", props.client_password)
-    if props.primary is None and not development:
-        raise PropsError(where, "primary", None, "no primary", "pass primary='redis-primary.data:6379'")
+    topology = _check_topology(where, props)
+    if props.primary is None and not development and topology == "replicated":
+        raise PropsError(
+            where,
+            "primary",
+            None,
+            "no primary (nor shards, nor cluster)",
+            "pass primary='redis-primary.data:6379', shards=[RedisShard(...), ...] or "
+            "cluster=RedisClusterTopology(seeds=[...])",
+        )
     primary = _upstream(where, "primary", props.primary) if props.primary is not None else None
     replicas = props.replicas
     if isinstance(replicas, str) or not isinstance(replicas, list | tuple):
         raise PropsError(where, "replicas", replicas, "not a list", "pass replicas=['host:port', ...]")
     replica_ups = [_upstream(where, f"replicas[{i}]", r) for i, r in enumerate(replicas)]
     routes = _routes(where, props.routes)
+    shards = _shards(where, props.shards)
+    hashing = props.shard_hashing
+    if hashing not in ("maglev", "ring_hash"):
+        raise PropsError(
+            where, "shard_hashing", hashing, "not 'maglev' or 'ring_hash'", "pass 'maglev' or 'ring_hash'"
+        )
+    if hashing == "ring_hash" and len(shards) * _RING_POINTS_PER_SHARD > _RING_MAX:
+        raise PropsError(
+            where,
+            "shards",
+            f"{len(shards)} shards",
+            f"a ring of {_RING_POINTS_PER_SHARD} points per shard exceeds Envoy's maximum "
+            f"ring size ({_RING_MAX})",
+            "use shard_hashing='maglev', or at most 512 shards",
+        )
+    cluster = _cluster(where, props.cluster) if props.cluster is not None else None
     if development:
         # Development: the same proxy, in front of a scratch redis-server in the pod. It
         # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
-        primary, replica_ups, routes, upstream_pw = _Upstream("127.0.0.1", dev_port), [], [], None
-    assert primary is not None
+        # Sharded: that server is the one shard (the same hashing cluster); Redis Cluster: a
+        # plain cluster under the same proxy settings (redirection, read policy, hash tags).
+        dev = _Upstream("127.0.0.1", dev_port)
+        primary, replica_ups, routes, upstream_pw = dev, [], [], None
+        shards, cluster = [], None
+        if topology == "sharded":
+            primary, shards = None, [_Shard("development", dev)]
     return dict(
+        topology=topology,
         primary=primary,
         replicas=tuple(replica_ups),
         routes=tuple(routes),
+        shards=tuple(shards),
+        shard_hashing=hashing,
+        cluster=cluster,
         upstream_password=upstream_pw,
         client_password=client_pw,
     )
+
+
+def _check_topology(where: str, props: RedisAmbassadorProps) -> Topology:
+    """One upstream shape per ambassador: primary (+replicas), shards, or cluster."""
+    given = {
+        "primary": props.primary is not None or bool(props.replicas),
+        "shards": not isinstance(props.shards, list | tuple) or bool(props.shards),
+        "cluster": props.cluster is not None,
+    }
+    chosen = [prop for prop, used in given.items() if used]
+    if len(chosen) > 1:
+        raise PropsError(
+            where,
+            chosen[1],
+            "given with " + chosen[0],
+            "primary/replicas, shards and cluster are different topologies; one ambassador fronts one",
+            f"keep {chosen[0]} or {chosen[1]}, or add a second RedisAmbassador for the other",
+        )
+    return {"shards": "sharded", "cluster": "cluster"}.get(chosen[0] if chosen else "", "replicated")  # type: ignore[return-value]
+
+
+def _shards(where: str, shards: Sequence[RedisShard]) -> list[_Shard]:
+    checked: list[_Shard] = []
+    for i, given in enumerate(_checks.sequence_of(where, "shards", shards, RedisShard)):
+        up = _upstream(where, f"shards[{i}].primary", given.primary)
+        key = f"{up.host}:{up.port}"
+        if given.name is not None:
+            key = _checks.text(where, f"shards[{i}].name", given.name, fix="use e.g. 'shard-a'")
+        for j, other in enumerate(checked):
+            if other.upstream == up or other.hash_key == key:
+                prop = "primary" if other.upstream == up else "name"
+                raise PropsError(
+                    where,
+                    f"shards[{i}].{prop}",
+                    f"{up.host}:{up.port}" if prop == "primary" else key,
+                    f"shards[{j}] has the same {prop}"
+                    + (" (a shard's name defaults to its primary's host:port)" if prop == "name" else ""),
+                    "give each RedisShard its own primary and name",
+                )
+        checked.append(_Shard(key, up))
+    return checked
+
+
+def _cluster(where: str, cluster: RedisClusterTopology) -> _Cluster:
+    if not isinstance(cluster, RedisClusterTopology):
+        raise PropsError(
+            where,
+            "cluster",
+            type(cluster).__name__,
+            "not a RedisClusterTopology",
+            "pass RedisClusterTopology(seeds=[...])",
+        )
+    seeds = cluster.seeds
+    if isinstance(seeds, str) or not isinstance(seeds, list | tuple) or not seeds:
+        raise PropsError(
+            where,
+            "cluster.seeds",
+            seeds,
+            "not a non-empty list",
+            "pass seeds=['redis-cluster.data.svc:6379']",
+        )
+    ups = tuple(_upstream(where, f"cluster.seeds[{i}]", s) for i, s in enumerate(seeds))
+    if cluster.read_policy not in _READ_POLICIES:
+        raise PropsError(
+            where,
+            "cluster.read_policy",
+            cluster.read_policy,
+            "not one of Envoy's read policies",
+            "pass one of " + ", ".join(repr(p) for p in _READ_POLICIES),
+        )
+    refresh = _checks.or_default(cluster.refresh_rate, _checks.seconds(5))
+    refresh_ms = _checks.duration_at_least(
+        where, "cluster.refresh_rate", refresh, 100, "use at least cdk8s.Duration.millis(100)"
+    )
+    return _Cluster(ups, cluster.read_policy, refresh_ms)
 
 
 def _check_timeouts(where: str, props: RedisAmbassadorProps) -> dict[str, Any]:
@@ -588,6 +807,10 @@ def envoy_config_of(c: CheckedRedisAmbassador) -> dict[str, Any]:
         primary=c.primary,
         replicas=c.replicas,
         routes=c.routes,
+        topology=c.topology,
+        shards=c.shards,
+        shard_hashing=c.shard_hashing,
+        cluster=c.cluster,
         op_timeout_ms=c.op_timeout_ms,
         connect_timeout_ms=c.connect_timeout_ms,
         health_check_interval_ms=c.health_check_interval_ms,
@@ -695,9 +918,13 @@ def envoy_config(
     listen_port: int,
     admin_port: int,
     stats_port: int,
-    primary: _Upstream,
+    primary: _Upstream | None,
     replicas: Sequence[_Upstream],
     routes: Sequence[tuple[RedisRoute, _Upstream, list[_Upstream]]] = (),
+    topology: Topology = "replicated",
+    shards: Sequence[_Shard] = (),
+    shard_hashing: ShardHashing = "maglev",
+    cluster: _Cluster | None = None,
     op_timeout_ms: int,
     connect_timeout_ms: int,
     health_check_interval_ms: int = 1000,
@@ -708,31 +935,45 @@ def envoy_config(
     """The Envoy bootstrap, as plain data."""
     clusters: list[dict[str, Any]] = [_admin_cluster(admin_port)]
 
-    def cluster(name: str, tiers: Sequence[Sequence[_Upstream]]) -> dict[str, Any]:
+    def plain(name: str, tiers: Sequence[Sequence[_Upstream]]) -> dict[str, Any]:
         return _redis_cluster(
             name, tiers, connect_timeout_ms, health_check_interval_ms, upstream_password_file
         )
 
     def route_to(prefix: str, primary_up: _Upstream, replica_ups: Sequence[_Upstream]) -> dict[str, Any]:
         name = f"{prefix}primary"
-        clusters.append(cluster(name, [[primary_up]]))
+        clusters.append(plain(name, [[primary_up]]))
         route: dict[str, Any] = {"cluster": name}
         if replica_ups:
             rname = f"{prefix}replicas"
             # Priority failover: the replicas are priority 0; the primary, priority 1, takes
             # the reads only while no replica passes the health check.
-            clusters.append(cluster(rname, [replica_ups, [primary_up]] if read_fallback else [replica_ups]))
+            clusters.append(plain(rname, [replica_ups, [primary_up]] if read_fallback else [replica_ups]))
             # Read commands only; writes and everything else stay on the primary.
             route["read_command_policy"] = {"cluster": rname}
         return route
 
-    prefix_routes: dict[str, Any] = {"catch_all_route": route_to("redis_", primary, replicas)}
+    if shards:
+        clusters.append(_shards_cluster(shards, shard_hashing, connect_timeout_ms, upstream_password_file))
+        catch_all: dict[str, Any] = {"cluster": _SHARDS}
+    elif cluster is not None:
+        clusters.append(
+            _redis_cluster_cluster(
+                cluster, connect_timeout_ms, health_check_interval_ms, upstream_password_file
+            )
+        )
+        catch_all = {"cluster": _REDIS_CLUSTER}
+    else:
+        assert primary is not None
+        catch_all = route_to("redis_", primary, replicas)
+    prefix_routes: dict[str, Any] = {"catch_all_route": catch_all}
     if routes:
         prefix_routes["routes"] = [
             {"prefix": r.prefix, "remove_prefix": r.remove_prefix, **route_to(f"route{i}_", p, reps)}
             for i, (r, p, reps) in enumerate(routes)
         ]
     proxy = _redis_proxy(prefix_routes, op_timeout_ms, downstream_password_file)
+    proxy["settings"].update(_topology_settings(topology, cluster.read_policy if cluster else None))
     return {
         # Admin stays on loopback: it can stop the proxy. /ready and /metrics are re-served below.
         "admin": {"address": _socket("127.0.0.1", admin_port)},
@@ -748,6 +989,134 @@ def envoy_config(
             "clusters": clusters,
         },
     }
+
+
+_SHARDS = "redis_shards"
+_RING_POINTS_PER_SHARD = 16384
+_RING_MAX = 8388608  # Envoy's default maximum_ring_size (8M points)
+_REDIS_CLUSTER = "redis_cluster"
+
+
+def _topology_settings(topology: Topology, read_policy: str | None) -> dict[str, Any]:
+    """The redis_proxy ``ConnPoolSettings`` a topology needs (the same in development mode)."""
+    if topology == "replicated":
+        return {}
+    # Hash tags: only the part of a key between { and } is hashed, so {user1}:a and {user1}:b
+    # share a shard (Redis Cluster hashes tags itself; set for both so the two agree).
+    settings: dict[str, Any] = {"enable_hashtagging": True}
+    if topology == "cluster":
+        # MOVED/ASK answered by a node are followed by the proxy (ASKING then the command), so
+        # the app needs no cluster client; redirections also trigger a slot-map refresh.
+        settings["enable_redirection"] = True
+        settings["read_policy"] = (read_policy or "master").upper()
+    return settings
+
+
+def _shards_cluster(
+    shards: Sequence[_Shard], hashing: ShardHashing, connect_ms: int, password_file: str | None
+) -> dict[str, Any]:
+    """Every shard primary as a host of one cluster; the proxy hashes each key (MurmurHash2 of it,
+    or of its {tag}) and the cluster's consistent-hash load balancer picks the host.
+
+    Each host's place is its ``envoy.lb`` ``hash_key`` metadata, the shard's name, which Envoy
+    hashes instead of the resolved address (HashingLoadBalancer::hashKey in
+    source/extensions/load_balancing_policies/common/thread_aware_lb_impl.h). The ring is sorted by
+    hash and the Maglev table is built from the hosts sorted by hash key (maglev_lb.cc,
+    constructMaglevTableInternal), so the config's order does not matter: every pod builds the
+    same table. No health check on purpose: a host that fails a check leaves the ring, and
+    its keys would move to another shard (written there, then lost when it returns). A shard
+    that is down fails its own keys instead.
+    """
+    cluster: dict[str, Any] = {
+        "name": _SHARDS,
+        "type": "STRICT_DNS",
+        "connect_timeout": _seconds(connect_ms) + "s",
+        "lb_policy": "MAGLEV" if hashing == "maglev" else "RING_HASH",
+        "load_assignment": {
+            "cluster_name": _SHARDS,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {"address": _socket(s.upstream.host, s.upstream.port)},
+                            "metadata": {"filter_metadata": {"envoy.lb": {"hash_key": s.hash_key}}},
+                        }
+                        # Sorted by name: the same set of shards gives the same config, whatever
+                        # the order of the prop (ring hash hands out its points in host order).
+                        for s in sorted(shards, key=lambda s: s.hash_key)
+                    ]
+                }
+            ],
+        },
+    }
+    if hashing == "maglev":
+        # Envoy's default size (a prime, MaglevTable::DefaultTableSize), written out: the
+        # table, so each key's shard, depends on it.
+        cluster["maglev_lb_config"] = {"table_size": 65537}
+    else:
+        # A fixed number of points per shard: Envoy gives each of N equal hosts
+        # ceil(minimum_ring_size / N) points (ring_hash_lb.cc), so a fixed minimum would take
+        # points from every shard when one is added and move more than 1/N of the keys (35%
+        # instead of 25% from 3 to 4 shards, measured). With 16384 points per shard 100k keys
+        # were 0.5-2.4% off an even spread over 3 shards (Envoy's default minimum, 1024 points
+        # in all, leaves ~340 per shard: about ±5% per shard at one standard deviation, estimated).
+        cluster["ring_hash_lb_config"] = {"minimum_ring_size": _RING_POINTS_PER_SHARD * len(shards)}
+    _auth(cluster, password_file)
+    return cluster
+
+
+def _redis_cluster_cluster(
+    c: _Cluster, connect_ms: int, health_ms: int, password_file: str | None
+) -> dict[str, Any]:
+    """Envoy's Redis Cluster type: the seeds are asked ``CLUSTER SLOTS`` every ``refresh_rate``;
+    the discovered primaries and replicas are the hosts (api/envoy/extensions/clusters/redis/v3)."""
+    cluster: dict[str, Any] = {
+        "name": _REDIS_CLUSTER,
+        "connect_timeout": _seconds(connect_ms) + "s",
+        "dns_lookup_family": "V4_ONLY",
+        # The cluster's own load balancer: slot -> shard, then read_policy within the shard.
+        "lb_policy": "CLUSTER_PROVIDED",
+        # Envoy's default (true) holds every listener, /ready included, until the first slot map
+        # arrives: with the cluster unreachable at start, the proxy never answered /ready and its
+        # startup probe would restart it in a loop (measured). Not waiting, the proxy is ready and
+        # answers each command with an error until the slot map arrives, as the other
+        # topologies do while their servers are down.
+        "wait_for_warm_on_init": False,
+        "load_assignment": _load_assignment(_REDIS_CLUSTER, [c.seeds]),
+        "cluster_type": {
+            "name": "envoy.clusters.redis",
+            "typed_config": {
+                "@type": f"{_TYPE}.clusters.redis.v3.RedisClusterConfig",
+                "cluster_refresh_rate": _seconds(c.refresh_rate_ms) + "s",
+                # A node that fails (connection error or timeout) triggers a slot-map refresh
+                # at once instead of at the next refresh_rate tick (Envoy's default 0 never does).
+                "failure_refresh_threshold": 1,
+                "host_degraded_refresh_threshold": 1,
+                # Triggered refreshes at most once a second (Envoy's default: 5s). A refresh
+                # triggered by the first failures of a crashed primary comes before the cluster
+                # has promoted its replica; the next one may only follow this interval later
+                # (a crash cost 5.3s of failed commands at 5s, measured in
+                # tests/test_integration_redis_topologies.py).
+                "redirect_refresh_interval": "1s",
+            },
+        },
+        # The Redis health checker on the hosts Envoy lists (the slot owners): a primary that
+        # fails it triggers a slot-map refresh (host_degraded_refresh_threshold above), and
+        # "prefer_master" reads go to the shard's other nodes meanwhile.
+        "health_checks": _health_checks(connect_ms, health_ms),
+    }
+    _auth(cluster, password_file)
+    return cluster
+
+
+def _auth(cluster: dict[str, Any], password_file: str | None) -> None:
+    if password_file is not None:
+        cluster["typed_extension_protocol_options"] = {
+            _REDIS_FILTER: {
+                "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProtocolOptions",
+                "auth_password": {"filename": password_file},
+            }
+        }
 
 
 def _redis_proxy(
@@ -815,28 +1184,26 @@ def _redis_cluster(
         # reliably there, so it is not used).
         # no_traffic_interval: Envoy's default (60s) applies to clusters it sees as idle, which
         # redis_proxy clusters are; without it a dead replica is noticed a minute late.
-        "health_checks": [
-            {
-                "timeout": _seconds(min(health_ms, connect_ms)) + "s",
-                "interval": _seconds(health_ms) + "s",
-                "no_traffic_interval": _seconds(health_ms) + "s",
-                "unhealthy_threshold": 1,
-                "healthy_threshold": 1,
-                "custom_health_check": {
-                    "name": "envoy.health_checkers.redis",
-                    "typed_config": {"@type": f"{_TYPE}.health_checkers.redis.v3.Redis"},
-                },
-            }
-        ],
+        "health_checks": _health_checks(connect_ms, health_ms),
     }
-    if password_file is not None:
-        cluster["typed_extension_protocol_options"] = {
-            _REDIS_FILTER: {
-                "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProtocolOptions",
-                "auth_password": {"filename": password_file},
-            }
-        }
+    _auth(cluster, password_file)
     return cluster
+
+
+def _health_checks(connect_ms: int, health_ms: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "timeout": _seconds(min(health_ms, connect_ms)) + "s",
+            "interval": _seconds(health_ms) + "s",
+            "no_traffic_interval": _seconds(health_ms) + "s",
+            "unhealthy_threshold": 1,
+            "healthy_threshold": 1,
+            "custom_health_check": {
+                "name": "envoy.health_checkers.redis",
+                "typed_config": {"@type": f"{_TYPE}.health_checkers.redis.v3.Redis"},
+            },
+        }
+    ]
 
 
 def _admin_cluster(admin_port: int) -> dict[str, Any]:

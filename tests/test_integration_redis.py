@@ -149,7 +149,7 @@ def app_session(amb: Ambassador) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("name", sorted(n for n in EXAMPLES if n.startswith("redis-ambassador")))
+@pytest.mark.parametrize("name", sorted(n for n in EXAMPLES if n.startswith("redis-")))
 def test_every_example_envoy_config_passes_envoy_validate(name: str, tmp_path: Path) -> None:
     app = cdk8s.App()
     EXAMPLES[name](app)

@@ -44,6 +44,10 @@ SEEDS = {
     "statefulset": {
         "sessions": {"git-sync-root": {"redis-acl/users.acl": "user default on nopass ~* &* +@all\n"}}
     },
+    # httpd refuses to start on a DocumentRoot that does not exist (AH00526); Tomcat starts, but
+    # its root web app fails to (a PreResources base that does not exist).
+    "git-sync-apache": {"web": {"git-sync-root": {"site/public/index.html": "synced\n"}}},
+    "git-sync-tomcat": {"web": {"git-sync-root": {"site/public/index.html": "synced\n"}}},
 }
 #: Exporters whose target runs in the pod: their `<exporter>_up` must be 1.
 UP = {

