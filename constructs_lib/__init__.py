@@ -59,6 +59,7 @@ _CDK8S_NAMES: dict[str, tuple[str, str]] = {
     "RedisAmbassador": ("_redis_ambassador", "RedisAmbassador"),
     "RedisClusterTopology": ("_redis_ambassador", "RedisClusterTopology"),
     "RedisRoute": ("_redis_ambassador", "RedisRoute"),
+    "RedisSentinelTopology": ("_redis_ambassador", "RedisSentinelTopology"),
     "RedisShard": ("_redis_ambassador", "RedisShard"),
     "StatsdMapping": ("_statsd_rules", "StatsdMapping"),
     "StatsdMatchType": ("_statsd_rules", "StatsdMatchType"),
@@ -161,6 +162,7 @@ if TYPE_CHECKING:
         RedisAmbassador,
         RedisClusterTopology,
         RedisRoute,
+        RedisSentinelTopology,
         RedisShard,
     )
     from ._statsd_rules import StatsdMapping, StatsdMatchType, StatsdMetricType, StatsdObserver
@@ -205,6 +207,7 @@ __all__ = [
     "RedisAmbassador",
     "RedisClusterTopology",
     "RedisRoute",
+    "RedisSentinelTopology",
     "RedisShard",
     "SidecarGitSync",
     "StatsdMapping",

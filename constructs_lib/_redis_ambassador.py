@@ -10,7 +10,11 @@ Topologies (one per ambassador; the upstream the catch-all route reaches):
 - sharded: ``shards``, N primaries in one Envoy cluster whose consistent-hash load balancer
   (Maglev or ring hash) picks a shard per key; every command of a key goes to its shard's primary;
 - Redis Cluster: ``cluster``, Envoy's ``envoy.clusters.redis`` cluster type (slot map from
-  ``CLUSTER SLOTS``; ``MOVED``/``ASK`` followed by the proxy; reads per ``read_policy``).
+  ``CLUSTER SLOTS``; ``MOVED``/``ASK`` followed by the proxy; reads per ``read_policy``);
+- Sentinel: ``sentinel``, a primary that Redis Sentinel moves between the data nodes: the write
+  cluster lists every node and a ``ROLE`` health check passes only the primary
+  (``_redis_sentinel.py``); with a password, Envoy starts through a script that renders the
+  check's ``AUTH`` from the Secret file.
 
 Envoy API: envoy.extensions.filters.network.redis_proxy.v3 (RedisProxy,
 RedisProtocolOptions), envoy.config.bootstrap.v3.Bootstrap.
@@ -28,7 +32,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
 
-from . import _checks
+from . import _checks, _redis_sentinel
 from ._additions import AppEnv, ConfigFiles, LoopbackPort, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
@@ -69,6 +73,9 @@ _ENVOY_WITH_SLEEP = ("envoyproxy/envoy",)
 _REDIS_WITH_SLEEP = ("redis", "library/redis", "bitnami/redis", "valkey/valkey")
 
 _CONFIG_DIR = "/etc/envoy"
+# Sentinel topology with a password: the config with the ROLE check's AUTH rendered in, written at
+# container start into a memory-backed emptyDir (never on a node's disk), readable by Envoy only.
+_RENDERED_DIR = "/run/envoy"
 _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"
 _DOWNSTREAM_SECRET_DIR = "/etc/envoy-downstream-auth"
 _REDIS_FILTER = "envoy.filters.network.redis_proxy"
@@ -211,8 +218,50 @@ class _Cluster:
     refresh_rate_ms: int
 
 
+@dataclass(frozen=True)
+class RedisSentinelTopology:
+    """A primary/replica Redis whose primary Redis Sentinel moves (Bitnami's ``redis`` chart with
+    ``sentinel.enabled``, or any Sentinel deployment): Envoy finds the primary itself, without
+    asking Sentinel.
+
+    Writes (and every command that is not a read) go to a cluster that lists every data node and
+    passes only the one whose ``ROLE`` reply says ``master`` (Envoy's TCP health check, every
+    ``health_check_interval``, ``AUTH`` first when ``password`` is set; timeout half the interval,
+    at most ``connect_timeout``); while none passes, a write fails at once with ``no upstream
+    host`` and never reaches a replica (panic threshold 0). Reads go to every node that answers
+    Envoy's Redis ``PING`` check, the primary included, so they go on through a failover.
+
+    Measured with redis-server and redis-sentinel 7.0 and Envoy 1.40
+    (tests/test_integration_sentinel.py, bench/sentinel_failover.py): after a SIGKILL of the primary
+    writes were steady again 4.99/5.17/5.30 s later (min/median/max, Sentinel's
+    ``down-after-milliseconds`` 3000), about ``down-after-milliseconds`` + 0.4 s (Sentinel's
+    promotion) + 1.0-1.8 s (Envoy); with Sentinel's default ``down-after-milliseconds`` (30 s) that
+    is about 32 s. No write got ``READONLY``; no acknowledged write was lost.
+
+    Attributes:
+        servers: every data node (not the sentinels), each one server: a headless Service's
+            per-pod names (``redis-node-0.redis-headless.data.svc.cluster.local:6379``), one
+            Service per pod, or IPs. Not a ClusterIP Service over several nodes: one address
+            that reaches another node on each connection.
+        require_replica: the write cluster passes a primary only while it lists at least one
+            online replica (its ``ROLE`` reply names one). A primary restarted empty that says
+            ``master`` until Sentinel converts it (about 10 s) gets no writes, so none is lost
+            when it is converted; the price: writes fail while every replica is down (like
+            Redis' ``min-replicas-to-write 1``). Default True.
+    """
+
+    servers: Sequence[Endpoint]
+    require_replica: bool = True
+
+
+@dataclass(frozen=True)
+class _Sentinel:
+    servers: tuple[_Upstream, ...]
+    require_replica: bool
+
+
 #: The upstream shapes; the name of each is a constructor prop (or, for "replicated", primary).
-Topology = Literal["replicated", "sharded", "cluster"]
+Topology = Literal["replicated", "sharded", "cluster", "sentinel"]
 
 
 class RedisAmbassador(constructs.Construct):
@@ -252,6 +301,11 @@ class RedisAmbassador(constructs.Construct):
             the same shard; adding an Nth shard moves about 1/N of the keys. Default ``"maglev"``.
         cluster: instead of ``primary``/``replicas``/``shards``: a Redis Cluster. Default none.
             See :class:`RedisClusterTopology`.
+        sentinel: instead of ``primary``/``replicas``/``shards``/``cluster``: data nodes whose
+            primary Redis Sentinel moves; Envoy follows it with a ``ROLE`` health check. Default
+            none. See :class:`RedisSentinelTopology`. With ``password``, Envoy is started by a
+            ``sh`` script that writes the check's ``AUTH`` from the Secret file into a
+            memory-backed emptyDir: ``image`` must ship ``sh`` (``envoy-distroless`` is refused).
         port: localhost port the app connects to. Default 6379, or the next port above it
             that no container of the pod uses (so does each port left out below).
         password: Secret key with the upstream Redis password (Envoy AUTHs to the servers).
@@ -261,11 +315,14 @@ class RedisAmbassador(constructs.Construct):
         connect_timeout: upstream connect timeout. Default 1s.
         read_fallback: while no replica passes Envoy's health check, send reads to the
             primary (Envoy priority failover) instead of failing them. Default True. Replicated
-            topology only (Redis Cluster: ``RedisClusterTopology.read_policy``).
+            topology only (Redis Cluster: ``RedisClusterTopology.read_policy``; Sentinel: reads
+            go to every live node, the primary included, and False is refused).
         health_check_interval: how often Envoy checks each upstream (a Redis PING); a failed
             check or connection takes a server out of the rotation. Default 1s. Redis Cluster:
             the nodes Envoy lists, and a failed check refreshes the slot map. Shards are not
             checked (a shard taken off the hash table would move its keys to the others).
+            Sentinel: each node is also asked ``ROLE`` at this interval, which bounds what Envoy
+            adds to a failover.
         development: the proxy fronts a real ``redis-server`` in the pod instead of the
             remote servers. Default False.
         development_port: loopback port of that ``redis-server``. Default ``port + 10000``.
@@ -296,7 +353,8 @@ class RedisAmbassador(constructs.Construct):
         stats_port_name: name of the stats port. Default ``envoy-stats``, or ``<name>-stats``
             when another container has that port name (a second instance).
         container_name: the main container. Default: the workload's only app container.
-        image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE`.
+        image: Envoy image. Default :data:`DEFAULT_ENVOY_IMAGE` (the full image; the Sentinel
+            topology with a password needs its ``sh``).
         redis_image: development-mode Redis image. Default :data:`DEFAULT_REDIS_IMAGE`.
         resources: proxy requests/limits. Default 100m/96Mi requests, 1000m/192Mi limits. One
             core is all one Envoy worker can use: 56-74k requests/s unpipelined and 225-345k
@@ -313,10 +371,11 @@ class RedisAmbassador(constructs.Construct):
         stats_port: the pod-reachable ``/ready`` and ``/metrics`` port.
         env_names: the env names set in the main container, by prop (None = left out).
         primary, replicas: the upstreams Envoy routes to (host, port); ``primary`` is None for
-            the sharded and Redis Cluster topologies.
+            the sharded, Redis Cluster and Sentinel topologies.
         shards: the sharded topology's (name, upstream) pairs; ``cluster_seeds``: Redis
-            Cluster's seeds. Empty otherwise.
-        topology: ``"replicated"``, ``"sharded"`` or ``"cluster"``.
+            Cluster's seeds; ``sentinel_servers``: the Sentinel topology's data nodes. Empty
+            otherwise (and in development mode).
+        topology: ``"replicated"``, ``"sharded"``, ``"cluster"`` or ``"sentinel"``.
         envoy_config: the rendered Envoy bootstrap, as data.
         config_map: the ConfigMap holding ``envoy.yaml``.
         container: the Envoy container; ``redis_container``: development mode's redis-server.
@@ -340,6 +399,7 @@ class RedisAmbassador(constructs.Construct):
         shards: Sequence[RedisShard] = (),
         shard_hashing: ShardHashing = "maglev",
         cluster: RedisClusterTopology | None = None,
+        sentinel: RedisSentinelTopology | None = None,
         port: int | None = None,
         password: kplus.SecretValue | None = None,
         client_password: kplus.SecretValue | None = None,
@@ -382,6 +442,7 @@ class RedisAmbassador(constructs.Construct):
         self.topology: Topology = props.topology
         self.shards = [(s.hash_key, s.upstream) for s in props.shards]
         self.cluster_seeds = list(props.cluster.seeds) if props.cluster else []
+        self.sentinel_servers = list(props.sentinel.servers) if props.sentinel else []
         self.config_map = attached.config_map
         self.container = attached.containers[-1]
         self.redis_container = attached.containers[0] if props.development else None
@@ -422,6 +483,7 @@ class RedisAmbassadorProps:
     shards: Sequence[RedisShard] = ()
     shard_hashing: ShardHashing = "maglev"
     cluster: RedisClusterTopology | None = None
+    sentinel: RedisSentinelTopology | None = None
     port: int | None = None
     password: kplus.SecretValue | None = None
     client_password: kplus.SecretValue | None = None
@@ -489,6 +551,12 @@ class CheckedRedisAmbassador:
     shards: tuple[_Shard, ...] = ()  # sharded: the shards (development: the pod's redis-server)
     shard_hashing: ShardHashing = "maglev"
     cluster: _Cluster | None = None  # Redis Cluster (None in development mode)
+    sentinel: _Sentinel | None = None  # Sentinel (None in development mode)
+
+    @property
+    def renders_auth(self) -> bool:
+        """Envoy starts through the script that writes the ROLE check's AUTH from the Secret."""
+        return self.sentinel is not None and self.upstream_password is not None
 
     @property
     def url(self) -> str:
@@ -511,6 +579,8 @@ def check_props(where: str, props: RedisAmbassadorProps, seam: PodSeam) -> Check
         raise PropsError(where, "concurrency", props.concurrency, "must be an integer >= 1", "use e.g. 2")
     image = _checks.pinned_image(where, "image", props.image)
     redis_image = _checks.pinned_image(where, "redis_image", props.redis_image)
+    if upstreams["topology"] == "sentinel":  # development mode too: the same props, the same errors
+        _check_sentinel_settings(where, image, props.password is not None, read_fallback)
     kind = seam.looping_kind(native_sidecar, where=where)
     return CheckedRedisAmbassador(
         name=name,
@@ -575,9 +645,9 @@ def _check_upstreams(
             where,
             "primary",
             None,
-            "no primary (nor shards, nor cluster)",
-            "pass primary='redis-primary.data:6379', shards=[RedisShard(...), ...] or "
-            "cluster=RedisClusterTopology(seeds=[...])",
+            "no primary (nor shards, nor cluster, nor sentinel)",
+            "pass primary='redis-primary.data:6379', shards=[RedisShard(...), ...], "
+            "cluster=RedisClusterTopology(seeds=[...]) or sentinel=RedisSentinelTopology(servers=[...])",
         )
     primary = _upstream(where, "primary", props.primary) if props.primary is not None else None
     replicas = props.replicas
@@ -601,6 +671,7 @@ def _check_upstreams(
             "use shard_hashing='maglev', or at most 512 shards",
         )
     cluster = _cluster(where, props.cluster) if props.cluster is not None else None
+    sentinel = _sentinel(where, props.sentinel) if props.sentinel is not None else None
     if development:
         # Development: the same proxy, in front of a scratch redis-server in the pod. It
         # listens on loopback and needs no password of its own; the app still AUTHs to Envoy.
@@ -608,7 +679,9 @@ def _check_upstreams(
         # plain cluster under the same proxy settings (redirection, read policy, hash tags).
         dev = _Upstream("127.0.0.1", dev_port)
         primary, replica_ups, routes, upstream_pw = dev, [], [], None
-        shards, cluster = [], None
+        # Sentinel: the one server has no replica and would fail the ROLE check; it is the
+        # primary of the plain single-upstream config instead (the app's side is the same).
+        shards, cluster, sentinel = [], None, None
         if topology == "sharded":
             primary, shards = None, [_Shard("development", dev)]
     return dict(
@@ -619,17 +692,19 @@ def _check_upstreams(
         shards=tuple(shards),
         shard_hashing=hashing,
         cluster=cluster,
+        sentinel=sentinel,
         upstream_password=upstream_pw,
         client_password=client_pw,
     )
 
 
 def _check_topology(where: str, props: RedisAmbassadorProps) -> Topology:
-    """One upstream shape per ambassador: primary (+replicas), shards, or cluster."""
+    """One upstream shape per ambassador: primary (+replicas), shards, cluster, or sentinel."""
     given = {
         "primary": props.primary is not None or bool(props.replicas),
         "shards": not isinstance(props.shards, list | tuple) or bool(props.shards),
         "cluster": props.cluster is not None,
+        "sentinel": props.sentinel is not None,
     }
     chosen = [prop for prop, used in given.items() if used]
     if len(chosen) > 1:
@@ -637,10 +712,12 @@ def _check_topology(where: str, props: RedisAmbassadorProps) -> Topology:
             where,
             chosen[1],
             "given with " + chosen[0],
-            "primary/replicas, shards and cluster are different topologies; one ambassador fronts one",
+            "primary/replicas, shards, cluster and sentinel are different topologies; one ambassador "
+            "fronts one",
             f"keep {chosen[0]} or {chosen[1]}, or add a second RedisAmbassador for the other",
         )
-    return {"shards": "sharded", "cluster": "cluster"}.get(chosen[0] if chosen else "", "replicated")  # type: ignore[return-value]
+    names = {"shards": "sharded", "cluster": "cluster", "sentinel": "sentinel"}
+    return names.get(chosen[0] if chosen else "", "replicated")  # type: ignore[return-value]
 
 
 def _shards(where: str, shards: Sequence[RedisShard]) -> list[_Shard]:
@@ -697,6 +774,61 @@ def _cluster(where: str, cluster: RedisClusterTopology) -> _Cluster:
         where, "cluster.refresh_rate", refresh, 100, "use at least cdk8s.Duration.millis(100)"
     )
     return _Cluster(ups, cluster.read_policy, refresh_ms)
+
+
+def _sentinel(where: str, sentinel: RedisSentinelTopology) -> _Sentinel:
+    if not isinstance(sentinel, RedisSentinelTopology):
+        raise PropsError(
+            where,
+            "sentinel",
+            type(sentinel).__name__,
+            "not a RedisSentinelTopology",
+            "pass RedisSentinelTopology(servers=['redis-node-0.redis-headless.data.svc:6379', ...])",
+        )
+    servers = sentinel.servers
+    if isinstance(servers, str) or not isinstance(servers, list | tuple) or not servers:
+        raise PropsError(
+            where,
+            "sentinel.servers",
+            servers,
+            "not a non-empty list",
+            "list every data node, e.g. servers=['redis-node-0.redis-headless.data.svc:6379', ...]",
+        )
+    ups = tuple(_upstream(where, f"sentinel.servers[{i}]", s) for i, s in enumerate(servers))
+    for i, up in enumerate(ups):
+        if up in ups[:i]:
+            raise PropsError(
+                where,
+                f"sentinel.servers[{i}]",
+                f"{up.host}:{up.port}",
+                f"sentinel.servers[{ups.index(up)}] is the same server",
+                "list each data node once",
+            )
+    require_replica = _checks.boolean(where, "sentinel.require_replica", sentinel.require_replica)
+    return _Sentinel(ups, require_replica)
+
+
+def _check_sentinel_settings(where: str, image: str, password: bool, read_fallback: bool) -> None:
+    """What the Sentinel topology cannot do: reads only from replicas, a shell-less image with AUTH."""
+    if not read_fallback:
+        raise PropsError(
+            where,
+            "read_fallback",
+            False,
+            "the Sentinel topology sends reads to every node that answers PING, the primary included "
+            "(the roles move; reads go on through a failover), so there is no fallback to turn off",
+            "leave read_fallback at its default",
+        )
+    # Distroless images (envoyproxy/envoy-distroless, gcr.io/distroless/...) ship no shell.
+    if password and "distroless" in _checks.image_repository(image):
+        raise PropsError(
+            where,
+            "image",
+            image,
+            "with sentinel and password, Envoy starts through a sh script that writes the ROLE "
+            "check's AUTH from the Secret file, and this image has no shell",
+            f"use the full image, e.g. image={DEFAULT_ENVOY_IMAGE!r} (the default)",
+        )
 
 
 def _check_timeouts(where: str, props: RedisAmbassadorProps) -> dict[str, Any]:
@@ -779,7 +911,14 @@ def render(c: CheckedRedisAmbassador) -> PodAdditions:
         )
         if value is not None
     ]
-    envoy = _envoy_container(c, [config.mount, *(s.mount for s in secrets)])
+    mounts = [config.mount, *(s.mount for s in secrets)]
+    volumes = [empty_dir(f"{c.name}-data", size_limit_mi=64)] if c.development else []
+    if c.renders_auth:
+        # The config with the password in it: in memory (tmpfs), never on the node's disk. It is a
+        # few KB; 1Mi counts against the container's memory only as far as it is used.
+        volumes.append({"emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}, "name": f"{c.name}-run"})
+        mounts.append(Mount(_RENDERED_DIR, f"{c.name}-run"))
+    envoy = _envoy_container(c, mounts)
     # Development's redis-server first: as native sidecars, init containers start in order.
     containers = [(_dev_redis_container(c), c.kind)] if c.development else []
     # Envoy's Redis listener and admin, and the development server, bind 127.0.0.1 only:
@@ -789,7 +928,7 @@ def render(c: CheckedRedisAmbassador) -> PodAdditions:
     return PodAdditions(
         owner=c.name,
         containers=[*containers, (envoy, c.kind)],
-        volumes=[empty_dir(f"{c.name}-data", size_limit_mi=64)] if c.development else [],
+        volumes=volumes,
         config=config,
         secrets=secrets,
         app_env=_app_env(c),
@@ -811,6 +950,7 @@ def envoy_config_of(c: CheckedRedisAmbassador) -> dict[str, Any]:
         shards=c.shards,
         shard_hashing=c.shard_hashing,
         cluster=c.cluster,
+        sentinel=c.sentinel,
         op_timeout_ms=c.op_timeout_ms,
         connect_timeout_ms=c.connect_timeout_ms,
         health_check_interval_ms=c.health_check_interval_ms,
@@ -839,6 +979,31 @@ def _app_env(c: CheckedRedisAmbassador) -> list[AppEnv]:
 
 def _envoy_container(c: CheckedRedisAmbassador, mounts: list[Mount]) -> ContainerSpec:
     ready = HttpProbe(path="/ready", port=c.stats_port, period_seconds=5, failure_threshold=3)
+    envoy_args = [
+        # No hot restart: it binds an abstract socket named from --base-id (default 0)
+        # and /dev/shm memory, both shared by every container of the pod, so a second
+        # Envoy in the pod exits with "unable to bind domain socket with base_id=0"
+        # (REFERENCE.md section 8; measured on a kubelet and in tests/test_pods.py).
+        # A container is replaced, never hot-restarted.
+        "--disable-hot-restart",
+        "--concurrency",
+        str(c.concurrency),
+        "--log-level",
+        "warn",
+    ]
+    # Run the binary directly (the image's entrypoint script only drops root). Sentinel with a
+    # password: a sh script first writes the ROLE check's AUTH from the Secret file into the config
+    # (the ConfigMap holds a placeholder), then execs Envoy on it (_redis_sentinel.py).
+    command = ["envoy"]
+    args = ["--config-path", f"{_CONFIG_DIR}/envoy.yaml", *envoy_args]
+    if c.renders_auth:
+        command = _redis_sentinel.render_password_script(
+            f"{_CONFIG_DIR}/envoy.yaml",
+            f"{_RENDERED_DIR}/envoy.yaml",
+            f"{_UPSTREAM_SECRET_DIR}/password",
+            envoy_args,
+        )
+        args = []
     return ContainerSpec(
         name=c.name,
         image=c.image,
@@ -848,22 +1013,8 @@ def _envoy_container(c: CheckedRedisAmbassador, mounts: list[Mount]) -> Containe
         resources=c.resources or container_resources(100, 1000, 96, 192),
         uid=ENVOY_UID,
         gid=ENVOY_UID,
-        # Run the binary directly (the image's entrypoint script only drops root).
-        command=["envoy"],
-        args=[
-            "--config-path",
-            f"{_CONFIG_DIR}/envoy.yaml",
-            # No hot restart: it binds an abstract socket named from --base-id (default 0)
-            # and /dev/shm memory, both shared by every container of the pod, so a second
-            # Envoy in the pod exits with "unable to bind domain socket with base_id=0"
-            # (REFERENCE.md section 8; measured on a kubelet and in tests/test_pods.py).
-            # A container is replaced, never hot-restarted.
-            "--disable-hot-restart",
-            "--concurrency",
-            str(c.concurrency),
-            "--log-level",
-            "warn",
-        ],
+        command=command,
+        args=args,
         ports=[Port(c.stats_port_name, c.stats_port, name_prop="stats_port_name", number_prop="stats_port")],
         mounts=mounts,
         readiness=ready,
@@ -925,6 +1076,7 @@ def envoy_config(
     shards: Sequence[_Shard] = (),
     shard_hashing: ShardHashing = "maglev",
     cluster: _Cluster | None = None,
+    sentinel: _Sentinel | None = None,
     op_timeout_ms: int,
     connect_timeout_ms: int,
     health_check_interval_ms: int = 1000,
@@ -963,6 +1115,18 @@ def envoy_config(
             )
         )
         catch_all = {"cluster": _REDIS_CLUSTER}
+    elif sentinel is not None:
+        # Every data node in both clusters: writes to the one that passes the ROLE check, reads to
+        # every one that answers PING (_redis_sentinel.role_checked_clusters).
+        clusters += _redis_sentinel.role_checked_clusters(
+            "redis",
+            [(u.host, u.port) for u in sentinel.servers],
+            connect_timeout_ms,
+            health_check_interval_ms,
+            upstream_password_file,
+            require_replica=sentinel.require_replica,
+        )
+        catch_all = {"cluster": "redis_primary", "read_command_policy": {"cluster": "redis_replicas"}}
     else:
         assert primary is not None
         catch_all = route_to("redis_", primary, replicas)
@@ -999,7 +1163,7 @@ _REDIS_CLUSTER = "redis_cluster"
 
 def _topology_settings(topology: Topology, read_policy: str | None) -> dict[str, Any]:
     """The redis_proxy ``ConnPoolSettings`` a topology needs (the same in development mode)."""
-    if topology == "replicated":
+    if topology in ("replicated", "sentinel"):
         return {}
     # Hash tags: only the part of a key between { and } is hashed, so {user1}:a and {user1}:b
     # share a shard (Redis Cluster hashes tags itself; set for both so the two agree).

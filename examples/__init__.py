@@ -26,6 +26,7 @@ from . import (
     redis_ambassador,
     redis_ambassador_dev,
     redis_cluster,
+    redis_sentinel,
     redis_shards,
     statefulset,
 )
@@ -42,6 +43,7 @@ EXAMPLES: dict[str, Callable[[cdk8s.App], cdk8s.Chart]] = {
     "redis-ambassador-dev": redis_ambassador_dev.build,
     "redis-shards": redis_shards.build,
     "redis-cluster": redis_cluster.build,
+    "redis-sentinel": redis_sentinel.build,
     "metrics-statsd": metrics_statsd.build,
     "metrics-nginx": metrics_nginx.build,
     "metrics-jmx": metrics_jmx.build,

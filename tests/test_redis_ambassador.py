@@ -13,9 +13,11 @@ from constructs_lib import (
     RedisAmbassador,
     RedisClusterTopology,
     RedisRoute,
+    RedisSentinelTopology,
     RedisShard,
     SidecarGitSync,
 )
+from constructs_lib import _redis_sentinel as rs
 
 from .helpers import K8S_NEWEST, K8S_OLDEST, chart, containers, kind, pod, synth, validate, web
 
@@ -379,8 +381,9 @@ class TestErrors:
 
     @pytest.mark.parametrize("prop", ["password", "client_password"])
     def test_literal_password_is_refused(self, prop: str) -> None:
+        literal: dict[str, Any] = {prop: "hunter2"}
         with pytest.raises(PropsError, match=rf"{prop}='<literal>'.*never a literal") as err:
-            attach(**{prop: "hunter2"})
+            attach(**literal)
         assert "hunter2" not in str(err.value)
 
     def test_two_ambassadors_on_the_same_local_port(self) -> None:
@@ -767,6 +770,228 @@ class TestRedisCluster:
         ],
     )
     def test_bad_cluster(self, kw: dict[str, Any], match: str) -> None:
+        kw.setdefault("primary", None)
+        kw.setdefault("replicas", [])
+        with pytest.raises(PropsError, match=match):
+            attach(**kw)
+
+
+NODES = [f"redis-node-{i}.redis-headless.data.svc.cluster.local:6379" for i in range(3)]
+
+
+def sentinel_attach(**kw: Any) -> tuple[cdk8s.Chart, RedisAmbassador]:
+    kw.setdefault("sentinel", RedisSentinelTopology(servers=NODES))
+    return attach(primary=None, replicas=[], **kw)
+
+
+def role_check(cfg: dict[str, Any]) -> dict[str, Any]:
+    (check,) = cluster(cfg, "redis_primary")["health_checks"]
+    return dict(check)
+
+
+class TestSentinel:
+    def test_writes_to_the_node_that_says_master_reads_to_every_live_node(self) -> None:
+        c, amb = sentinel_attach()
+        cfg = envoy(c)
+        proxy = redis_filter(cfg)
+        assert proxy["prefix_routes"] == {
+            "catch_all_route": {
+                "cluster": "redis_primary",
+                "read_command_policy": {"cluster": "redis_replicas"},
+            }
+        }
+        assert proxy["settings"] == {"op_timeout": "5s"}  # no hash tags, no redirection
+        assert [x["name"] for x in cfg["static_resources"]["clusters"]] == [
+            "envoy_admin",
+            "redis_primary",
+            "redis_replicas",
+        ]
+        for name in ("redis_primary", "redis_replicas"):
+            found = cluster(cfg, name)
+            assert [e["endpoint"]["address"]["socket_address"] for e in endpoints(cfg, name)] == [
+                {"address": h, "port_value": 6379} for h in (n.rsplit(":", 1)[0] for n in NODES)
+            ]
+            assert (found["type"], found["lb_policy"]) == ("STRICT_DNS", "RING_HASH")
+            # Envoy's default panic threshold (50%) would send writes to replicas while 1 of 3 passes.
+            assert found["common_lb_config"] == {"healthy_panic_threshold": {"value": 0}}
+            assert "typed_extension_protocol_options" not in found
+        check = role_check(cfg)
+        tcp = check["tcp_health_check"]
+        assert bytes.fromhex(tcp["send"]["text"]) == b"*1\r\n$4\r\nROLE\r\n"
+        # "master", then an online replica listed (an array of 3: ip, port, offset).
+        assert [bytes.fromhex(r["text"]) for r in tcp["receive"]] == [b"master", b"*3\r\n"]
+        assert {k: check[k] for k in ("timeout", "interval", "no_traffic_interval")} == {
+            "timeout": "0.5s",
+            "interval": "1s",
+            "no_traffic_interval": "1s",
+        }
+        assert (check["unhealthy_threshold"], check["healthy_threshold"]) == (1, 1)
+        (ping,) = cluster(cfg, "redis_replicas")["health_checks"]
+        assert ping["custom_health_check"]["name"] == "envoy.health_checkers.redis"
+        assert (amb.topology, amb.primary, amb.replicas) == ("sentinel", None, [])
+        assert (amb.sentinel_servers[0].host, amb.sentinel_servers[0].port) == (
+            "redis-node-0.redis-headless.data.svc.cluster.local",
+            6379,
+        )
+        proxy_container = containers(synth(c))["redis-ambassador"]
+        assert proxy_container["command"] == ["envoy"]  # no password: the ConfigMap as it is
+        assert "volumes" not in pod(synth(c)) or all("emptyDir" not in v for v in pod(synth(c))["volumes"])
+        validate(synth(c), K8S_OLDEST)
+        validate(synth(c), K8S_NEWEST)
+
+    def test_require_replica_off_passes_a_lone_primary(self) -> None:
+        c, _ = sentinel_attach(sentinel=RedisSentinelTopology(servers=NODES, require_replica=False))
+        receive = role_check(envoy(c))["tcp_health_check"]["receive"]
+        assert [bytes.fromhex(r["text"]) for r in receive] == [b"master"]
+
+    def test_interval_and_connect_timeout_set_the_checks(self) -> None:
+        c, _ = sentinel_attach(
+            health_check_interval=cdk8s.Duration.seconds(2), connect_timeout=cdk8s.Duration.millis(300)
+        )
+        cfg = envoy(c)
+        for check in (role_check(cfg), cluster(cfg, "redis_replicas")["health_checks"][0]):
+            assert (check["interval"], check["no_traffic_interval"], check["timeout"]) == ("2s", "2s", "0.3s")
+        assert cluster(cfg, "redis_primary")["connect_timeout"] == "0.3s"
+
+    def test_services_as_data_nodes(self) -> None:
+        c = chart()
+        svcs = [
+            kplus.Service(c, f"node{i}", ports=[kplus.ServicePort(port=6379)], metadata={"namespace": "data"})
+            for i in range(2)
+        ]
+        _, amb = sentinel_attach(c=c, sentinel=RedisSentinelTopology(servers=svcs))
+        hosts = [
+            e["endpoint"]["address"]["socket_address"]["address"]
+            for e in endpoints(envoy(c), "redis_primary")
+        ]
+        assert hosts == [f"{s.name}.data.svc" for s in svcs]
+        assert len(amb.sentinel_servers) == 2
+
+    def test_with_a_password_the_manifest_holds_a_placeholder_and_a_start_script(self) -> None:
+        c = chart()
+        pw = secret_value(c)
+        c, amb = sentinel_attach(c=c, password=pw, client_password=pw)
+        docs = synth(c)
+        cfg = envoy(c)
+        tcp = role_check(cfg)["tcp_health_check"]
+        # The ConfigMap's payload: the placeholder where AUTH <password> goes, then ROLE.
+        assert bytes.fromhex(tcp["send"]["text"]) == b"@@redis-password-from-file@@" + rs.resp_command("ROLE")
+        assert tcp["send"]["text"].startswith(rs.PASSWORD_PLACEHOLDER_HEX)
+        assert "41555448" not in str(cfg)  # no AUTH command (hex) anywhere in the config
+        for name in ("redis_primary", "redis_replicas"):
+            opts = cluster(cfg, name)["typed_extension_protocol_options"]
+            assert opts["envoy.filters.network.redis_proxy"]["auth_password"] == {
+                "filename": "/etc/envoy-upstream-auth/password"
+            }
+        proxy_container = containers(docs)["redis-ambassador"]
+        command = proxy_container["command"]
+        assert command[:2] == ["sh", "-c"]
+        assert "args" not in proxy_container
+        script = command[2]
+        assert "/etc/envoy-upstream-auth/password" in script
+        assert (
+            'sed "s/' + rs.PASSWORD_PLACEHOLDER_HEX + '/$hex/" /etc/envoy/envoy.yaml > /run/envoy/envoy.yaml'
+            in script
+        )
+        assert script.endswith(
+            "exec envoy --config-path /run/envoy/envoy.yaml --disable-hot-restart --concurrency 1 "
+            "--log-level warn"
+        )
+        # Kubernetes turns $$ into $ in a command; the script's $( ) name no variable of the container.
+        assert "$$" not in script
+        assert "env" not in proxy_container
+        mounts = {m["mountPath"]: m["name"] for m in proxy_container["volumeMounts"]}
+        assert mounts["/run/envoy"] == "redis-ambassador-run"
+        volumes = {v["name"]: v for v in pod(docs)["volumes"]}
+        assert volumes["redis-ambassador-run"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "1Mi"}
+        assert volumes["redis-ambassador-upstream-auth"]["secret"]["secretName"] == "redis"
+        # No Secret, and no value from one, anywhere in the manifests.
+        assert not kind(docs, "Secret")
+        assert all(d["kind"] == "ConfigMap" or not {"data", "stringData"} & set(d) for d in docs)
+        assert amb.container.spec["command"] == command
+        validate(docs, K8S_OLDEST)
+
+    def test_without_upstream_password_no_script(self) -> None:
+        c = chart()
+        c, _ = sentinel_attach(c=c, client_password=secret_value(c))
+        assert containers(synth(c))["redis-ambassador"]["command"] == ["envoy"]
+
+    @pytest.mark.parametrize(
+        "image",
+        ["envoyproxy/envoy-distroless:v1.40.0", "registry.internal/envoyproxy/envoy-distroless:v1.40.0"],
+    )
+    def test_an_image_without_a_shell_is_refused_with_a_password(self, image: str) -> None:
+        c = chart()
+        with pytest.raises(
+            PropsError, match=rf"image='{image}': with sentinel and password, .* has no shell"
+        ):
+            sentinel_attach(c=c, password=secret_value(c), image=image)
+        # Without a password there is no script: the distroless image runs Envoy as it is.
+        sentinel_attach(image=image)
+
+    def test_development_mode_keeps_the_single_upstream_config(self) -> None:
+        c = chart()
+        c, amb = sentinel_attach(c=c, development=True, password=secret_value(c))
+        cfg = envoy(c)
+        assert redis_filter(cfg)["prefix_routes"] == {"catch_all_route": {"cluster": "redis_primary"}}
+        assert redis_filter(cfg)["settings"] == {"op_timeout": "5s"}
+        assert [e["endpoint"]["address"]["socket_address"] for e in endpoints(cfg, "redis_primary")] == [
+            {"address": "127.0.0.1", "port_value": 16379}
+        ]
+        assert "tcp_health_check" not in str(cfg)
+        assert containers(synth(c))["redis-ambassador"]["command"] == ["envoy"]
+        assert (amb.topology, amb.sentinel_servers) == ("sentinel", [])
+        assert amb.redis_container is not None
+
+    def test_routes_beside_sentinel(self) -> None:
+        c, _ = sentinel_attach(routes=[RedisRoute(prefix="s:", primary="sessions.data.svc:6379")])
+        routes = redis_filter(envoy(c))["prefix_routes"]
+        assert routes["catch_all_route"]["cluster"] == "redis_primary"
+        assert routes["routes"][0]["cluster"] == "route0_primary"
+
+    @pytest.mark.parametrize(
+        ("kw", "match"),
+        [
+            (
+                {"primary": PRIMARY},
+                r"test/cache: sentinel='given with primary': primary/replicas, shards, cluster and sentinel",
+            ),
+            ({"replicas": [REPLICA]}, r"sentinel='given with primary'"),
+            ({"shards": SHARDS}, r"sentinel='given with shards'"),
+            (
+                {"cluster": RedisClusterTopology(seeds=[PRIMARY])},
+                r"sentinel='given with cluster': .* keep cluster or sentinel",
+            ),
+            ({"sentinel": NODES}, "sentinel='list': not a RedisSentinelTopology"),
+            ({"sentinel": RedisSentinelTopology(servers=[])}, r"sentinel.servers=\[\]: not a non-empty list"),
+            (
+                {"sentinel": RedisSentinelTopology(servers=NODES[0])},
+                r"sentinel.servers='redis-node-0.*': not a non-empty list",
+            ),
+            (
+                {"sentinel": RedisSentinelTopology(servers=["redis-node-0"])},
+                r"sentinel.servers\[0\]='redis-node-0': not host:port",
+            ),
+            (
+                {"sentinel": RedisSentinelTopology(servers=[NODES[0], NODES[1], NODES[0]])},
+                r"sentinel.servers\[2\]='redis-node-0.*': sentinel.servers\[0\] is the same server",
+            ),
+            (
+                {"sentinel": RedisSentinelTopology(servers=NODES, require_replica="yes")},  # type: ignore[arg-type]
+                "sentinel.require_replica='yes'",
+            ),
+            (
+                {"read_fallback": False},
+                "read_fallback=False: the Sentinel topology sends reads to every node",
+            ),
+            (
+                {"read_fallback": False, "development": True},
+                "read_fallback=False: the Sentinel topology",
+            ),
+        ],
+    )
+    def test_bad_sentinel(self, kw: dict[str, Any], match: str) -> None:
+        kw.setdefault("sentinel", RedisSentinelTopology(servers=NODES))
         kw.setdefault("primary", None)
         kw.setdefault("replicas", [])
         with pytest.raises(PropsError, match=match):
