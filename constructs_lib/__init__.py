@@ -22,6 +22,7 @@ Node. ``__all__`` lists every public name either way.
 from . import _node  # noqa: F401  # isort: skip
 
 # isort: split
+import gc
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +81,24 @@ def _load_cdk8s_names() -> None:
     """Import every module behind :data:`_CDK8S_NAMES` (this starts jsii's Node process) and bind
     their names here, so later uses are plain attribute reads; then wrap cdk8s's synth entry
     points (``_synth``) and fix the patterns' signatures. All at once: a partly loaded package
-    would have synth errors surface or not depending on which name came first."""
-    from . import _synth
+    would have synth errors surface or not depending on which name came first.
 
-    names = {}
-    for name, (module, attr) in _CDK8S_NAMES.items():
-        names[name] = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    The garbage collector is paused while the library's own modules load, and what they created
+    is then frozen (``gc.freeze``): they live as long as the process, and a full collection that
+    lands during the import would walk every object cdk8s and jsii created before it (~20 ms,
+    issue 24's import figure) only to find none of them garbage."""
+    from . import _synth  # imports cdk8s: its own import runs as it would without the library
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        names = {}
+        for name, (module, attr) in _CDK8S_NAMES.items():
+            names[name] = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
     _synth.install()  # synth-time failures surface as the library's errors
     _show_real_parameters(names["SidecarGitSync"], names["RedisAmbassador"], names["MetricsAdapter"])
     globals().update(names)

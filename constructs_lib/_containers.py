@@ -11,13 +11,16 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cdk8s
 import cdk8s_plus_27 as kplus
 
 from . import _checks, _jsii_calls
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
 from ._errors import PropsError
 
 ContainerKind = Literal["sidecar", "init", "native"]
@@ -307,18 +310,23 @@ def _read_resources(resources: kplus.ContainerResources) -> dict[str, dict[str, 
 
 
 #: Quantity suffixes cdk8s-plus-27 writes (cpu "m" or none; memory "Mi"; storage "Gi") and the rest
-#: of the API's (k8s.io/apimachinery resource.Quantity), as multipliers.
-_QUANTITY_UNITS: dict[str, int | Fraction] = {
-    "": 1, "m": Fraction(1, 1000), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+#: of the API's (k8s.io/apimachinery resource.Quantity), as multipliers (milli as a divisor).
+_QUANTITY_UNITS: dict[str, int] = {
+    "": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
 }  # fmt: skip
 
 
 def _quantity(text: str) -> Fraction | None:
     match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)", text)
-    if match is None or match[2] not in _QUANTITY_UNITS:
+    if match is None or (match[2] not in _QUANTITY_UNITS and match[2] != "m"):
         return None
-    return Fraction(match[1]) * _QUANTITY_UNITS[match[2]]
+    # fractions (and decimal below it) load only when a user's resources are compared: ~2 ms of
+    # every import otherwise (issue 24).
+    from fractions import Fraction
+
+    amount = Fraction(match[1])
+    return amount / 1000 if match[2] == "m" else amount * _QUANTITY_UNITS[match[2]]
 
 
 def checked_resources(where: str, value: Any) -> kplus.ContainerResources | None:
