@@ -248,8 +248,22 @@ class PodSet:
 
     def close(self) -> None:
         """Remove everything this set created; never raises for what is already gone."""
-        for name in reversed(self._created_pods):
-            podman("pod", "rm", "--force", "--time", "1", name, check=False)
+        # All at once: each `pod rm` is mostly podman waiting (stop timeout, network teardown),
+        # seconds per pod one after the other.
+        removals = [
+            subprocess.Popen(
+                ["podman", "pod", "rm", "--force", "--time", "1", name],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name in reversed(self._created_pods)
+        ]
+        for proc in removals:
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         for volume in self._created_volumes:
             podman("volume", "rm", "--force", volume, check=False)
         if self._network_created:
