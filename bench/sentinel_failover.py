@@ -45,6 +45,7 @@ from typing import Any
 import redis
 import yaml
 
+from constructs_lib import _envoy
 from constructs_lib import _redis_sentinel as rs
 from tests import envoy_runner
 from tests.programs import free_port, require, wait_for_port
@@ -66,33 +67,9 @@ DESIGNS = {
 
 # --- the designs' Envoy and HAProxy configs (bench only: RedisAmbassador renders design a2 itself) ---
 
-_TYPE = "type.googleapis.com/envoy.extensions"
-_REDIS_FILTER = "envoy.filters.network.redis_proxy"
+_TYPE, _REDIS_FILTER = _envoy.TYPE, _envoy.REDIS_FILTER
 Address = tuple[str, int]
-
-
-def _seconds(ms: int) -> str:
-    whole, frac = divmod(ms, 1000)
-    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".") + "s"
-
-
-def _endpoints(servers: Sequence[Address]) -> list[dict[str, Any]]:
-    return [
-        {"endpoint": {"address": {"socket_address": {"address": h, "port_value": p}}}} for h, p in servers
-    ]
-
-
-def _auth(password_file: str | None) -> dict[str, Any]:
-    if password_file is None:
-        return {}
-    return {
-        "typed_extension_protocol_options": {
-            _REDIS_FILTER: {
-                "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProtocolOptions",
-                "auth_password": {"filename": password_file},
-            }
-        }
-    }
+_seconds, _endpoints, _auth = _envoy.seconds, _envoy.lb_endpoints, _envoy.auth_options
 
 
 def redis_proxy(

@@ -32,7 +32,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 import constructs
 
-from . import _checks, _redis_sentinel
+from . import _checks, _envoy, _redis_sentinel
 from ._additions import AppEnv, ConfigFiles, LoopbackPort, PodAdditions, SecretFiles
 from ._checks import Workload
 from ._containers import (
@@ -78,8 +78,7 @@ _CONFIG_DIR = "/etc/envoy"
 _RENDERED_DIR = "/run/envoy"
 _UPSTREAM_SECRET_DIR = "/etc/envoy-upstream-auth"
 _DOWNSTREAM_SECRET_DIR = "/etc/envoy-downstream-auth"
-_REDIS_FILTER = "envoy.filters.network.redis_proxy"
-_TYPE = "type.googleapis.com/envoy.extensions"  # prefix of every typed_config @type
+_REDIS_FILTER, _TYPE = _envoy.REDIS_FILTER, _envoy.TYPE
 # The RESP version Envoy's redis_proxy speaks to the app (it answers HELLO 3 with NOPROTO; its
 # RESP3 mode refuses every RESP2 client, REFERENCE.md section 8). Given to the app as
 # <PREFIX>_PROTOCOL, and never in the URL. Measured per client in tests/test_client_matrix.py (its
@@ -1274,13 +1273,7 @@ def _redis_cluster_cluster(
 
 
 def _auth(cluster: dict[str, Any], password_file: str | None) -> None:
-    if password_file is not None:
-        cluster["typed_extension_protocol_options"] = {
-            _REDIS_FILTER: {
-                "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProtocolOptions",
-                "auth_password": {"filename": password_file},
-            }
-        }
+    cluster.update(_envoy.auth_options(password_file))
 
 
 def _redis_proxy(
@@ -1309,8 +1302,7 @@ def _redis_proxy(
     return proxy
 
 
-def _socket(address: str, port: int) -> dict[str, Any]:
-    return {"socket_address": {"address": address, "port_value": port}}
+_socket = _envoy.socket
 
 
 def _load_assignment(name: str, tiers: Sequence[Sequence[_Upstream]]) -> dict[str, Any]:
@@ -1355,19 +1347,7 @@ def _redis_cluster(
 
 
 def _health_checks(connect_ms: int, health_ms: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "timeout": _seconds(min(health_ms, connect_ms)) + "s",
-            "interval": _seconds(health_ms) + "s",
-            "no_traffic_interval": _seconds(health_ms) + "s",
-            "unhealthy_threshold": 1,
-            "healthy_threshold": 1,
-            "custom_health_check": {
-                "name": "envoy.health_checkers.redis",
-                "typed_config": {"@type": f"{_TYPE}.health_checkers.redis.v3.Redis"},
-            },
-        }
-    ]
+    return [_envoy.redis_health_check(min(health_ms, connect_ms), health_ms)]
 
 
 def _admin_cluster(admin_port: int) -> dict[str, Any]:
@@ -1410,10 +1390,7 @@ def _stats_listener(port: int) -> dict[str, Any]:
     }
 
 
-def _seconds(ms: int) -> str:
-    """Whole milliseconds as exact decimal seconds ('5', '0.25', '1234.567'); no float rounding."""
-    whole, frac = divmod(ms, 1000)
-    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".")
+_seconds = _envoy.decimal_seconds
 
 
 def _ships_sleep(image: str, families: Sequence[str]) -> bool:

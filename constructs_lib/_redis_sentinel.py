@@ -55,10 +55,10 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
+from . import _envoy
+
 Address = tuple[str, int]
 
-_TYPE = "type.googleapis.com/envoy.extensions"
-_REDIS_FILTER = "envoy.filters.network.redis_proxy"
 
 #: Hex in the ConfigMap that the container's start script replaces with the hex of the RESP
 #: ``AUTH <password>`` command read from the Secret file. Valid hex (so the template itself passes
@@ -102,31 +102,12 @@ def role_health_check(
             raise ValueError("require_replica applies to the master check only")
         receive.append({"text": b"*3\r\n".hex()})
     return {
-        "timeout": _seconds(timeout_ms),
-        "interval": _seconds(interval_ms),
-        "no_traffic_interval": _seconds(interval_ms),
+        "timeout": _envoy.seconds(timeout_ms),
+        "interval": _envoy.seconds(interval_ms),
+        "no_traffic_interval": _envoy.seconds(interval_ms),
         "unhealthy_threshold": 1,
         "healthy_threshold": 1,
         "tcp_health_check": {"send": {"text": send}, "receive": receive},
-    }
-
-
-def _endpoints(servers: Sequence[Address]) -> list[dict[str, Any]]:
-    return [
-        {"endpoint": {"address": {"socket_address": {"address": h, "port_value": p}}}} for h, p in servers
-    ]
-
-
-def _auth(password_file: str | None) -> dict[str, Any]:
-    if password_file is None:
-        return {}
-    return {
-        "typed_extension_protocol_options": {
-            _REDIS_FILTER: {
-                "@type": f"{_TYPE}.filters.network.redis_proxy.v3.RedisProtocolOptions",
-                "auth_password": {"filename": password_file},
-            }
-        }
     }
 
 
@@ -176,14 +157,17 @@ def role_checked_clusters(
         return {
             "name": cname,
             "type": "STRICT_DNS",
-            "connect_timeout": _seconds(connect_timeout_ms),
+            "connect_timeout": _envoy.seconds(connect_timeout_ms),
             # The redis_proxy docs recommend RING_HASH: a key sticks to one server.
             "lb_policy": "RING_HASH",
             # A fresh dict per cluster: a shared one would be written as a YAML anchor and alias.
             "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
-            "load_assignment": {"cluster_name": cname, "endpoints": [{"lb_endpoints": _endpoints(servers)}]},
+            "load_assignment": {
+                "cluster_name": cname,
+                "endpoints": [{"lb_endpoints": _envoy.lb_endpoints(servers)}],
+            },
             "health_checks": [check],
-            **_auth(password_file),
+            **_envoy.auth_options(password_file),
         }
 
     write_check = role_health_check(
@@ -193,17 +177,7 @@ def role_checked_clusters(
         authenticate=password_file is not None,
         require_replica=require_replica,
     )
-    ping_check = {
-        "timeout": _seconds(timeout_ms),
-        "interval": _seconds(health_check_interval_ms),
-        "no_traffic_interval": _seconds(health_check_interval_ms),
-        "unhealthy_threshold": 1,
-        "healthy_threshold": 1,
-        "custom_health_check": {
-            "name": "envoy.health_checkers.redis",
-            "typed_config": {"@type": f"{_TYPE}.health_checkers.redis.v3.Redis"},
-        },
-    }
+    ping_check = _envoy.redis_health_check(timeout_ms, health_check_interval_ms)
     return [cluster("primary", write_check), cluster("replicas", ping_check)]
 
 
@@ -240,9 +214,3 @@ def render_password_script(
         ]
     )
     return ["sh", "-c", script]
-
-
-def _seconds(ms: int) -> str:
-    """Whole milliseconds as Envoy's duration text ('5s', '0.25s'); no float rounding."""
-    whole, frac = divmod(ms, 1000)
-    return f"{whole}.{frac:03d}".rstrip("0").rstrip(".") + "s"
