@@ -34,8 +34,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -235,25 +233,8 @@ def envoy(
         )
     else:
         cmd = [envoy_runner.envoy_binary(), "--config-path", str(template), *args]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"envoy exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("envoy did not become ready")
-            time.sleep(0.1)
+    with envoy_runner.running_command(cmd, admin_port):
         yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager

@@ -19,9 +19,11 @@ What does not count (everything else does, including request kinds a later jsii 
 * requests the library sends inside :func:`library_only`, which it uses only around requests that
   cannot change a workload's rendering (a pattern's ConfigMap, the PodMonitor, the stand-in).
 
-A ``get`` of ``metadata`` is remembered by object reference (:func:`metadata_read`): the only way
-to change an ApiObject's metadata from Python is through that property, so the stand-in
-(``_pod_output.py``) re-reads its own metadata at synth only when someone fetched it.
+A ``get`` of ``metadata``, and an ``addJsonPatch`` on the object itself, are remembered by object
+reference (:func:`metadata_read`): from Python, an ApiObject's own metadata changes only through
+that property or a patch, so the stand-in (``_pod_output.py``) re-reads its own metadata at synth
+only when one of them reached it. A callback into Python during a request inside
+:func:`library_only` moves the generation: user code ran there, uncounted.
 
 If jsii's provider is not what this module expects, nothing is wrapped and :func:`generation`
 moves on every call: the seam then renders every time, as before (slower, never wrong).
@@ -67,7 +69,8 @@ def callbacks() -> int:
 
 
 def metadata_read(obj: Any) -> bool:
-    """Whether Python ever read ``obj.metadata`` (a jsii object); True when it cannot tell."""
+    """Whether Python ever read ``obj.metadata`` or patched ``obj`` itself (a jsii object); True
+    when it cannot tell."""
     ref = getattr(getattr(obj, "__jsii_ref__", None), "ref", None)
     return not _installed or ref is None or ref in _metadata_read
 
@@ -89,6 +92,10 @@ def _changes(request: Any) -> bool:
         if kind == "GetRequest" and getattr(request, "property", None) == "metadata":
             _metadata_read.add(request.objref.ref)
         return False
+    if kind == "InvokeRequest" and getattr(request, "method", None) == "addJsonPatch":
+        # A patch on the object itself: cdk8s.ApiObject.add_json_patch(stand_in, ...) reaches the
+        # stand-in's own jsii method, past its Python override (which forwards to the original).
+        _metadata_read.add(request.objref.ref)
     if kind in _ANSWERS or _library_only:
         return False
     if kind in ("InvokeRequest", "StaticInvokeRequest"):
@@ -107,6 +114,11 @@ def _counting(verb: Callable[..., Any]) -> Callable[..., Any]:
         response = verb(request, *args, **kwargs)
         if type(response).__name__ == "Callback":
             _callbacks += 1
+            if _library_only:
+                # Node calls back into Python during one of the library's own requests (a user's
+                # Chart subclass overriding generate_object_name, say): user code runs, and its
+                # requests would not be counted inside library_only.
+                _generation = next(_counter)
         return response
 
     return send

@@ -234,7 +234,7 @@ class PodSeam:
         rendered = render(original) if read else {}
         seam = cls(workload, original, rendered)
         if read:
-            if rendered and _jsii_calls.callbacks() == callbacks:
+            if rendered and _jsii_calls.callbacks() == callbacks:  # not a failed or Python-made one
                 seam._output.remember(rendered, generation)
             seam._index = seam._read_index(rendered)
         return seam
@@ -745,6 +745,7 @@ class PodSeam:
         self._write_volumes(pod)
         self._check_pod_rules(pod, claims)
         _deep_merge(pod, self._pod_edits)
+        _drop_repeated_affinity_terms(pod)
         self._write_annotations(template)
         if self._restricted:
             self._enforce_restricted(template)
@@ -963,6 +964,20 @@ def _claims_of(additions: PodAdditions) -> list[Claim]:
         *(Claim("mount", (m.container, m.mount.path), m.prop) for m in additions.app_mounts),
         *(Claim("env", (e.container, e.name), e.prop) for e in additions.app_env),
     ]
+
+
+def _drop_repeated_affinity_terms(pod: dict[str, Any]) -> None:
+    """Keep one of each identical affinity term. cdk8s-plus-27 adds a workload's ``spread`` terms
+    on every rendering (lib/workload.js ``_toPodSpec`` calls ``this.scheduling.spread(...)`` each
+    time), so the pod held one pair per rendering the app happened to make; identical terms are
+    one rule for the scheduler, and the manifest no longer depends on how often it was rendered."""
+    for kind in pod.get("affinity", {}).values():
+        for key, terms in kind.items():
+            if isinstance(terms, list):
+                kind[key] = [t for i, t in enumerate(terms) if t not in terms[:i]]
+            elif isinstance(terms, dict) and isinstance(terms.get("nodeSelectorTerms"), list):
+                listed = terms["nodeSelectorTerms"]
+                terms["nodeSelectorTerms"] = [t for i, t in enumerate(listed) if t not in listed[:i]]
 
 
 def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:

@@ -81,8 +81,9 @@ class PodOutput(cdk8s.ApiObject):
         before = _jsii_calls.callbacks()
         doc = render(self.original)
         # A rendering that called back into Python (a user's cdk8s.Lazy) may change with no
-        # request at all: never reused.
-        _last = (generation, self, doc) if _jsii_calls.callbacks() == before else None
+        # request at all, and one that failed ({}) must fail again at synth with node's message:
+        # neither is reused.
+        _last = (generation, self, doc) if doc and _jsii_calls.callbacks() == before else None
         return doc
 
     def remember(self, doc: dict[str, Any], generation: int) -> None:

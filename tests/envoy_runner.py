@@ -41,12 +41,22 @@ def running(args: list[str], stats_port: int) -> Iterator[subprocess.Popen[bytes
     ``--use-dynamic-base-id`` is the one flag added for loopback: several test Envoys share
     this machine's hot-restart shared memory namespace, which pods never do.
     """
-    proc = subprocess.Popen([envoy_binary(), *args, "--use-dynamic-base-id"], stderr=subprocess.PIPE)
+    with running_command([envoy_binary(), *args, "--use-dynamic-base-id"], stats_port) as proc:
+        yield proc
+
+
+@contextmanager
+def running_command(
+    command: list[str], ready_port: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` (Envoy, or a script that execs it); yields once /ready on ``ready_port`` answers
+    200, stops it at exit."""
+    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{stats_port}/ready", timeout=1) as resp:
+                with urllib.request.urlopen(f"http://127.0.0.1:{ready_port}/ready", timeout=1) as resp:
                     if resp.status == 200:
                         break
             except (urllib.error.URLError, ConnectionError):

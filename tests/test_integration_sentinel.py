@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -124,25 +122,8 @@ def running(command: list[str], stats_port: int, path: str | None = None) -> Ite
     """The proxy container's command (``envoy`` from PATH, as in the image); until /ready is 200."""
     envoy_dir = str(Path(envoy_runner.envoy_binary()).parent)
     env = {**os.environ, "PATH": path or f"{envoy_dir}:{os.environ['PATH']}"}
-    proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{stats_port}/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"envoy exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("envoy did not become ready")
-            time.sleep(0.1)
+    with envoy_runner.running_command(command, stats_port, env):
         yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_writes_follow_a_sentinel_failover(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from constructs_lib import (
     SidecarGitSync,
     _jsii_calls,
 )
+from constructs_lib._pod import PodSeam
 
 from .helpers import chart, containers, pod, synth, web
 
@@ -195,3 +196,72 @@ def test_synth_yaml_and_to_json_release_nothing() -> None:
     first = c.to_json()
     assert cdk8s.Testing.synth(c) == first
     assert c.node.root.synth_yaml() == c.node.root.synth_yaml()
+
+
+def test_a_spread_workload_keeps_one_pair_of_terms_however_often_it_was_rendered() -> None:
+    """cdk8s-plus-27 adds ``spread`` terms on every rendering (lib/workload.js ``_toPodSpec``): the
+    pod held a pair per rendering, so the manifest depended on unrelated calls in between."""
+
+    def terms(between: bool) -> list[Any]:
+        c = chart()
+        app = kplus.Deployment(c, "web", spread=True)
+        app.add_container(name="app", image="example/app:1", ports=[kplus.ContainerPort(number=8080)])
+        SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+        if between:
+            kplus.ConfigMap(c, "unrelated")  # a request: the next attach renders again
+        RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
+        affinity = pod(synth(c))["affinity"]["podAntiAffinity"]
+        return list(affinity["requiredDuringSchedulingIgnoredDuringExecution"])
+
+    once = terms(between=False)
+    assert [t["topologyKey"] for t in once] == ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+    assert terms(between=True) == once
+
+
+def test_a_user_callback_inside_the_librarys_own_requests_is_counted() -> None:
+    """A Chart subclass's generate_object_name runs while the library creates its ConfigMap: an
+    edit made there reaches the manifest (found in review)."""
+
+    class MyChart(cdk8s.Chart):
+        hook: Any = None
+
+        def generate_object_name(self, api_object: cdk8s.ApiObject) -> str:
+            if self.hook:
+                self.hook(api_object)
+            return str(super().generate_object_name(api_object))
+
+    c = MyChart(cdk8s.App(), "test")
+    app = web(c, "app")
+    SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+    c.hook = lambda obj: (
+        app.pod_metadata.add_annotation("seen", obj.kind) if obj.kind == "ConfigMap" else None
+    )
+    RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
+    annotations = pod_template_annotations(synth(c))
+    assert annotations["seen"] == "ConfigMap"
+
+
+def test_a_patch_on_the_stand_in_itself_reaches_the_manifest() -> None:
+    """``cdk8s.ApiObject.add_json_patch(stand_in, ...)`` skips the stand-in's Python override."""
+    c = chart()
+    app = web(c, "app")
+    SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+    cdk8s.ApiObject.add_json_patch(
+        cdk8s.ApiObject.of(app), cdk8s.JsonPatch.add("/metadata/labels", {"team": "web"})
+    )
+    assert synth(c)[0]["metadata"]["labels"] == {"team": "web"}
+
+
+def test_a_failed_rendering_is_not_reused() -> None:
+    """A rendering that failed (a bad patch) fails again at synth, with node's own message."""
+    c = chart()
+    app = web(c, "app")
+    SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
+    cdk8s.ApiObject.of(app).add_json_patch(cdk8s.JsonPatch.replace("/spec/nothing/x", 1))
+    PodSeam.of(app).done()  # what an attach reads first: the rendering fails, the seam sees {}
+    with pytest.raises(RuntimeError, match="Failed serializing construct at path 'test/web/Resource'"):
+        synth(c)
+
+
+def pod_template_annotations(docs: list[dict[str, Any]]) -> dict[str, str]:
+    return dict(docs[0]["spec"]["template"]["metadata"]["annotations"])
