@@ -741,25 +741,25 @@ def _shards(where: str, shards: Sequence[RedisShard]) -> list[_Shard]:
     return checked
 
 
+def _topology_upstreams(
+    where: str, prop: str, value: Any, cls: type, field_name: str, fix: str
+) -> tuple[_Upstream, ...]:
+    """A topology's ``field_name`` (``cluster.seeds``, ``sentinel.servers``): a non-empty list of
+    endpoints, each checked as an upstream."""
+    if not isinstance(value, cls):
+        raise PropsError(where, prop, type(value).__name__, f"not a {cls.__name__}", f"pass {fix}")
+    listed = getattr(value, field_name)
+    where_listed = f"{prop}.{field_name}"
+    if isinstance(listed, str) or not isinstance(listed, list | tuple) or not listed:
+        raise PropsError(where, where_listed, listed, "not a non-empty list", f"pass {fix}")
+    return tuple(_upstream(where, f"{where_listed}[{i}]", s) for i, s in enumerate(listed))
+
+
 def _cluster(where: str, cluster: RedisClusterTopology) -> _Cluster:
-    if not isinstance(cluster, RedisClusterTopology):
-        raise PropsError(
-            where,
-            "cluster",
-            type(cluster).__name__,
-            "not a RedisClusterTopology",
-            "pass RedisClusterTopology(seeds=[...])",
-        )
-    seeds = cluster.seeds
-    if isinstance(seeds, str) or not isinstance(seeds, list | tuple) or not seeds:
-        raise PropsError(
-            where,
-            "cluster.seeds",
-            seeds,
-            "not a non-empty list",
-            "pass seeds=['redis-cluster.data.svc:6379']",
-        )
-    ups = tuple(_upstream(where, f"cluster.seeds[{i}]", s) for i, s in enumerate(seeds))
+    ups = _topology_upstreams(
+        where, "cluster", cluster, RedisClusterTopology, "seeds",
+        "RedisClusterTopology(seeds=['redis-cluster.data.svc:6379'])",
+    )  # fmt: skip
     if cluster.read_policy not in _READ_POLICIES:
         raise PropsError(
             where,
@@ -776,24 +776,11 @@ def _cluster(where: str, cluster: RedisClusterTopology) -> _Cluster:
 
 
 def _sentinel(where: str, sentinel: RedisSentinelTopology) -> _Sentinel:
-    if not isinstance(sentinel, RedisSentinelTopology):
-        raise PropsError(
-            where,
-            "sentinel",
-            type(sentinel).__name__,
-            "not a RedisSentinelTopology",
-            "pass RedisSentinelTopology(servers=['redis-node-0.redis-headless.data.svc:6379', ...])",
-        )
-    servers = sentinel.servers
-    if isinstance(servers, str) or not isinstance(servers, list | tuple) or not servers:
-        raise PropsError(
-            where,
-            "sentinel.servers",
-            servers,
-            "not a non-empty list",
-            "list every data node, e.g. servers=['redis-node-0.redis-headless.data.svc:6379', ...]",
-        )
-    ups = tuple(_upstream(where, f"sentinel.servers[{i}]", s) for i, s in enumerate(servers))
+    ups = _topology_upstreams(
+        where, "sentinel", sentinel, RedisSentinelTopology, "servers",
+        "RedisSentinelTopology(servers=[...]) listing every data node, e.g. "
+        "'redis-node-0.redis-headless.data.svc:6379'",
+    )  # fmt: skip
     for i, up in enumerate(ups):
         if up in ups[:i]:
             raise PropsError(

@@ -63,6 +63,29 @@ def primary_and_replica(
         yield primary, replica
 
 
+def redis_server_command(port: int, workdir: Path, password: str | None) -> list[str]:
+    """Debian's redis-server on 127.0.0.1:``port``, nothing persisted, its files in ``workdir``."""
+    cmd = [
+        require("redis-server", "redis-server"),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        # Start replication at once (Redis 7 waits 5s for more replicas before a diskless sync).
+        "--repl-diskless-sync-delay",
+        "0",
+        "--dir",
+        str(workdir),
+    ]
+    if password:
+        cmd += ["--requirepass", password, "--masterauth", password]
+    return cmd
+
+
 class RestartableRedis:
     """A redis-server that a test stops and starts again on the same port (an outage)."""
 
@@ -75,24 +98,7 @@ class RestartableRedis:
 
     def start(self) -> RestartableRedis:
         self._workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            require("redis-server", "redis-server"),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            # Start replication at once (Redis 7 waits 5s for more replicas before a diskless sync).
-            "--repl-diskless-sync-delay",
-            "0",
-            "--dir",
-            str(self._workdir),
-        ]
-        if self.server.password:
-            cmd += ["--requirepass", self.server.password, "--masterauth", self.server.password]
+        cmd = redis_server_command(self.port, self._workdir, self.server.password)
         self._proc = subprocess.Popen(
             [*cmd, *self._args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

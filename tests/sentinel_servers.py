@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from .programs import free_port, require, wait_for_port
-from .redis_servers import NO_RETRY
+from .redis_servers import NO_RETRY, redis_server_command
 
 MASTER_NAME = "mymaster"
 DEFAULT_DOWN_AFTER_MS = 3000
@@ -66,28 +66,11 @@ class Server:
         into a replica (``+convert-to-slave``) some seconds later.
         """
         self.workdir.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            require("redis-server", "redis-server"),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--repl-diskless-sync-delay",
-            "0",
-            "--dir",
-            str(self.workdir),
-            "--logfile",
-            str(self.workdir / "redis.log"),
-        ]
+        cmd = [*redis_server_command(self.port, self.workdir, self.password)]
+        cmd += ["--logfile", str(self.workdir / "redis.log")]
         target = self.replicaof if first else replicaof
         if target is not None:
             cmd += ["--replicaof", "127.0.0.1", str(target)]
-        if self.password:
-            cmd += ["--requirepass", self.password, "--masterauth", self.password]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         return self

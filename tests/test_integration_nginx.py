@@ -26,21 +26,9 @@ from examples import git_sync_nginx
 
 from .nginx_runner import nginx
 from .programs import http_get
+from .web_servers import git
 
 pytestmark = pytest.mark.integration
-
-
-def git(repo: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@t",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@t",
-    }
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def commit(repo: Path, text: str) -> str:

@@ -39,7 +39,8 @@ def scratch() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str) -> str:
+    """git in ``repo`` with a fixed author (also tests/test_integration_nginx.py's)."""
     env = {
         **os.environ,
         "GIT_AUTHOR_NAME": "t",
@@ -75,7 +76,7 @@ class GitSyncRoot:
         self.volume.chmod(0o755)
         self.upstream = self.volume.parent / f"{self.volume.name}-upstream"
         self.upstream.mkdir()
-        _git(self.upstream, "init", "-q", "-b", "main")
+        git(self.upstream, "init", "-q", "-b", "main")
 
     @property
     def content(self) -> str:
@@ -88,12 +89,12 @@ class GitSyncRoot:
         text = f"release {self.pushes}"
         (self.upstream / self.serve_dir).mkdir(exist_ok=True)
         (self.upstream / self.serve_dir / "index.html").write_text(text)
-        _git(self.upstream, "add", "-A")
-        _git(self.upstream, "commit", "-q", "-m", text)
-        sha = _git(self.upstream, "rev-parse", "HEAD")
-        _git(self.upstream, "worktree", "prune")  # forget the worktree deleted at the last push
+        git(self.upstream, "add", "-A")
+        git(self.upstream, "commit", "-q", "-m", text)
+        sha = git(self.upstream, "rev-parse", "HEAD")
+        git(self.upstream, "worktree", "prune")  # forget the worktree deleted at the last push
         worktree = self.volume / ".worktrees" / sha
-        _git(self.upstream, "worktree", "add", "-q", "--detach", str(worktree), sha)
+        git(self.upstream, "worktree", "add", "-q", "--detach", str(worktree), sha)
         _chown_tree(worktree, GIT_SYNC_UID)
         (self.volume / ".worktrees").chmod(0o755)
         tmp_link = self.volume / f".{self.link}.tmp"
