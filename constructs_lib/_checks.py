@@ -138,20 +138,26 @@ def non_negative_int(where: str, prop: str, value: int) -> int:
     return int_range(where, prop, value, 0, INT32_MAX, "use 0 or a positive integer")
 
 
+#: The attribute that holds what the library remembers about an object (:func:`memo`).
+_MEMO = "_constructs_lib_memo"
+
+
 def memo(obj: Any) -> dict[str, Any]:
     """What the library remembers about a Python object (a construct, a Duration...), kept on the
     object itself: it lives and dies with the object, and no table keyed by ``id()`` grows with
     every app a process builds (issue 24)."""
-    found: dict[str, Any] | None = vars(obj).get(MEMO)
+    found: dict[str, Any] | None = vars(obj).get(_MEMO)
     if found is None:
         found = {}
         # object.__setattr__: jsii's InterfaceDynamicProxy (what Secret.from_secret_name returns)
         # refuses attributes its delegates lack.
-        object.__setattr__(obj, MEMO, found)
+        object.__setattr__(obj, _MEMO, found)
     return found
 
 
-MEMO = "_constructs_lib_memo"
+def recalled(obj: Any, key: str) -> Any:
+    """What :func:`memo` holds for ``obj`` under ``key``, or None (without adding a memo)."""
+    return vars(obj).get(_MEMO, {}).get(key)
 
 
 @functools.cache
@@ -177,7 +183,7 @@ def duration_at_least(
     ``maximum_ms``."""
     if not isinstance(value, cdk8s.Duration):
         raise PropsError(where, prop, value, "not a cdk8s.Duration", "pass e.g. cdk8s.Duration.seconds(30)")
-    known = vars(value).get(MEMO, {}).get("ms")
+    known = recalled(value, "ms")
     if known is None:
         with _jsii_calls.library_only():  # a read (an invoke, for jsii)
             known = value.to_milliseconds(integral=False)

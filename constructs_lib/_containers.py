@@ -278,7 +278,7 @@ def _container_resources(cpu_req: int, cpu_lim: int, mem_req: int, mem_lim: int)
 def _render_resources(resources: kplus.ContainerResources) -> dict[str, Any]:
     """``resources`` as cdk8s-plus-27 renders them (container.ts: cpu ``amount``, memory in
     ``Mi``, ephemeral storage in ``Gi``); the library's own need no round trip, a user's are read once."""
-    known = vars(resources).get(_checks.MEMO, {}).get("rendered")
+    known = _checks.recalled(resources, "rendered")
     if known is not None:
         return {k: dict(v) for k, v in known.items()}
     with _jsii_calls.library_only():  # reads (to_mebibytes() is an invoke, for jsii)

@@ -507,7 +507,7 @@ def _defaults_for(scope: constructs.Construct) -> MetricsDefaults | None:
     unless :func:`metrics_defaults` was called in this process)."""
     node: Any = scope
     while _DEFAULTS_SET and node is not None:
-        known: MetricsDefaults | None = vars(node).get(_checks.MEMO, {}).get("metrics_defaults")
+        known: MetricsDefaults | None = _checks.recalled(node, "metrics_defaults")
         if known is not None:
             return known
         node = node.node.scope

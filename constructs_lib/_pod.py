@@ -234,8 +234,7 @@ class PodSeam:
         rendered = render(original) if read else {}
         seam = cls(workload, original, rendered)
         if read:
-            if rendered and _jsii_calls.callbacks() == callbacks:  # not a failed or Python-made one
-                seam._output.remember(rendered, generation)
+            seam._output.keep(rendered, generation, callbacks)
             seam._index = seam._read_index(rendered)
         return seam
 
@@ -248,6 +247,11 @@ class PodSeam:
         self.kind = type(workload).__name__
         self._restricted = False
         self._released = False
+        self._clear_additions()
+        self._output = PodOutput.install(workload, original, rendered, self)
+
+    def _clear_additions(self) -> None:
+        """What the patterns added, empty (a new seam; :meth:`release`)."""
         #: The seam's additions, each with the count of user items it goes after (_merge_in).
         self._added: dict[str, list[tuple[int, AddedContainer]]] = {"initContainers": [], "containers": []}
         self._user_edits: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
@@ -263,7 +267,6 @@ class PodSeam:
         self._shared_volumes: set[str] = set()
         #: StatefulSet volumeClaimTemplates added through :meth:`add_claim_template`.
         self._claim_templates: list[dict[str, Any]] = []
-        self._output = PodOutput.install(workload, original, rendered, self)
         self._attaching: _PodIndex | None = None
 
     @property
@@ -282,10 +285,7 @@ class PodSeam:
         process that builds app after app does not keep every app's additions (jsii keeps every
         object created from Python, and with it this seam, for the process's life)."""
         self._released = True
-        self._added = {"initContainers": [], "containers": []}
-        self._user_edits, self._volumes, self._pod_edits, self._annotations = {}, {}, {}, {}
-        self._claims, self._loopback_ports, self._owners = {}, {}, {}
-        self._shared_volumes, self._claim_templates, self._attaching = set(), [], None
+        self._clear_additions()
 
     def check_not_released(self) -> None:
         """Refuse to edit or render a workload whose app ``App.synth()`` already wrote."""
@@ -974,10 +974,14 @@ def _drop_repeated_affinity_terms(pod: dict[str, Any]) -> None:
     for kind in pod.get("affinity", {}).values():
         for key, terms in kind.items():
             if isinstance(terms, list):
-                kind[key] = [t for i, t in enumerate(terms) if t not in terms[:i]]
+                kind[key] = _once_each(terms)
             elif isinstance(terms, dict) and isinstance(terms.get("nodeSelectorTerms"), list):
-                listed = terms["nodeSelectorTerms"]
-                terms["nodeSelectorTerms"] = [t for i, t in enumerate(listed) if t not in listed[:i]]
+                terms["nodeSelectorTerms"] = _once_each(terms["nodeSelectorTerms"])
+
+
+def _once_each(items: list[Any]) -> list[Any]:
+    """``items`` without repeats, in order (terms are dicts: not hashable)."""
+    return [item for i, item in enumerate(items) if item not in items[:i]]
 
 
 def _deep_merge(target: dict[str, Any], edits: Mapping[str, Any]) -> dict[str, Any]:

@@ -74,32 +74,37 @@ class PodOutput(cdk8s.ApiObject):
         """The workload as cdk8s-plus renders it: one round trip to node, or none when nothing
         that could change it ran since the last rendering (``_jsii_calls``). Read-only: the
         document may be handed out again."""
-        global _last
-        generation = _jsii_calls.generation()
-        if _last is not None and _last[0] == generation and _last[1] is self:
-            return _last[2]
-        before = _jsii_calls.callbacks()
+        kept = self._kept()
+        if kept is not None:
+            return kept
+        generation, callbacks = _jsii_calls.generation(), _jsii_calls.callbacks()
         doc = render(self.original)
-        # A rendering that called back into Python (a user's cdk8s.Lazy) may change with no
-        # request at all, and one that failed ({}) must fail again at synth with node's message:
-        # neither is reused.
-        _last = (generation, self, doc) if doc and _jsii_calls.callbacks() == before else None
+        self.keep(doc, generation, callbacks)
         return doc
 
-    def remember(self, doc: dict[str, Any], generation: int) -> None:
-        """``doc`` is the original's rendering as of ``generation`` (rendered before this
-        stand-in existed, with no callback into Python)."""
+    def keep(self, doc: dict[str, Any], generation: int, callbacks: int) -> None:
+        """Keep ``doc``, the original's rendering as of ``generation``, for reuse. A rendering that
+        called back into Python (a user's cdk8s.Lazy: its answer may change with no request at all;
+        ``callbacks`` is the count before it) or that failed (``{}``, which must fail again at synth
+        with node's message) is not kept."""
         global _last
-        _last = (generation, self, doc)
+        _last = (generation, self, doc) if doc and _jsii_calls.callbacks() == callbacks else None
+
+    def _kept(self) -> dict[str, Any] | None:
+        """The kept rendering if it is this workload's and nothing could have changed it since."""
+        if _last is not None and _last[0] == _jsii_calls.generation() and _last[1] is self:
+            return _last[2]
+        return None
 
     def _original_json(self) -> Any:
-        """The original's document for synth, to edit: the last rendering when it is still the
-        workload's (handed over once), else a new one."""
+        """The original's document for synth, to edit: the kept rendering (handed over once),
+        else a new one."""
         global _last
-        if _last is not None and _last[0] == _jsii_calls.generation() and _last[1] is self:
-            doc, _last = _last[2], None
-            return doc
-        return self.original.to_json()
+        kept = self._kept()
+        if kept is None:
+            return self.original.to_json()
+        _last = None
+        return kept
 
     def to_json(self) -> Any:
         self._seam.check_not_released()
