@@ -7,9 +7,12 @@ garbage.
     python -m bench.runner --variant library --n 20 --apps 10  # memory after each of 10 apps
     python -m bench.runner --variant library --n 100 --profile # where the time goes
 
-Variants (``VARIANTS``): ``library`` (``examples/all_patterns.py``), ``handwritten``,
+Variants (``VARIANTS``): ``library`` (``examples/all_patterns.py``), ``tuned`` (the same
+patterns through the library, the user's own code hoisted as the hoisted baseline's is:
+``bench/tuned.py``; informational, the fair pair for the library's own cost), ``handwritten``,
 ``cached``, ``hoisted`` (``bench/handwritten.py``), ``raw`` (raw ApiObjects) and ``floor``
-(dicts + libyaml, no cdk8s). Only the library's variant imports ``constructs_lib``.
+(dicts + libyaml, no cdk8s). Only the library's variants (``library``, ``tuned``) import
+``constructs_lib``.
 
 Every timing run first builds one chart and checks it against the golden file byte for byte
 (exit status 3 if not), then times N charts in one app and reports the SHA-256 of their YAML,
@@ -39,6 +42,7 @@ GOLDEN = ROOT / "tests" / "golden" / "all-patterns.k8s.yaml"
 # key -> label; the order is the default rotation's
 VARIANTS = {
     "library": "library",
+    "tuned": "library (user code hoisted)",
     "hoisted": "hand-written, hoisted",
     "cached": "hand-written, cached",
     "handwritten": "hand-written",
@@ -53,6 +57,10 @@ def builder(variant: str) -> Callable[[Any], object]:
         from examples import all_patterns
 
         return all_patterns.build
+    if variant == "tuned":
+        from . import tuned
+
+        return tuned.build
     from . import handwritten
 
     if variant == "raw":
@@ -228,7 +236,11 @@ PASS_THROUGH = frozenset({"_jsii_calls.py"})
 
 
 def _own(filename: str) -> bool:
+    """Our own code for the profile: the library, the examples, and ``bench/tuned.py`` (the
+    ``tuned`` variant's user code, which stands in for the example's)."""
     path = Path(filename)
+    if path.name == "tuned.py" and path.parent.name == "bench":
+        return True
     return ("constructs_lib" in path.parts or "examples" in path.parts) and path.name not in PASS_THROUGH
 
 
@@ -240,10 +252,11 @@ def _key(code: Any) -> str:
 
 def profile(variant: str, n: int, top: int) -> dict[str, Any]:
     """Where ``n`` charts' build and synth spend their time (after a one-chart warm-up), by
-    the innermost frame of our own code (``constructs_lib/``, ``examples/``) on the stack: a
-    function's cost is its own Python time plus what it calls outside our code (jsii, cdk8s,
-    the standard library), without our functions it calls. ``_synth.py``'s ``wrapper`` is
-    ``app.synth_yaml``: node's synth outside our callbacks. Per Deployment, in ms.
+    the innermost frame of our own code (``constructs_lib/``, ``examples/``,
+    ``bench/tuned.py``) on the stack: a function's cost is its own Python time plus what it
+    calls outside our code (jsii, cdk8s, the standard library), without our functions it calls.
+    ``_synth.py``'s ``wrapper`` is ``app.synth_yaml``: node's synth outside our callbacks. Per
+    Deployment, in ms.
 
     Two passes over the same work. Waiting on node (jsii reading node's pipe,
     ``_NodeProcess._next_message``) is timed directly in an otherwise unprofiled pass, which

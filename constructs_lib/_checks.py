@@ -146,7 +146,9 @@ def memo(obj: Any) -> dict[str, Any]:
     """What the library remembers about a Python object (a construct, a Duration...), kept on the
     object itself: it lives and dies with the object, and no table keyed by ``id()`` grows with
     every app a process builds (issue 24)."""
-    found: dict[str, Any] | None = vars(obj).get(_MEMO)
+    # getattr, not vars(): asking for an object's __dict__ makes Python build one (~100 bytes more
+    # per object jsii keeps for the process's life).
+    found: dict[str, Any] | None = getattr(obj, _MEMO, None)
     if found is None:
         found = {}
         # object.__setattr__: jsii's InterfaceDynamicProxy (what Secret.from_secret_name returns)
@@ -155,9 +157,16 @@ def memo(obj: Any) -> dict[str, Any]:
     return found
 
 
+def forget(obj: Any) -> None:
+    """Drop what :func:`memo` holds for ``obj``."""
+    if getattr(obj, _MEMO, None) is not None:
+        object.__delattr__(obj, _MEMO)
+
+
 def recalled(obj: Any, key: str) -> Any:
     """What :func:`memo` holds for ``obj`` under ``key``, or None (without adding a memo)."""
-    return vars(obj).get(_MEMO, {}).get(key)
+    found: dict[str, Any] | None = getattr(obj, _MEMO, None)
+    return None if found is None else found.get(key)
 
 
 @functools.cache

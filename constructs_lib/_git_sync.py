@@ -11,6 +11,7 @@ import enum
 import functools
 import posixpath
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -35,7 +36,7 @@ from ._containers import (
     env_value,
 )
 from ._errors import PropsError, credential_in
-from ._pod import PodSeam, pattern_seam
+from ._pod import HeldUntilSynth, PodSeam, pattern_seam
 from ._workload_kinds import kplus_container
 
 # Pinned release (registry.k8s.io/git-sync/git-sync, v4.7.1 released 2026-07-06).
@@ -189,7 +190,7 @@ class GitSyncExechook:
     backoff: cdk8s.Duration | None = None
 
 
-class SidecarGitSync(constructs.Construct):
+class SidecarGitSync(HeldUntilSynth, constructs.Construct):
     """Keep a git repository checked out in a volume that the main container serves read-only.
 
     The content exists before the main container starts: by default a one-shot
@@ -282,6 +283,9 @@ class SidecarGitSync(constructs.Construct):
         metrics_port_name: the container port serving ``/metrics``, or None.
     """
 
+    #: Dropped once App.synth() wrote the workload (HeldUntilSynth).
+    _HELD = ("props", "container", "init_container")
+
     def __init__(
         self,
         scope: constructs.Construct,
@@ -340,6 +344,7 @@ class SidecarGitSync(constructs.Construct):
         self.fs_group = attached.fs_group
         self.init_container = attached.container("init")
         self.container = attached.container("native") or attached.container("sidecar")
+        self._metrics_port_name = props.name if props.metrics and self.container is not None else None
 
     @property
     def main_container(self) -> kplus.Container:
@@ -356,7 +361,7 @@ class SidecarGitSync(constructs.Construct):
     @property
     def metrics_port_name(self) -> str | None:
         """Name of the container port serving ``/metrics``, or None when metrics are off."""
-        return self.name if self.metrics_enabled and self.container is not None else None
+        return self._metrics_port_name
 
     @property
     def metrics_path(self) -> str:
@@ -441,7 +446,7 @@ class CheckedGitSync:
 
     @property
     def volume_name(self) -> str:
-        return f"{self.name}-root"
+        return sys.intern(f"{self.name}-root")  # kept by the pattern for the process's life
 
 
 def check_props(where: str, props: GitSyncProps, seam: PodSeam) -> CheckedGitSync:

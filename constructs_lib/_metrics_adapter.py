@@ -32,7 +32,7 @@ from ._containers import (
 )
 from ._errors import PropsError
 from ._metrics_sources import ExporterPlan, MetricsSource
-from ._pod import PodSeam, pattern_seam
+from ._pod import HeldUntilSynth, PodSeam, pattern_seam
 from ._workload_kinds import SELECTING_WORKLOADS, kplus_container
 
 
@@ -67,7 +67,7 @@ class MetricsDiscovery(enum.Enum):
     NONE = "none"
 
 
-class MetricsAdapter(constructs.Construct):
+class MetricsAdapter(HeldUntilSynth, constructs.Construct):
     """Expose the main container's metrics in the uniform model: port ``metrics``, ``/metrics``.
 
     Args:
@@ -117,6 +117,14 @@ class MetricsAdapter(constructs.Construct):
         name: container name and prefix of its volumes.
         workload: the workload attached to (``deployment`` is its older name).
     """
+
+    #: Dropped once App.synth() wrote the workload (HeldUntilSynth); the PodMonitor lets go with it.
+    _HELD = ("props", "container", "source")
+
+    def let_go(self) -> None:
+        super().let_go()
+        if self.pod_monitor is not None:
+            self.pod_monitor.let_go()
 
     def __init__(
         self,
@@ -453,7 +461,7 @@ def _discovery(
     return MetricsDiscovery.ANNOTATIONS if annotate else MetricsDiscovery.NONE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a chart keeps it for the process's life
 class MetricsDefaults:
     """Discovery defaults of every MetricsAdapter below a scope (see :func:`metrics_defaults`)."""
 
@@ -631,7 +639,7 @@ class PodMetricsEndpoint:
 _ADDR_LABEL = "cdk8s.io/metadata.addr"
 
 
-class _PodMonitor(cdk8s.ApiObject):
+class _PodMonitor(HeldUntilSynth, cdk8s.ApiObject):
     """Prometheus Operator ``monitoring.coreos.com/v1`` PodMonitor (podmonitor_types.go).
 
     The selector follows each kind's own: a Deployment, StatefulSet or DaemonSet selects its
@@ -662,6 +670,9 @@ class _PodMonitor(cdk8s.ApiObject):
         late = _LatePodMonitor(scope, id, endpoints, {}, labels=labels)
         late.target, late.where = target, where
         return late
+
+    #: Dropped once App.synth() wrote the workload (HeldUntilSynth): a late PodMonitor is written by then.
+    _HELD = ("endpoints",)
 
     def __init__(
         self,

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import cdk8s
 import cdk8s_plus_27 as kplus
@@ -68,7 +68,7 @@ from ._containers import (
     Port,
 )
 from ._errors import CollisionError, ConstructsLibError, MainContainerError, PodSecurityError, PropsError
-from ._pod_output import PodOutput, render
+from ._pod_output import PodOutput, is_released, mark_released, released_error, render
 from ._pod_rules import pod_rule_errors
 from ._workload_kinds import SELECTING_KINDS, claim_template_names, pod_template
 
@@ -107,6 +107,42 @@ def restricted_pod_security(workload: Workload) -> None:
     """
     _checks.workload("restricted_pod_security", "workload", workload)
     PodSeam.of(workload, read=False).restrict()  # applied at synth: no need to read the pod now
+
+
+class HeldUntilSynth:
+    """What a pattern keeps only while its app is being built (issue 24, memory across apps).
+
+    jsii keeps every object created from Python for the process's life, patterns included, so a
+    pattern's checked props and rendered containers (3-7 KB each) would outlive its app. When
+    ``App.synth()`` wrote the workload, the seam calls :meth:`let_go`: the attributes named in
+    ``_HELD`` are dropped, and reading one afterwards raises a :class:`ConstructsLibError` that says
+    so (the scalars a pattern gives, its names, paths and ports, stay).
+    """
+
+    #: The attributes dropped once ``App.synth()`` wrote the pattern's workload.
+    _HELD: ClassVar[tuple[str, ...]] = ()
+
+    #: Set by :meth:`let_go`.
+    _let_go = False
+
+    def let_go(self) -> None:
+        # delattr/setattr, not vars(): asking for an object's __dict__ makes Python build one.
+        for name in self._HELD:
+            if hasattr(self, name):
+                delattr(self, name)
+        self._let_go = True
+
+    if not TYPE_CHECKING:  # for mypy, a __getattr__ would make every attribute name valid
+
+        def __getattr__(self, name: str) -> Any:
+            if name in type(self)._HELD and self._let_go:
+                raise ConstructsLibError(
+                    f"{self.node.path}: App.synth() already wrote this pattern's workload, and "
+                    f"constructs_lib let go of its {name!r} (so that a process building many apps "
+                    f"stays flat). Fix: read {name!r} before App.synth(), or use app.synth_yaml(), "
+                    "which releases nothing"
+                )
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def pattern_seam(
@@ -222,9 +258,10 @@ class PodSeam:
         """The seam of ``workload``, created on first use (one per workload). With ``read``
         (for a pattern that attaches) its index is re-read from the rendered workload, so it
         sees what the user added since the last attach."""
+        if is_released(workload):
+            raise released_error(workload)
         seam: PodSeam | None = _checks.memo(workload).get("seam")  # one per workload, no round trip
         if seam is not None:
-            seam.check_not_released()
             if read:
                 seam._index = seam._read_index(seam._output.render_original())
             return seam
@@ -246,12 +283,13 @@ class PodSeam:
         #: "Deployment", "Job", ... (used in messages and for kind-specific rules).
         self.kind = type(workload).__name__
         self._restricted = False
-        self._released = False
+        #: The patterns attached here, which let go of what they hold with the seam (:meth:`release`).
+        self._patterns: list[HeldUntilSynth] = []
         self._clear_additions()
         self._output = PodOutput.install(workload, original, rendered, self)
 
     def _clear_additions(self) -> None:
-        """What the patterns added, empty (a new seam; :meth:`release`)."""
+        """What the patterns added, empty (a new seam)."""
         #: The seam's additions, each with the count of user items it goes after (_merge_in).
         self._added: dict[str, list[tuple[int, AddedContainer]]] = {"initContainers": [], "containers": []}
         self._user_edits: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
@@ -281,21 +319,14 @@ class PodSeam:
         self._attaching = index
 
     def release(self) -> None:
-        """``App.synth()`` wrote the workload (``_synth.py``): drop what the patterns added, so a
-        process that builds app after app does not keep every app's additions (jsii keeps every
-        object created from Python, and with it this seam, for the process's life)."""
-        self._released = True
-        self._clear_additions()
-
-    def check_not_released(self) -> None:
-        """Refuse to edit or render a workload whose app ``App.synth()`` already wrote."""
-        if self._released:
-            raise ConstructsLibError(
-                f"{self.workload.node.path}: App.synth() already wrote this {self.kind}, and constructs_lib "
-                "let go of what its patterns added (so that a process building many apps stays flat). "
-                "Fix: attach every pattern before App.synth(), and synthesize an App once; to synthesize "
-                "again, build a new App (app.synth_yaml() and Chart.to_json() release nothing)"
-            )
+        """``App.synth()`` wrote the workload (``_synth.py``): drop what the patterns added, and
+        have the patterns drop what they hold (:class:`HeldUntilSynth`), so a process that builds
+        app after app does not keep every app's additions (jsii keeps every object created from
+        Python, and with it this seam and the patterns, for the process's life)."""
+        for pattern in self._patterns:
+            pattern.let_go()
+        # What stays is a flag, so that a late pattern gets released_error, not a new seam.
+        mark_released(self.workload)
 
     def done(self) -> None:
         """The pattern has attached: drop the index (the next :meth:`of` reads the pod again),
@@ -903,6 +934,8 @@ class PodSeam:
         for a in additions.annotations:
             self.annotate(a.key, a.value, where=where, prop=a.prop)
         self.done()
+        if isinstance(scope, HeldUntilSynth):
+            self._patterns.append(scope)
         return Attached(added, config_map, fs_group)
 
     def _add_config(self, scope: constructs.Construct, config: ConfigFiles, where: str) -> kplus.ConfigMap:
@@ -910,7 +943,8 @@ class PodSeam:
         that a config change rolls the pods."""
         with _jsii_calls.library_only():  # a new ConfigMap changes no workload's rendering
             config_map = kplus.ConfigMap(scope, "config", data=dict(config.files))
-        volume = {"configMap": {"name": _checks.name_of(config_map)}, "name": config.volume}
+            name = config_map.name  # read once: no memo (_checks.name_of) to outlive the app
+        volume = {"configMap": {"name": name}, "name": config.volume}
         self.add_volume(volume, where=where)
         texts = (f"{k}\0{v}" for k, v in sorted(config.files.items()))
         self.annotate_config_hash(config.prefix, *texts, where=where)

@@ -17,10 +17,35 @@ import constructs
 
 from . import _checks, _jsii_calls
 from ._checks import Workload
+from ._errors import ConstructsLibError
 from ._workload_kinds import API_VERSIONS
 
 if TYPE_CHECKING:
     from ._pod import PodSeam
+
+
+#: Set on a workload once ``App.synth()`` wrote it (:meth:`PodSeam.release`): a flag in place of
+#: its memo, so that nothing else of its app stays with it.
+_RELEASED = "_constructs_lib_released"
+
+
+def mark_released(workload: Workload) -> None:
+    _checks.forget(workload)
+    object.__setattr__(workload, _RELEASED, True)
+
+
+def is_released(workload: Workload) -> bool:
+    return bool(getattr(workload, _RELEASED, False))
+
+
+def released_error(workload: constructs.Construct) -> ConstructsLibError:
+    """A workload whose app ``App.synth()`` already wrote can be neither edited nor rendered again."""
+    return ConstructsLibError(
+        f"{workload.node.path}: App.synth() already wrote this {type(workload).__name__}, and constructs_lib "
+        "let go of what its patterns added (so that a process building many apps stays flat). "
+        "Fix: attach every pattern before App.synth(), and synthesize an App once; to synthesize "
+        "again, build a new App (app.synth_yaml() and Chart.to_json() release nothing)"
+    )
 
 
 class PodOutput(cdk8s.ApiObject):
@@ -63,7 +88,8 @@ class PodOutput(cdk8s.ApiObject):
             scope, id, api_version=api_version, kind=kind, metadata=cdk8s.ApiObjectMetadata(name=name)
         )
         self.original = original
-        self._seam = seam
+        #: None once App.synth() wrote the workload (:meth:`release`).
+        self._seam: PodSeam | None = seam
         # What this stand-in's metadata holds now: the name, the chart's namespace and labels
         # (api-object.ts); only later additions through cdk8s.ApiObject.of(deployment).metadata
         # are carried over to the output. The chart's labels are read when that matters
@@ -107,7 +133,8 @@ class PodOutput(cdk8s.ApiObject):
         return kept
 
     def to_json(self) -> Any:
-        self._seam.check_not_released()
+        if self._seam is None:
+            raise released_error(self._scope)
         if _synthesized is not None:
             _synthesized.append(self)
         doc = self._original_json()
@@ -134,7 +161,9 @@ class PodOutput(cdk8s.ApiObject):
         global _last
         if _last is not None and _last[1] is self:
             _last = None
-        self._seam.release()
+        if self._seam is not None:
+            self._seam.release()
+            self._seam = None
 
     def add_json_patch(self, *ops: cdk8s.JsonPatch) -> None:
         # Patches made through cdk8s.ApiObject.of(deployment) keep working.

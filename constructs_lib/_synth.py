@@ -22,6 +22,7 @@ from typing import Any
 
 import cdk8s
 
+from . import _checks
 from ._errors import ConstructsLibError
 
 _MARK = "__constructs_lib_surfaces_errors__"
@@ -56,16 +57,20 @@ def _surfacing(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _releasing(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``App.synth()`` writes the app's files: the app is done, and the seams of the workloads it
-    wrote let go of what the patterns added (``PodSeam.release``; issue 24, memory)."""
+    wrote let go of what the patterns added (``PodSeam.release``; issue 24, memory), and its charts
+    of what the library remembered about them (``_checks.memo``: names, metrics_defaults)."""
 
     @functools.wraps(fn)
-    def synth(*args: Any, **kwargs: Any) -> Any:
+    def synth(app: cdk8s.App, *args: Any, **kwargs: Any) -> Any:
         from ._pod_output import collecting
 
         with collecting() as written:
-            result = fn(*args, **kwargs)
+            result = fn(app, *args, **kwargs)
         for output in written:
             output.release()
+        if written:
+            for chart in app.charts:
+                _checks.forget(chart)
         return result
 
     return synth

@@ -22,6 +22,7 @@ from constructs_lib import (
     PropsError,
     RedisAmbassador,
     SidecarGitSync,
+    _checks,
     _jsii_calls,
 )
 from constructs_lib._pod import PodSeam
@@ -44,12 +45,15 @@ def _renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def three_patterns(c: cdk8s.Chart, app: kplus.Deployment) -> None:
+def three_patterns(
+    c: cdk8s.Chart, app: kplus.Deployment
+) -> tuple[SidecarGitSync, RedisAmbassador, MetricsAdapter]:
     site = SidecarGitSync(c, "site", workload=app, repo="https://example.com/site.git")
     cache = RedisAmbassador(c, "cache", workload=app, primary="redis:6379")
-    MetricsAdapter(
+    metrics = MetricsAdapter(
         c, "metrics", workload=app, source=MetricsSource.nginx(), pod_monitor=True, also_scrape=[site, cache]
     )
+    return site, cache, metrics
 
 
 def test_back_to_back_patterns_render_the_workload_once(renders: list[str]) -> None:
@@ -177,13 +181,41 @@ def test_app_synth_lets_go_of_what_the_patterns_added(tmp_path: Any) -> None:
     app = cdk8s.App(outdir=str(tmp_path))
     c = cdk8s.Chart(app, "test")
     dep = web(c, "app")
-    three_patterns(c, dep)
+    site, cache, metrics = three_patterns(c, dep)
+    assert isinstance(_checks.recalled(dep, "seam"), PodSeam)
+    assert _checks.recalled(c, "path") == "test"
+    assert (site.container.name, cache.container.name, metrics.container.name) == (
+        "git-sync",
+        "redis-ambassador",
+        "metrics-adapter",
+    )
     app.synth()
     written = (tmp_path / "test.k8s.yaml").read_text()
     assert "redis-ambassador" in written
-    seam = vars(dep)["_constructs_lib_memo"]["seam"]
-    assert seam._added == {"initContainers": [], "containers": []}
-    assert (seam._volumes, seam._user_edits, seam._owners) == ({}, {}, {})
+    # The seam is gone (a flag stays), and so is what the library remembered about the chart.
+    assert (_checks.recalled(dep, "seam"), _checks.recalled(c, "path")) == (None, None)
+    # The patterns keep their scalars, and refuse, clearly, what they let go of.
+    assert (site.content_path, cache.url, cache.env_names["host_env"], metrics.port_name) == (
+        "/srv/git/site",
+        "redis://127.0.0.1:6379",
+        "REDIS_HOST",
+        "metrics",
+    )
+    assert (site.metrics_port_name, cache.metrics_port_name) == ("git-sync", "envoy-stats")
+    for pattern, name in (
+        (site, "container"),
+        (site, "props"),
+        (cache, "redis_container"),
+        (metrics, "container"),
+    ):
+        with pytest.raises(
+            ConstructsLibError, match=rf"App.synth\(\) already wrote .* let go of its '{name}'"
+        ):
+            getattr(pattern, name)
+    with pytest.raises(ConstructsLibError, match="let go of its 'props'"):
+        cache.envoy_config  # noqa: B018  (a property that reads the props)
+    with pytest.raises(AttributeError):
+        site.no_such_attribute  # type: ignore[attr-defined]  # noqa: B018
     with pytest.raises(ConstructsLibError, match=r"test/web: App.synth\(\) already wrote this Deployment"):
         app.synth()
     with pytest.raises(ConstructsLibError, match=r"Fix: attach every pattern before App.synth\(\)"):
