@@ -19,7 +19,7 @@ import cdk8s_plus_27 as kplus
 from ._containers import ContainerKind, ContainerSpec, EnvSource, Mount
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConfigFiles:
     """Rendered config files: a ConfigMap whose volume ``<prefix>-config`` is mounted read-only
     at ``path`` (see :attr:`mount`); a ``checksum/<prefix>`` pod annotation rolls the pods when
@@ -38,7 +38,7 @@ class ConfigFiles:
         return Mount(self.path, self.volume, read_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretFiles:
     """Keys of one Secret as files (``items``: key -> file name) in volume ``volume``, mounted
     read-only at ``path`` with file ``mode`` (see :attr:`mount`)."""
@@ -54,7 +54,7 @@ class SecretFiles:
         return Mount(self.path, self.volume, read_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppMount:
     """A volume mounted into the user's container ``container``; ``prop`` is named in errors."""
 
@@ -63,7 +63,7 @@ class AppMount:
     prop: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppEnv:
     """An env variable set in the user's container ``container``; ``prop`` is named in errors."""
 
@@ -73,7 +73,7 @@ class AppEnv:
     prop: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoopbackPort:
     """A port a container binds on 127.0.0.1 only: reserved in the pod, never declared."""
 
@@ -82,14 +82,14 @@ class LoopbackPort:
     protocol: kplus.Protocol = kplus.Protocol.TCP
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     key: str
     value: str
     prop: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodAdditions:
     """Everything one pattern instance adds to a pod. Containers are added in order (as native
     sidecars, init containers start in order); volumes in the order: ``volumes``, the config

@@ -26,7 +26,7 @@ from ._errors import PropsError
 ContainerKind = Literal["sidecar", "init", "native"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class _ProbeTiming:
     initial_delay_seconds: int = 0
     period_seconds: int = 10
@@ -42,7 +42,7 @@ class _ProbeTiming:
         }
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HttpProbe(_ProbeTiming):
     """An HTTP GET probe, renderable through cdk8s-plus or as raw Kubernetes JSON."""
 
@@ -53,7 +53,7 @@ class HttpProbe(_ProbeTiming):
         return {"httpGet": {"path": self.path, "port": self.port, "scheme": "HTTP"}, **self._k8s_timing()}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecProbe(_ProbeTiming):
     """A probe that runs a command in the container (for servers bound to loopback)."""
 
@@ -63,7 +63,7 @@ class ExecProbe(_ProbeTiming):
         return {"exec": {"command": list(self.command)}, **self._k8s_timing()}
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TcpProbe(_ProbeTiming):
     """A TCP connect probe: the process listens, whatever its own health page says."""
 
@@ -76,7 +76,7 @@ class TcpProbe(_ProbeTiming):
 Probe = HttpProbe | ExecProbe | TcpProbe
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Port:
     """A named container port."""
 
@@ -88,7 +88,7 @@ class Port:
     number_prop: str = "port"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mount:
     """A volume (by name) mounted into a container."""
 
@@ -114,7 +114,7 @@ def empty_dir(name: str, size_limit_mi: int | None = None) -> dict[str, Any]:
     return {"emptyDir": {"sizeLimit": f"{size_limit_mi}Mi"} if size_limit_mi else {}, "name": name}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PreStopSleep:
     """Keep a container running ``seconds`` after its pod is told to stop, before its SIGTERM
     (a proxy that must outlive the app's last request).
@@ -136,7 +136,7 @@ class PreStopSleep:
         return {"exec": {"command": ["sleep", self.seconds]}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     """What a pattern asks the seam to add; the seam supplies the secure defaults."""
 
@@ -157,7 +157,7 @@ class ContainerSpec:
     pre_stop: PreStopSleep | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddedContainer:
     """A container a pattern added, as the library renders it (read-only).
 

@@ -410,7 +410,7 @@ class GitSyncProps:
 HookTiming = tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckedGitSync:
     """The props checked, with every default resolved: all that :func:`render` reads."""
 

@@ -235,7 +235,7 @@ _ANNOTATING = (MetricsDiscovery.ANNOTATIONS, MetricsDiscovery.BOTH)
 _MONITORING = (MetricsDiscovery.POD_MONITOR, MetricsDiscovery.BOTH)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckedMetricsAdapter:
     """The props checked, with every default resolved: all that :func:`render` reads."""
 

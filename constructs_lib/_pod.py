@@ -75,7 +75,7 @@ from ._workload_kinds import SELECTING_KINDS, claim_template_names, pod_template
 _jsii_calls.install()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Claim:
     """Something one attach will add, checked by :meth:`PodSeam.preflight` before anything is.
 
@@ -962,7 +962,7 @@ class PodSeam:
         self.add_volume({"name": files.volume, "secret": source}, where=where)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attached:
     """What :meth:`PodSeam.attach` added: the containers in order, the ConfigMap, the pod's
     effective fsGroup (None when the pattern asked for none)."""

@@ -520,7 +520,7 @@ class RedisAmbassadorProps:
 Route = tuple[RedisRoute, "_Upstream", list["_Upstream"]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckedRedisAmbassador:
     """The props checked, with every default resolved: all that :func:`render` reads. In
     development mode the upstreams are already the in-pod redis-server."""
