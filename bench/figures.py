@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--all", action="store_true", help="also raw ApiObjects and dicts + libyaml at --n")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=SECTIONS)
     parser.add_argument("--quick", action="store_true", help="every figure on tiny inputs")
-    parser.add_argument("--json", type=Path, help="write every raw result here")
+    parser.add_argument("--json", type=Path, help="write every raw result here (after each section)")
     parser.add_argument(
         "--sites", nargs="?", const="library", choices=VARIANTS, help="round trips by call site"
     )
@@ -505,26 +505,37 @@ def report(opts: argparse.Namespace) -> str:
     lines: list[str] = []
     started = time.perf_counter()
     small: list[dict[str, Result]] = []
+
+    def keep() -> None:
+        """Write what is measured so far: a section that fails late loses nothing before it."""
+        if opts.json:
+            opts.json.write_text(json.dumps(raw, indent=1))
+
     if "speed" in opts.only:
         variants = MAIN + (EXTRA if opts.all else [])
         small = raw["speed"] = paired_rounds(variants, opts.n, opts.rounds, progress=f"N={opts.n}")
+        keep()
     if "big" in opts.only:
         big = raw["big"] = paired_rounds(BIG, opts.big_n, opts.big_rounds, progress=f"N={opts.big_n}")
+        keep()
     if "import" in opts.only:
         raw["import"] = import_rounds(opts.import_rounds, progress=True)
+        keep()
     if "apps" in opts.only:
         raw["apps"] = {
             v: fresh(["--variant", v, "--n", str(opts.apps_n), "--apps", str(opts.apps)])
             for v in ("library", "hoisted")
         }
+        keep()
     if "sites" in opts.only:
         raw["sites"] = {v: fresh(["--sites", "--variant", v, "--n", "10"]) for v in MAIN}
+        keep()
     if "profile" in opts.only:
         raw["profile"] = fresh(["--profile", "10", "--n", str(opts.profile_n)])
+        keep()
     if "cli" in opts.only and opts.cli_rounds:
         raw["cli"] = cli_rounds(opts.cli_rounds)
-    if opts.json:
-        opts.json.write_text(json.dumps(raw, indent=1))
+        keep()
 
     lines.append(
         "same YAML: every process checked its first chart against tests/golden/all-patterns.k8s.yaml "
