@@ -123,8 +123,9 @@ class MetricsAdapter(HeldUntilSynth, constructs.Construct):
 
     def let_go(self) -> None:
         super().let_go()
-        if self.pod_monitor is not None:
-            self.pod_monitor.let_go()
+        monitor = getattr(self, "pod_monitor", None)  # unset if __init__ failed after attaching
+        if monitor is not None:
+            monitor.let_go()
 
     def __init__(
         self,
