@@ -344,7 +344,6 @@ class SidecarGitSync(HeldUntilSynth, constructs.Construct):
         self.fs_group = attached.fs_group
         self.init_container = attached.container("init")
         self.container = attached.container("native") or attached.container("sidecar")
-        self._metrics_port_name = props.name if props.metrics and self.container is not None else None
 
     @property
     def main_container(self) -> kplus.Container:
@@ -361,7 +360,8 @@ class SidecarGitSync(HeldUntilSynth, constructs.Construct):
     @property
     def metrics_port_name(self) -> str | None:
         """Name of the container port serving ``/metrics``, or None when metrics are off."""
-        return self._metrics_port_name
+        # The looping container (which serves /metrics) is left out exactly when only the one-shot sync runs.
+        return self.name if self.metrics_enabled and not self.one_shot_only else None
 
     @property
     def metrics_path(self) -> str:

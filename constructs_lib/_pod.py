@@ -122,20 +122,20 @@ class HeldUntilSynth:
     #: The attributes dropped once ``App.synth()`` wrote the pattern's workload.
     _HELD: ClassVar[tuple[str, ...]] = ()
 
-    #: Set by :meth:`let_go`.
-    _let_go = False
+    #: True once :meth:`let_go` dropped them.
+    _dropped = False
 
     def let_go(self) -> None:
         # delattr/setattr, not vars(): asking for an object's __dict__ makes Python build one.
         for name in self._HELD:
             if hasattr(self, name):
                 delattr(self, name)
-        self._let_go = True
+        self._dropped = True
 
     if not TYPE_CHECKING:  # for mypy, a __getattr__ would make every attribute name valid
 
         def __getattr__(self, name: str) -> Any:
-            if name in type(self)._HELD and self._let_go:
+            if name in type(self)._HELD and self._dropped:
                 raise ConstructsLibError(
                     f"{self.node.path}: App.synth() already wrote this pattern's workload, and "
                     f"constructs_lib let go of its {name!r} (so that a process building many apps "
